@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# npm run proto:check — the contract gate:
+#   1. buf lint (STANDARD + COMMENTS)
+#   2. buf breaking (WIRE_JSON) against the committed baseline image proto/baseline.binpb
+#   3. gen/ and openapi/ are exactly what `buf generate` makes from proto/ now
+# Accepting a schema change: `npm run proto:baseline` and commit proto/baseline.binpb.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PATH"
+
+buf lint
+buf breaking --against proto/baseline.binpb
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/openapi/plugin"
+cp -r openapi/plugin/. "$tmp/openapi/plugin/" 2>/dev/null || true
+buf generate -o "$tmp"
+status=0
+diff -r "$tmp/gen" gen || { echo "proto:check: gen/ is not what 'npm run generate' makes from proto/ (never edit gen/ by hand)" >&2; status=1; }
+for f in "$tmp"/openapi/*.json; do
+  [ -e "$f" ] || continue
+  diff "$f" "openapi/$(basename "$f")" || { echo "proto:check: openapi/$(basename "$f") is stale: run 'npm run generate'" >&2; status=1; }
+done
+[ $status -eq 0 ] && echo "proto:check: lint, breaking (WIRE_JSON) and generated code are clean"
+exit $status

@@ -1,0 +1,123 @@
+import { z } from "zod";
+
+export const environments = ["development", "staging", "production"] as const;
+export type Environment = (typeof environments)[number];
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const bool = z.preprocess((v) => {
+  if (typeof v === "string") {
+    const s = v.trim().toLowerCase();
+    if (["1", "true", "yes", "on"].includes(s)) return true;
+    if (["0", "false", "no", "off", ""].includes(s)) return false;
+  }
+  return v;
+}, z.boolean());
+const list = z.preprocess(
+  (v) =>
+    typeof v === "string"
+      ? v
+          .split(",")
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0)
+      : v,
+  z.array(z.string()),
+);
+
+/**
+ * The whole configuration, in one typed object. Every key has an environment variable
+ * (see ENV_KEYS) and a place in configs/config.yaml (the same path, camelCase).
+ */
+export const configSchema = z.object({
+  environment: z.enum(environments),
+  server: z.object({
+    host: z.string().min(1),
+    port,
+    wsPort: port,
+    metricsPort: port,
+    publicUrl: z.url(),
+    tlsCertFile: z.string().optional(),
+    tlsKeyFile: z.string().optional(),
+    corsOrigins: list,
+    readMaxBytes: positiveInt,
+    maxDeadlineMs: positiveInt,
+    defaultDeadlineMs: positiveInt,
+    shutdownTimeoutMs: positiveInt,
+    idleTimeoutMs: positiveInt,
+  }),
+  database: z.object({
+    url: z.string().min(1),
+    authToken: z.string().optional(),
+    autoMigrate: bool,
+    allowFileInProduction: bool,
+  }),
+  auth: z.object({
+    jwtSecret: z.string().optional(),
+  }),
+  log: z.object({
+    level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+    pretty: bool,
+  }),
+  ws: z.object({
+    maxConnections: positiveInt,
+    heartbeatMs: positiveInt,
+  }),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Environment variable → config path. `.env.example` documents each one. */
+export const ENV_KEYS: Record<string, string> = {
+  ENVIRONMENT: "environment",
+  HOST: "server.host",
+  PORT: "server.port",
+  WS_PORT: "server.wsPort",
+  METRICS_PORT: "server.metricsPort",
+  PUBLIC_URL: "server.publicUrl",
+  TLS_CERT_FILE: "server.tlsCertFile",
+  TLS_KEY_FILE: "server.tlsKeyFile",
+  CORS_ORIGINS: "server.corsOrigins",
+  READ_MAX_BYTES: "server.readMaxBytes",
+  MAX_DEADLINE_MS: "server.maxDeadlineMs",
+  DEFAULT_DEADLINE_MS: "server.defaultDeadlineMs",
+  SHUTDOWN_TIMEOUT_MS: "server.shutdownTimeoutMs",
+  IDLE_TIMEOUT_MS: "server.idleTimeoutMs",
+  DATABASE_URL: "database.url",
+  TURSO_AUTH_TOKEN: "database.authToken",
+  AUTO_MIGRATE: "database.autoMigrate",
+  ALLOW_FILE_DATABASE_IN_PRODUCTION: "database.allowFileInProduction",
+  JWT_SECRET: "auth.jwtSecret",
+  LOG_LEVEL: "log.level",
+  LOG_PRETTY: "log.pretty",
+  WS_MAX_CONNECTIONS: "ws.maxConnections",
+  WS_HEARTBEAT_MS: "ws.heartbeatMs",
+};
+
+/** Defaults per profile. Development needs no configuration at all. */
+export function defaultsFor(environment: Environment): Record<string, unknown> {
+  const dev = environment === "development";
+  return {
+    environment,
+    server: {
+      host: dev ? "127.0.0.1" : "0.0.0.0",
+      port: 8080,
+      wsPort: 8081,
+      metricsPort: 9090,
+      publicUrl: "http://localhost:8080",
+      corsOrigins: dev ? ["*"] : [],
+      readMaxBytes: 4 * 1024 * 1024,
+      maxDeadlineMs: 5 * 60_000,
+      defaultDeadlineMs: 60_000,
+      shutdownTimeoutMs: 10_000,
+      idleTimeoutMs: 65_000,
+    },
+    database: {
+      url: "file:./data/development.db",
+      autoMigrate: true,
+      allowFileInProduction: false,
+    },
+    auth: {},
+    log: { level: dev ? "debug" : "info", pretty: dev },
+    ws: { maxConnections: 10_000, heartbeatMs: 30_000 },
+  };
+}

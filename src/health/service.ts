@@ -1,0 +1,19 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { notFound, unavailable } from "../server/errors.js";
+import type { HealthState } from "./state.js";
+
+/** grpc.health.v1.Health: Check and Watch over every protocol. */
+export function healthService(state: HealthState): ServiceImpl<typeof Health> {
+  return {
+    check(req) {
+      const status = state.get(req.service);
+      if (status === undefined) throw notFound(`service "${req.service}"`, "UNKNOWN_SERVICE");
+      return { status };
+    },
+    async *watch(req, ctx) {
+      for await (const status of state.watch(req.service, ctx.signal)) yield { status };
+      if (state.isShutDown) throw unavailable("server shutting down", "SHUTTING_DOWN");
+    },
+  };
+}

@@ -1,0 +1,46 @@
+import { ConfigError, loadConfig } from "./config/load.js";
+import { createLogger } from "./observability/logger.js";
+import { startServer } from "./server/lifecycle.js";
+
+/** Entry: config → database → migrate → app → listen → signals. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw e;
+  }
+  const logger = createLogger(config.log);
+  const server = await startServer(config, { logger });
+  logger.info(
+    { environment: config.environment, api: server.addresses.api, ws: server.addresses.ws, metrics: server.addresses.metrics, database: redactUrl(config.database.url) },
+    `SQL Studio Server ready: API (gRPC, gRPC-Web, Connect) ${server.addresses.api} · WebSocket ${server.addresses.ws} · metrics ${server.addresses.metrics}`,
+  );
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      server.shutdown(signal).then(
+        () => {
+          logger.flush?.();
+          process.exit(0);
+        },
+        (err) => {
+          logger.error({ err }, "shutdown failed");
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, "//[redacted]@").replace(/([?&](auth)?[Tt]oken=)[^&]*/, "$1[redacted]");
+}
+
+main().catch((err) => {
+  process.stderr.write(`failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

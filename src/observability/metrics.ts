@@ -1,0 +1,61 @@
+import http from "node:http";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** Every metric the server exports, on its own registry (several servers may share a process in tests). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly rpcTotal = new Counter({
+    name: "rpc_requests_total",
+    help: "RPCs completed, by service, method, protocol and Connect code.",
+    labelNames: ["service", "method", "protocol", "code"] as const,
+    registers: [this.registry],
+  });
+  readonly rpcDuration = new Histogram({
+    name: "rpc_duration_seconds",
+    help: "RPC latency (for streams: until the stream ends).",
+    labelNames: ["service", "method", "protocol", "code"] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly rpcInFlight = new Gauge({
+    name: "rpc_in_flight",
+    help: "RPCs in progress, by service, method and protocol.",
+    labelNames: ["service", "method", "protocol"] as const,
+    registers: [this.registry],
+  });
+  readonly wsConnections = new Gauge({
+    name: "websocket_connections",
+    help: "Open WebSocket connections, by listener.",
+    labelNames: ["listener"] as const,
+    registers: [this.registry],
+  });
+  readonly httpRejected = new Counter({
+    name: "http_rejected_total",
+    help: "Requests refused before reaching a handler, by reason.",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}
+
+/** The metrics port: GET /metrics in Prometheus text format, nothing else. */
+export function createMetricsServer(metrics: Metrics): http.Server {
+  return http.createServer((req, res) => {
+    if (req.method === "GET" && (req.url === "/metrics" || req.url?.startsWith("/metrics?"))) {
+      metrics.registry
+        .metrics()
+        .then((body) => {
+          res.writeHead(200, { "content-type": metrics.registry.contentType });
+          res.end(body);
+        })
+        .catch(() => {
+          res.writeHead(500).end();
+        });
+      return;
+    }
+    res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+  });
+}

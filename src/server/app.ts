@@ -1,0 +1,179 @@
+import { randomUUID } from "node:crypto";
+import type { Server as NetServer } from "node:net";
+import type { DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ConnectRouter, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
+import Fastify, { type FastifyInstance } from "fastify";
+import type { Config } from "../config/schema.js";
+import type { Db } from "../db/client.js";
+import { ping } from "../db/client.js";
+import { migrationsCurrent } from "../db/migrator.js";
+import { healthService } from "../health/service.js";
+import { HealthState } from "../health/state.js";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import type { Logger } from "../observability/logger.js";
+import type { Metrics } from "../observability/metrics.js";
+import { reflectionServices } from "../reflection/index.js";
+import { observe } from "./interceptors.js";
+import {
+  CORS_ALLOW_HEADERS,
+  CORS_ALLOW_METHODS,
+  CORS_EXPOSE_HEADERS,
+  effectiveDeadlineMs,
+  originAllowed,
+  parseConnectTimeout,
+  parseGrpcTimeout,
+  securityHeaders,
+} from "./http-policy.js";
+import { OnePortListener } from "./listener.js";
+import { registerDocs } from "./docs.js";
+import { StreamServer } from "./ws.js";
+
+/** A service this server answers, with its handlers. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ServiceEntry = readonly [DescService, Partial<ServiceImpl<any>>];
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  db: Db;
+  /** Feature services (auth, sync, …); health and reflection are always added. */
+  services?: ServiceEntry[];
+  /** Interceptors that run inside observation (auth, rate limits). */
+  interceptors?: Interceptor[];
+}
+
+export interface App {
+  fastify: FastifyInstance;
+  listener: OnePortListener;
+  stream: StreamServer;
+  health: HealthState;
+  /** Aborted when the shutdown timeout expires: streams still open end with Unavailable. */
+  shutdownController: AbortController;
+  readonly shuttingDown: boolean;
+  beginShutdown(): void;
+}
+
+/** Builds the API server: Fastify on the one-port listener with every Connect route, health, readiness and docs. */
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const { config, logger, metrics, db } = deps;
+  const features = deps.services ?? [];
+  const served = [Health, ...features.map(([s]) => s)];
+  const health = new HealthState(served.map((s) => s.typeName));
+  const reflection = reflectionServices(served);
+  const shutdownController = new AbortController();
+  const unaryPaths = new Set<string>();
+  const routedPaths = new Set<string>();
+  for (const s of [...served, ...reflection.map(([s]) => s)]) {
+    for (const m of s.methods) {
+      const path = `/${s.typeName}/${m.name}`;
+      routedPaths.add(path);
+      if (m.methodKind === "unary") unaryPaths.add(path);
+    }
+  }
+
+  let listener!: OnePortListener;
+  const tls = config.server.tlsCertFile ? { certFile: config.server.tlsCertFile, keyFile: config.server.tlsKeyFile! } : undefined;
+  const fastify = Fastify({
+    http2: true,
+    serverFactory: (handler) => {
+      listener = new OnePortListener(handler as unknown as ConstructorParameters<typeof OnePortListener>[0], { idleTimeoutMs: config.server.idleTimeoutMs, tls });
+      return listener.server as unknown as import("node:http2").Http2Server;
+    },
+    logger: false,
+    bodyLimit: config.server.readMaxBytes,
+    return503OnClosing: true,
+    forceCloseConnections: false,
+  }) as unknown as FastifyInstance;
+
+  const headers = Object.entries(securityHeaders(tls !== undefined));
+  const limits = { maxDeadlineMs: config.server.maxDeadlineMs, defaultDeadlineMs: config.server.defaultDeadlineMs };
+  let shuttingDown = false;
+
+  fastify.addHook("onRequest", async (request, reply) => {
+    const raw = request.raw;
+    // Request id: the client's (if sane) or a new one; echoed, and visible to interceptors.
+    const given = raw.headers["x-request-id"];
+    const requestId = typeof given === "string" && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    raw.headers["x-request-id"] = requestId;
+    reply.raw.setHeader("x-request-id", requestId);
+    for (const [k, v] of headers) reply.raw.setHeader(k, v);
+
+    const origin = raw.headers.origin;
+    if (typeof origin === "string" && originAllowed(origin, config.server.corsOrigins)) {
+      reply.raw.setHeader("access-control-allow-origin", origin);
+      reply.raw.setHeader("vary", "Origin");
+      reply.raw.setHeader("access-control-expose-headers", CORS_EXPOSE_HEADERS);
+      if (raw.method === "OPTIONS") {
+        reply.raw.setHeader("access-control-allow-methods", CORS_ALLOW_METHODS);
+        reply.raw.setHeader("access-control-allow-headers", CORS_ALLOW_HEADERS);
+        reply.raw.setHeader("access-control-max-age", "7200");
+        return reply.code(204).send();
+      }
+    }
+
+    const path = (raw.url ?? "").split("?")[0];
+    if (routedPaths.has(path)) {
+      const grpc = String(raw.headers["content-type"] ?? "").startsWith("application/grpc");
+      const clientMs = grpc ? parseGrpcTimeout(raw.headers["grpc-timeout"] as string | undefined) : parseConnectTimeout(raw.headers["connect-timeout-ms"] as string | undefined);
+      const ms = effectiveDeadlineMs(clientMs, unaryPaths.has(path), limits);
+      if (ms !== undefined && ms !== clientMs) {
+        if (grpc) raw.headers["grpc-timeout"] = `${Math.max(1, Math.ceil(ms))}m`;
+        else raw.headers["connect-timeout-ms"] = String(Math.max(1, Math.ceil(ms)));
+      }
+    }
+  });
+
+  fastify.get("/health", async () => ({ status: "ok" }));
+  let migrated = false;
+  fastify.get("/ready", async (_req, reply) => {
+    const problems: string[] = [];
+    if (shuttingDown) problems.push("shutting down");
+    else if (!(await ping(db))) problems.push("database unreachable");
+    else if (!migrated && !(migrated = await migrationsCurrent(db).catch(() => false))) problems.push("migrations pending");
+    if (problems.length > 0) return reply.code(503).send({ status: "unavailable", problems });
+    return { status: "ready" };
+  });
+  registerDocs(fastify);
+
+  await fastify.register(fastifyConnectPlugin, {
+    routes(router: ConnectRouter) {
+      router.service(Health, healthService(health));
+      for (const [desc, impl] of reflection) router.service(desc, impl);
+      for (const [desc, impl] of features) router.service(desc, impl);
+    },
+    interceptors: [observe(logger, metrics), ...(deps.interceptors ?? [])],
+    readMaxBytes: config.server.readMaxBytes,
+    writeMaxBytes: 64 * 1024 * 1024,
+    shutdownSignal: shutdownController.signal,
+    jsonOptions: { ignoreUnknownFields: false },
+  });
+
+  const stream = new StreamServer(
+    { maxConnections: config.ws.maxConnections, heartbeatMs: config.ws.heartbeatMs, maxPayloadBytes: 64 * 1024 },
+    logger,
+    metrics,
+  );
+  listener.onUpgradeRequest((req, socket, head) => stream.handleUpgrade(req, socket, head, "api"));
+
+  return {
+    fastify,
+    listener,
+    stream,
+    health,
+    shutdownController,
+    get shuttingDown() {
+      return shuttingDown;
+    },
+    beginShutdown() {
+      shuttingDown = true;
+      health.shutdown();
+    },
+  };
+}
+
+/** The error streams still open at the shutdown deadline end with. */
+export const shutdownError = () => new ConnectError("server shutting down", Code.Unavailable);
+
+export type { NetServer };

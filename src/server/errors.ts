@@ -1,0 +1,42 @@
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorInfoSchema } from "../../gen/sqlstudio/common/v1/error_pb.js";
+
+/**
+ * The one place where errors become Connect errors. Feature code throws these helpers (or
+ * plain errors for bugs); the error interceptor turns anything else into Internal without
+ * leaking its message.
+ */
+export function rpcError(
+  code: Code,
+  reason: string,
+  message: string,
+  extra: { field?: string; retryAfterMs?: number; metadata?: Record<string, string> } = {},
+): ConnectError {
+  const info = create(ErrorInfoSchema, {
+    reason,
+    field: extra.field ?? "",
+    retryAfter: extra.retryAfterMs !== undefined ? durationFromMs(extra.retryAfterMs) : undefined,
+    metadata: extra.metadata ?? {},
+  });
+  const err = new ConnectError(message, code, undefined, [{ desc: ErrorInfoSchema, value: info }]);
+  if (extra.retryAfterMs !== undefined) err.metadata.set("retry-after", String(Math.ceil(extra.retryAfterMs / 1000)));
+  return err;
+}
+
+export const invalidArgument = (field: string, message: string, reason = "INVALID_ARGUMENT") =>
+  rpcError(Code.InvalidArgument, reason, `${field}: ${message}`, { field });
+export const notFound = (what: string, reason = "NOT_FOUND") => rpcError(Code.NotFound, reason, `${what} not found`);
+export const unavailable = (message: string, reason = "UNAVAILABLE", retryAfterMs?: number) =>
+  rpcError(Code.Unavailable, reason, message, { retryAfterMs });
+export const resourceExhausted = (message: string, retryAfterMs: number, reason = "RATE_LIMITED") =>
+  rpcError(Code.ResourceExhausted, reason, message, { retryAfterMs });
+
+/** Internal errors keep their cause for the log, never for the client. */
+export function toPublicError(err: unknown): { error: ConnectError; cause?: unknown } {
+  if (err instanceof ConnectError) return { error: err };
+  // Connect's own errors from other realms, and aborts, arrive here as ConnectError via from().
+  if (err instanceof Error && err.name === "AbortError") return { error: new ConnectError("operation canceled", Code.Canceled) };
+  return { error: rpcError(Code.Internal, "INTERNAL", "internal error"), cause: err };
+}

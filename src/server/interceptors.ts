@@ -1,0 +1,83 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { Logger } from "../observability/logger.js";
+import type { Metrics } from "../observability/metrics.js";
+import { toPublicError } from "./errors.js";
+
+/** "grpc", "grpc-web" or "connect", from the request's content type. */
+export function protocolOf(contentType: string | null): string {
+  const ct = contentType ?? "";
+  if (ct.startsWith("application/grpc-web")) return "grpc-web";
+  if (ct.startsWith("application/grpc")) return "grpc";
+  return "connect";
+}
+
+/**
+ * The outermost interceptor: one log line and the metrics per RPC (for streams, when the
+ * stream ends), and the single error mapping: anything that is not a ConnectError is a bug,
+ * logged with its cause and answered as Internal without its message.
+ */
+export function observe(logger: Logger, metrics: Metrics, now: () => number = performance.now.bind(performance)): Interceptor {
+  return (next) => async (req) => {
+    const start = now();
+    const service = req.service.typeName;
+    const method = req.method.name;
+    const protocol = protocolOf(req.header.get("content-type"));
+    const requestId = req.header.get("x-request-id") ?? "";
+    metrics.rpcInFlight.inc({ service, method, protocol });
+    let finished = false;
+    const finish = (err?: unknown) => {
+      if (finished) return;
+      finished = true;
+      let code = "ok";
+      let level: "info" | "warn" | "error" = "info";
+      let cause: unknown;
+      if (err !== undefined) {
+        const mapped = toPublicError(err);
+        cause = mapped.cause;
+        code = Code[mapped.error.code].replace(/^./, (c) => c.toLowerCase());
+        level = mapped.error.code === Code.Internal || mapped.error.code === Code.Unknown ? "error" : "warn";
+        err = mapped.error;
+      }
+      const seconds = (now() - start) / 1000;
+      metrics.rpcInFlight.dec({ service, method, protocol });
+      metrics.rpcTotal.inc({ service, method, protocol, code });
+      metrics.rpcDuration.observe({ service, method, protocol, code }, seconds);
+      const line: Record<string, unknown> = { requestId, service, method, protocol, code, durationMs: Math.round(seconds * 1e4) / 10 };
+      const user = req.contextValues.get(userIdKey);
+      if (user) line.userId = user;
+      if (err instanceof ConnectError && code !== "ok") line.error = err.rawMessage;
+      if (cause !== undefined) line.err = cause;
+      logger[level](line, "rpc");
+      return err;
+    };
+    try {
+      const res = await next(req);
+      if (!res.stream) {
+        finish();
+        return res;
+      }
+      const messages = res.message;
+      return {
+        ...res,
+        message: (async function* () {
+          try {
+            yield* messages;
+            finish();
+          } catch (e) {
+            throw finish(e);
+          } finally {
+            // the client went away or the stream was abandoned
+            if (!finished) finish(new ConnectError("stream abandoned", Code.Canceled));
+          }
+        })(),
+      };
+    } catch (e) {
+      throw finish(e);
+    }
+  };
+}
+
+import { createContextKey } from "@connectrpc/connect";
+
+/** The authenticated user's id, set by the auth interceptor when it exists; logged per RPC. */
+export const userIdKey = createContextKey<string | undefined>(undefined, { description: "authenticated user id" });

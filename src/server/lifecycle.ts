@@ -1,0 +1,110 @@
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import type { Config } from "../config/schema.js";
+import { openDb, type Db } from "../db/client.js";
+import { migrate } from "../db/migrator.js";
+import type { Logger } from "../observability/logger.js";
+import { createMetricsServer, Metrics } from "../observability/metrics.js";
+import { buildApp, shutdownError, type App, type ServiceEntry } from "./app.js";
+
+export interface Addresses {
+  api: string;
+  ws: string;
+  metrics: string;
+}
+
+export interface RunningServer {
+  app: App;
+  db: Db;
+  metrics: Metrics;
+  ports: { api: number; ws: number; metrics: number };
+  addresses: Addresses;
+  /** Graceful shutdown (DESIGN.md §9); resolves when everything is closed. */
+  shutdown(reason?: string): Promise<void>;
+}
+
+export interface StartOptions {
+  logger: Logger;
+  services?: ServiceEntry[];
+  /** An already-open database (tests); otherwise config.database is opened. */
+  db?: Db;
+}
+
+/** config → database → migrate → app → listen. */
+export async function startServer(config: Config, opts: StartOptions): Promise<RunningServer> {
+  const { logger } = opts;
+  const db = opts.db ?? (await openDb({ url: config.database.url, authToken: config.database.authToken }));
+  if (config.database.autoMigrate) {
+    const ran = await migrate(db);
+    for (const m of ran) logger.info({ migration: `${m.version}_${m.name}` }, "migration applied");
+  }
+  const metrics = new Metrics();
+  const app = await buildApp({ config, logger, metrics, db, services: opts.services });
+  const { host } = config.server;
+  await app.fastify.listen({ port: config.server.port, host });
+  const wsServer = app.stream.createStandaloneServer();
+  const metricsServer = createMetricsServer(metrics);
+  await Promise.all([listen(wsServer, config.server.wsPort, host), listen(metricsServer, config.server.metricsPort, host)]);
+
+  const ports = {
+    api: (app.listener.server.address() as AddressInfo).port,
+    ws: (wsServer.address() as AddressInfo).port,
+    metrics: (metricsServer.address() as AddressInfo).port,
+  };
+  const scheme = config.server.tlsCertFile ? "https" : "http";
+  const shown = host === "0.0.0.0" || host === "::" ? "localhost" : host;
+  const addresses = {
+    api: `${scheme}://${shown}:${ports.api}`,
+    ws: `ws://${shown}:${ports.ws}/v1/stream`,
+    metrics: `http://${shown}:${ports.metrics}/metrics`,
+  };
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (reason = "shutdown") =>
+    (stopping ??= (async () => {
+      const started = Date.now();
+      const budget = config.server.shutdownTimeoutMs;
+      logger.info({ reason, timeoutMs: budget }, "shutting down: not ready, refusing new connections, finishing in-flight work");
+      app.beginShutdown();
+      const closed = app.fastify.close();
+      wsServer.close();
+      app.listener.drain();
+      const sockets = app.stream.close(Math.max(0, budget / 2));
+      // Finish in-flight work within the budget, keeping a little for the rest.
+      const drained = await Promise.race([closed.then(() => true), sleep(Math.max(0, budget - 750)).then(() => false)]);
+      if (!drained) {
+        logger.warn({ open: app.listener.openConnections }, "shutdown timeout: ending remaining streams with Unavailable");
+        app.shutdownController.abort(shutdownError());
+        await Promise.race([closed, sleep(250)]);
+        app.listener.destroyAll();
+        await closed;
+      }
+      await sockets;
+      await closeServer(metricsServer);
+      await closeServer(wsServer);
+      db.close();
+      logger.info({ ms: Date.now() - started }, "shutdown complete");
+    })());
+
+  return { app, db, metrics, ports, addresses, shutdown };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
