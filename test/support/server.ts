@@ -1,0 +1,133 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { loadConfig } from "../../src/config/load.js";
+import type { Config } from "../../src/config/schema.js";
+import { createLogger, type Logger } from "../../src/observability/logger.js";
+import type { ServiceEntry } from "../../src/server/app.js";
+import { startServer, type RunningServer } from "../../src/server/lifecycle.js";
+
+export const ROOT = new URL("../../", import.meta.url).pathname;
+/** tsx's loader by URL, so a child started in a temporary folder still finds it. */
+export const TSX_LOADER = new URL("node_modules/tsx/dist/loader.mjs", `file://${ROOT}`).href;
+
+/** Environment for a test server: ephemeral ports, a fresh database file, quiet JSON logs. */
+export function testEnv(dir: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    ENVIRONMENT: "development",
+    HOST: "127.0.0.1",
+    PORT: "0",
+    WS_PORT: "0",
+    METRICS_PORT: "0",
+    DATABASE_URL: `file:${join(dir, "app.db")}`,
+    LOG_LEVEL: "info",
+    LOG_PRETTY: "false",
+    CONFIG_FILE: join(dir, "none.yaml"),
+    ...extra,
+  };
+}
+
+export interface TestServer extends RunningServer {
+  config: Config;
+  /** http://127.0.0.1:<api port> */
+  url: string;
+  /** Every log line the server wrote, parsed. */
+  logs: Record<string, unknown>[];
+  dir: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the real server in this process on ephemeral ports with its own database file. */
+export async function startTestServer(
+  opts: { env?: Record<string, string>; services?: ServiceEntry[] } = {},
+): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), "sqlstudio-test-"));
+  const env = testEnv(dir, opts.env);
+  // CONFIG_FILE pointing at a missing file is an error by design; tests use no YAML.
+  delete (env as Record<string, string | undefined>).CONFIG_FILE;
+  const config = loadConfig(env, join(dir, "none.yaml"));
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      for (const line of String(chunk).split("\n")) if (line.trim()) logs.push(JSON.parse(line));
+      cb();
+    },
+  });
+  const logger: Logger = createLogger({ level: config.log.level, pretty: false }, sink);
+  const server = await startServer(config, { logger, services: opts.services });
+  return {
+    ...server,
+    config,
+    url: `http://127.0.0.1:${server.ports.api}`,
+    logs,
+    dir,
+    async stop() {
+      await server.shutdown("test");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ChildServer {
+  child: ChildProcess;
+  ports: { api: number; ws: number; metrics: number };
+  url: string;
+  dir: string;
+  /** Every stdout line (JSON logs) so far. */
+  lines: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(): Promise<void>;
+}
+
+/** Starts `src/main.ts` as a child process (for signals, crashes, several instances on one database). */
+export async function spawnServer(opts: { env?: Record<string, string>; dir?: string } = {}): Promise<ChildServer> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "sqlstudio-child-"));
+  const env = { ...process.env, ...testEnv(dir, opts.env) } as Record<string, string>;
+  delete env.CONFIG_FILE;
+  const child = spawn(process.execPath, ["--import", TSX_LOADER, join(ROOT, "src/main.ts")], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+  const lines: string[] = [];
+  let stderr = "";
+  child.stderr!.on("data", (d) => (stderr += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  const ports = await new Promise<ChildServer["ports"]>((resolve, reject) => {
+    let buf = "";
+    const timer = setTimeout(() => reject(new Error(`server did not start in 30 s\n${stderr}`)), 30_000);
+    child.stdout!.on("data", (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        lines.push(line);
+        try {
+          const j = JSON.parse(line);
+          if (j.api && j.ws && j.metrics) {
+            clearTimeout(timer);
+            const port = (u: string) => Number(new URL(u.replace(/^ws/, "http")).port);
+            resolve({ api: port(j.api), ws: port(j.ws), metrics: port(j.metrics) });
+          }
+        } catch {
+          /* not JSON */
+        }
+      }
+    });
+    exited.then(({ code }) => reject(new Error(`server exited with ${code} before it was ready\n${stderr}`)));
+  });
+  return {
+    child,
+    ports,
+    url: `http://127.0.0.1:${ports.api}`,
+    dir,
+    lines,
+    exited,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited;
+      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
