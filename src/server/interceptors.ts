@@ -1,4 +1,4 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { toPublicError } from "./errors.js";
@@ -76,8 +76,6 @@ export function observe(logger: Logger, metrics: Metrics, now: () => number = pe
     }
   };
 }
-
-import { createContextKey } from "@connectrpc/connect";
 
 /** The authenticated user's id, set by the auth interceptor when it exists; logged per RPC. */
 export const userIdKey = createContextKey<string | undefined>(undefined, { description: "authenticated user id" });
