@@ -1,9 +1,19 @@
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Db } from "./client.js";
 
-export const MIGRATIONS_DIR = new URL("../../migrations/", import.meta.url).pathname;
+/**
+ * migrations/ at the package root: two levels up from src/db (tsx), three from dist/src/db
+ * (the compiled build, `node dist/src/main.js`); a copy inside dist/ wins when present.
+ */
+export const MIGRATIONS_DIR = packageDir("migrations");
+
+function packageDir(name: string): string {
+  const candidates = [`../../${name}/`, `../../../${name}/`].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+  return candidates.find((p) => existsSync(p)) ?? candidates[0];
+}
 
 export interface Migration {
   version: number;

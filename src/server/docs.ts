@@ -1,7 +1,12 @@
 import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 
-export const OPENAPI_FILE = new URL("../../openapi/openapi.json", import.meta.url).pathname;
+/** openapi/openapi.json at the package root: from src/server (tsx) or dist/src/server (the build). */
+export const OPENAPI_FILE =
+  ["../../openapi/openapi.json", "../../../openapi/openapi.json"]
+    .map((p) => fileURLToPath(new URL(p, import.meta.url)))
+    .find((p) => existsSync(p)) ?? fileURLToPath(new URL("../../openapi/openapi.json", import.meta.url));
 
 /** GET /openapi.json (the generated contract) and GET /docs (a page that renders it). */
 export function registerDocs(fastify: FastifyInstance): void {
