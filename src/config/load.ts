@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
+import { z } from "zod";
 import { configSchema, defaultsFor, ENV_KEYS, environments, type Config, type Environment } from "./schema.js";
 
 export class ConfigError extends Error {
@@ -13,33 +14,48 @@ type Tree = Record<string, unknown>;
 
 /**
  * Reads the configuration once: profile defaults < configs/config.yaml (top level) <
- * its `profiles.<environment>` section < environment variables. `${VAR}` in YAML strings is
- * replaced by the environment. Every problem is reported in one ConfigError.
+ * its `profiles.<environment>` section < environment variables. `${VAR}` and `${VAR:-default}`
+ * in YAML strings are replaced from the environment (in the top level and the active profile
+ * only: another environment's section may name variables this one does not set). Every
+ * problem is reported in one ConfigError.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, file = env.CONFIG_FILE ?? "configs/config.yaml"): Config {
   const problems: string[] = [];
-  let yaml: Tree = {};
+  let raw: Tree = {};
   if (existsSync(file)) {
     try {
-      yaml = (expandVars(parseYaml(readFileSync(file, "utf8")) ?? {}, env, problems) as Tree) ?? {};
+      const doc: unknown = parseYaml(readFileSync(file, "utf8")) ?? {};
+      if (isTree(doc)) raw = doc;
+      else problems.push(`${file}: must be a mapping of keys to values`);
     } catch (e) {
       problems.push(`${file}: ${(e as Error).message}`);
     }
   } else if (env.CONFIG_FILE) {
     problems.push(`CONFIG_FILE: ${file} does not exist`);
   }
-  const profiles = (yaml.profiles ?? {}) as Tree;
-  delete yaml.profiles;
+  const { profiles = {}, ...top } = raw;
+  const yaml = expandVars(top, env, problems) as Tree;
 
-  const environment = (env.ENVIRONMENT ?? yaml.environment ?? "development") as Environment;
+  let environment = (env.ENVIRONMENT || yaml.environment || "development") as Environment;
   if (!environments.includes(environment)) {
-    throw new ConfigError([`ENVIRONMENT: must be one of ${environments.join(", ")} (got "${environment}")`]);
+    problems.push(`ENVIRONMENT: must be one of ${environments.join(", ")} (got "${String(environment)}")`);
+    environment = "development"; // keep checking everything else
   }
-  const merged = merge(merge(defaultsFor(environment), yaml), (profiles[environment] ?? {}) as Tree);
+  let profile: Tree = {};
+  if (!isTree(profiles)) problems.push(`${file}: profiles must be a mapping of environment names to sections`);
+  else if (profiles[environment] !== undefined && profiles[environment] !== null) {
+    if (isTree(profiles[environment])) profile = expandVars(profiles[environment], env, problems) as Tree;
+    else problems.push(`${file}: profiles.${environment} must be a mapping`);
+  }
+  for (const key of unknownKeys(yaml, configSchema)) problems.push(`${file}: unknown key "${key}"`);
+  for (const key of unknownKeys(profile, configSchema)) problems.push(`${file}: unknown key "profiles.${environment}.${key}"`);
+
+  const merged = merge(merge(defaultsFor(environment), yaml), profile);
   for (const [name, path] of Object.entries(ENV_KEYS)) {
     const value = env[name];
     if (value !== undefined && value !== "") setPath(merged, path, value);
   }
+  merged.environment = environment;
 
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
@@ -47,31 +63,64 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, file = env.CONF
       const path = issue.path.join(".");
       problems.push(`${envNameFor(path) ?? path}: ${issue.message}`);
     }
+    // What production refuses is reported in the same error, from the values that did parse.
+    problems.push(...productionRefusals((path) => fieldValue(merged, path)));
     throw new ConfigError(problems);
   }
-  problems.push(...productionRefusals(parsed.data));
-  if (parsed.data.server.tlsCertFile && !parsed.data.server.tlsKeyFile) problems.push("TLS_KEY_FILE: required with TLS_CERT_FILE");
-  if (!parsed.data.server.tlsCertFile && parsed.data.server.tlsKeyFile) problems.push("TLS_CERT_FILE: required with TLS_KEY_FILE");
-  if (parsed.data.server.defaultDeadlineMs > parsed.data.server.maxDeadlineMs) {
+  const c = parsed.data;
+  problems.push(...productionRefusals((path) => getPath(c as unknown as Tree, path)));
+  if (c.server.tlsCertFile && !c.server.tlsKeyFile) problems.push("TLS_KEY_FILE: required with TLS_CERT_FILE");
+  if (!c.server.tlsCertFile && c.server.tlsKeyFile) problems.push("TLS_CERT_FILE: required with TLS_KEY_FILE");
+  if (c.server.defaultDeadlineMs > c.server.maxDeadlineMs) {
     problems.push("DEFAULT_DEADLINE_MS: must not exceed MAX_DEADLINE_MS");
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return parsed.data;
+  return c;
 }
 
-/** What production refuses to start with. */
-function productionRefusals(c: Config): string[] {
-  if (c.environment !== "production") return [];
+/** What production refuses to start with; `get` reads a config path (undefined when unset or invalid). */
+function productionRefusals(get: (path: string) => unknown): string[] {
+  if (get("environment") !== "production") return [];
   const out: string[] = [];
-  const secret = c.auth.jwtSecret ?? "";
-  if (secret === "") out.push("JWT_SECRET: required in production");
+  const secret = get("auth.jwtSecret");
+  const url = get("database.url");
+  if (typeof secret !== "string" || secret === "") out.push("JWT_SECRET: required in production");
   else if (Buffer.byteLength(secret) < 32) out.push("JWT_SECRET: must be at least 32 bytes in production");
-  if (c.database.url.startsWith("file:") && !c.database.allowFileInProduction) {
+  if (typeof url === "string" && url.startsWith("file:") && get("database.allowFileInProduction") !== true) {
     out.push("DATABASE_URL: a file: database is refused in production unless ALLOW_FILE_DATABASE_IN_PRODUCTION=true");
   }
-  if (c.server.corsOrigins.some((o) => o.includes("*"))) out.push("CORS_ORIGINS: wildcards are refused in production; list exact origins");
-  if (c.database.url.startsWith("libsql://") && !c.database.authToken) out.push("TURSO_AUTH_TOKEN: required for a libsql:// database in production");
+  const origins = get("server.corsOrigins");
+  if (Array.isArray(origins) && origins.some((o) => String(o).includes("*"))) {
+    out.push("CORS_ORIGINS: wildcards are refused in production; list exact origins");
+  }
+  if (typeof url === "string" && url.startsWith("libsql://") && !get("database.authToken")) {
+    out.push("TURSO_AUTH_TOKEN: required for a libsql:// database in production");
+  }
   return out;
+}
+
+/** A value of the unvalidated tree, parsed by its own field schema; undefined when it does not parse. */
+function fieldValue(tree: Tree, path: string): unknown {
+  let schema: z.ZodType | undefined = configSchema;
+  for (const key of path.split(".")) schema = schema instanceof z.ZodObject ? (schema.shape as Record<string, z.ZodType>)[key] : undefined;
+  const r = schema?.safeParse(getPath(tree, path));
+  return r?.success ? r.data : undefined;
+}
+
+/** Keys of a YAML tree the schema does not know (dotted paths): a typo must not be silently ignored. */
+function unknownKeys(tree: Tree, schema: z.ZodType, prefix = ""): string[] {
+  if (!(schema instanceof z.ZodObject)) return [];
+  const shape = schema.shape as Record<string, z.ZodType>;
+  return Object.entries(tree).flatMap(([k, v]) => {
+    if (!(k in shape)) return [`${prefix}${k}`];
+    return isTree(v) ? unknownKeys(v, shape[k], `${prefix}${k}.`) : [];
+  });
+}
+
+function getPath(tree: Tree, path: string): unknown {
+  let node: unknown = tree;
+  for (const k of path.split(".")) node = isTree(node) ? node[k] : undefined;
+  return node;
 }
 
 function envNameFor(path: string): string | undefined {
