@@ -17,9 +17,28 @@ export const CORS_ALLOW_HEADERS = [...connectCors.allowedHeaders, "authorization
 export const CORS_EXPOSE_HEADERS = [...connectCors.exposedHeaders, "x-request-id", "retry-after"].join(", ");
 export const CORS_ALLOW_METHODS = [...connectCors.allowedMethods, "OPTIONS"].join(", ");
 
-/** Whether a browser origin may call the API: exact match, or "*" (development only). */
+/**
+ * Whether a browser origin may call the API: exact match, or "*" (development only).
+ * Configured origins are compared in the form browsers send (`https://host[:port]`, lower case,
+ * no path or trailing slash), so `https://Studio.example.com/` pasted from an address bar works.
+ */
 export function originAllowed(origin: string, allowed: readonly string[]): boolean {
-  return allowed.includes("*") || allowed.includes(origin);
+  return allowed.some((a) => a === "*" || serializedOrigin(a) === origin);
+}
+
+const origins = new Map<string, string>();
+function serializedOrigin(configured: string): string {
+  let o = origins.get(configured);
+  if (o === undefined) {
+    try {
+      const url = new URL(configured);
+      o = url.origin === "null" ? configured : url.origin;
+    } catch {
+      o = configured;
+    }
+    origins.set(configured, o);
+  }
+  return o;
 }
 
 /**
