@@ -1,4 +1,4 @@
-import type { ServiceImpl } from "@connectrpc/connect";
+import { ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { notFound, unavailable } from "../server/errors.js";
 import type { HealthState } from "./state.js";
@@ -13,6 +13,8 @@ export function healthService(state: HealthState): ServiceImpl<typeof Health> {
     },
     async *watch(req, ctx) {
       for await (const status of state.watch(req.service, ctx.signal)) yield { status };
+      // The watch stops quietly on abort; the stream must still end with why (DeadlineExceeded, Unavailable, …).
+      if (ctx.signal.aborted) throw ConnectError.from(ctx.signal.reason);
       if (state.isShutDown) throw unavailable("server shutting down", "SHUTTING_DOWN");
     },
   };
