@@ -3,6 +3,7 @@ import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { ServerReflection as ServerReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { file_sqlstudio_common_v1_error } from "../../gen/sqlstudio/common/v1/error_pb.js";
 
 /** gRPC status codes used in reflection error responses. */
 const NOT_FOUND = 5;
@@ -14,8 +15,9 @@ export class DescriptorIndex {
   private readonly symbols = new Map<string, DescFile>();
   private readonly encoded = new Map<string, Uint8Array>();
 
-  constructor(readonly services: readonly DescService[]) {
+  constructor(readonly services: readonly DescService[], extraFiles: readonly DescFile[] = []) {
     for (const s of services) this.addFile(s.file);
+    for (const f of extraFiles) this.addFile(f);
   }
 
   private addFile(file: DescFile): void {
@@ -109,7 +111,8 @@ function answer(index: DescriptorIndex, serviceNames: string[], req: Request) {
  */
 export function reflectionServices(served: readonly DescService[]) {
   const all = [...served, ServerReflectionV1, ServerReflectionV1alpha];
-  const index = new DescriptorIndex(all);
+  // Error details (sqlstudio.common.v1.ErrorInfo) travel in every error: tools resolve them by reflection.
+  const index = new DescriptorIndex(all, [file_sqlstudio_common_v1_error]);
   const names = all.map((s) => s.typeName).sort();
   const impl = {
     async *serverReflectionInfo(requests: AsyncIterable<Request>) {
