@@ -36,6 +36,26 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly jobRuns = new Counter({
+    name: "job_runs_total",
+    help: "Background job runs, by job and result (ok, error, skipped: another instance holds the lease).",
+    labelNames: ["job", "result"] as const,
+    registers: [this.registry],
+  });
+  readonly jobDuration = new Histogram({
+    name: "job_duration_seconds",
+    help: "Background job run time.",
+    labelNames: ["job"] as const,
+    buckets: [0.001, 0.01, 0.1, 1, 10, 60],
+    registers: [this.registry],
+  });
+  readonly logins = new Counter({
+    name: "auth_logins_total",
+    help: "Login attempts by result (ok, invalid, locked, throttled).",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Server as NetServer } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ConnectRouter, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, type ConnectRouter, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Config } from "../config/schema.js";
@@ -14,6 +14,7 @@ import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { reflectionServices } from "../reflection/index.js";
+import { requestInfoKey } from "./context.js";
 import { observe } from "./interceptors.js";
 import {
   CORS_ALLOW_HEADERS,
@@ -84,6 +85,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     logger: false,
     bodyLimit: config.server.readMaxBytes,
     return503OnClosing: true,
+    // Behind Cloud Run's front end the last X-Forwarded-For hop is the client; never trust more.
+    trustProxy: config.auth.trustProxy ? (_address: string, hop: number) => hop < 1 : false,
     forceCloseConnections: false,
   }) as unknown as FastifyInstance;
 
@@ -148,6 +151,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     writeMaxBytes: 64 * 1024 * 1024,
     shutdownSignal: shutdownController.signal,
     jsonOptions: { ignoreUnknownFields: false },
+    contextValues: (req) =>
+      createContextValues().set(requestInfoKey, {
+        ip: req.ip,
+        userAgent: String(req.headers["user-agent"] ?? "").slice(0, 512),
+        requestId: String(req.headers["x-request-id"] ?? ""),
+      }),
   });
 
   const stream = new StreamServer(

@@ -1,4 +1,5 @@
-import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { authKey } from "./context.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { toPublicError } from "./errors.js";
@@ -43,8 +44,8 @@ export function observe(logger: Logger, metrics: Metrics, now: () => number = pe
       metrics.rpcTotal.inc({ service, method, protocol, code });
       metrics.rpcDuration.observe({ service, method, protocol, code }, seconds);
       const line: Record<string, unknown> = { requestId, service, method, protocol, code, durationMs: Math.round(seconds * 1e4) / 10 };
-      const user = req.contextValues.get(userIdKey);
-      if (user) line.userId = user;
+      const auth = req.contextValues.get(authKey);
+      if (auth) line.userId = auth.userId;
       if (err instanceof ConnectError && code !== "ok") line.error = err.rawMessage;
       if (cause !== undefined) line.err = cause;
       logger[level](line, "rpc");
@@ -76,6 +77,3 @@ export function observe(logger: Logger, metrics: Metrics, now: () => number = pe
     }
   };
 }
-
-/** The authenticated user's id, set by the auth interceptor when it exists; logged per RPC. */
-export const userIdKey = createContextKey<string | undefined>(undefined, { description: "authenticated user id" });

@@ -1,6 +1,12 @@
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { systemRuntime, type Runtime } from "../common/runtime.js";
 import type { Config } from "../config/schema.js";
+import { buildFeatures, type Features } from "../features.js";
+import { JobRunner } from "../jobs/runner.js";
+import { JobStore } from "../jobs/store.js";
 import { openDb, type Db } from "../db/client.js";
 import { migrate } from "../db/migrator.js";
 import type { Logger } from "../observability/logger.js";
@@ -17,6 +23,8 @@ export interface RunningServer {
   app: App;
   db: Db;
   metrics: Metrics;
+  features: Features;
+  jobs: JobRunner;
   ports: { api: number; ws: number; metrics: number };
   addresses: Addresses;
   /** Graceful shutdown (DESIGN.md §9); resolves when everything is closed. */
@@ -25,9 +33,14 @@ export interface RunningServer {
 
 export interface StartOptions {
   logger: Logger;
+  /** Extra services beside the features (benchmarks, tests). */
   services?: ServiceEntry[];
   /** An already-open database (tests); otherwise config.database is opened. */
   db?: Db;
+  /** Clock, ids and randomness (tests inject their own). */
+  runtime?: Runtime;
+  /** Start the background jobs (default true). */
+  jobs?: boolean;
 }
 
 /** config → database → migrate → app → listen. */
@@ -39,7 +52,16 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
     for (const m of ran) logger.info({ migration: `${m.version}_${m.name}` }, "migration applied");
   }
   const metrics = new Metrics();
-  const app = await buildApp({ config, logger, metrics, db, services: opts.services });
+  const runtime = opts.runtime ?? systemRuntime;
+  const features = buildFeatures({ config, db, logger, runtime });
+  const app = await buildApp({
+    config,
+    logger,
+    metrics,
+    db,
+    services: [...features.services, ...(opts.services ?? [])],
+    interceptors: features.interceptors,
+  });
   const { host } = config.server;
   await app.fastify.listen({ port: config.server.port, host });
   const wsServer = app.stream.createStandaloneServer();
@@ -58,6 +80,9 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
     ws: `ws://${shown}:${ports.ws}/v1/stream`,
     metrics: `http://${shown}:${ports.metrics}/metrics`,
   };
+
+  const jobs = new JobRunner(features.jobs, new JobStore(db), runtime, logger, metrics, `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`);
+  if (opts.jobs !== false) jobs.start();
 
   let stopping: Promise<void> | undefined;
   const shutdown = (reason = "shutdown") =>
@@ -80,13 +105,15 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
         await closed;
       }
       await sockets;
+      await jobs.stop();
+      await Promise.race([features.outbox.flush(), sleep(Math.max(0, budget - (Date.now() - started)))]);
       await closeServer(metricsServer);
       await closeServer(wsServer);
       db.close();
       logger.info({ ms: Date.now() - started }, "shutdown complete");
     })());
 
-  return { app, db, metrics, ports, addresses, shutdown };
+  return { app, db, metrics, features, jobs, ports, addresses, shutdown };
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

@@ -1,0 +1,383 @@
+import { Code } from "@connectrpc/connect";
+import type { Runtime } from "../common/runtime.js";
+import { decodePageToken, encodePageToken, pageSize } from "../common/paging.js";
+import type { Outbox } from "../email/mailer.js";
+import { passwordChangedEmail, passwordResetEmail, verificationEmail } from "../email/templates.js";
+import type { Logger } from "../observability/logger.js";
+import type { AuthContext, RequestInfo } from "../server/context.js";
+import { invalidArgument, resourceExhausted, rpcError } from "../server/errors.js";
+import { lockDurationMs, lockoutPolicy } from "./lockout.js";
+import { checkNewPassword, type PasswordHasher } from "./passwords.js";
+import type { Sealer } from "./seal.js";
+import { AuthStore, uniqueViolation, type SecurityEventRow, type SessionRow, type UserRow } from "./store.js";
+import { hashToken, newOpaqueToken, type AccessTokens } from "./tokens.js";
+
+export const VERIFY_TOKEN_TTL_MS = 24 * 3_600_000;
+export const RESET_TOKEN_TTL_MS = 3_600_000;
+
+/** Rate limits (fixed windows shared by all instances through the database). */
+export const rateLimits = {
+  registerPerIp: { max: 10, windowMs: 3_600_000 },
+  resendPerUser: { max: 3, windowMs: 3_600_000 },
+  resetPerIp: { max: 10, windowMs: 3_600_000 },
+  resetPerEmail: { max: 3, windowMs: 3_600_000 },
+};
+
+export interface AccountsConfig {
+  publicUrl: string;
+  refreshTokenTtlMs: number;
+  refreshGraceMs: number;
+  sessionCacheMs: number;
+}
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  accessTokenExpiresAt: number;
+  refreshTokenExpiresAt: number;
+  sessionId: string;
+  user: UserRow;
+}
+
+export type EventType =
+  | "registered"
+  | "email_verified"
+  | "login_succeeded"
+  | "login_failed"
+  | "login_locked"
+  | "refresh_token_reused"
+  | "password_changed"
+  | "password_reset"
+  | "password_reset_requested"
+  | "session_revoked"
+  | "profile_updated";
+
+const invalidCredentials = () => rpcError(Code.Unauthenticated, "INVALID_CREDENTIALS", "invalid username/email or password");
+const unauthenticated = (reason: string, message: string) => rpcError(Code.Unauthenticated, reason, message);
+
+/** Accounts and sessions: the logic behind AuthService and the auth interceptor. */
+export class Accounts {
+  private readonly sessionCache = new Map<string, { at: number; check: Awaited<ReturnType<AuthStore["checkSession"]>> }>();
+
+  constructor(
+    private readonly store: AuthStore,
+    private readonly hasher: PasswordHasher,
+    private readonly tokens: AccessTokens,
+    private readonly graceSealer: Sealer,
+    private readonly outbox: Outbox,
+    private readonly runtime: Runtime,
+    private readonly cfg: AccountsConfig,
+    private readonly logger: Logger,
+  ) {}
+
+  private event(userId: string, type: EventType, info: RequestInfo, sessionId: string | null = null, details: Record<string, string> = {}): SecurityEventRow {
+    return { id: this.runtime.newId(), userId, type, sessionId, ipAddress: info.ip, userAgent: info.userAgent, details, createdAt: this.runtime.now() };
+  }
+
+  private async limit(bucket: string, rule: { max: number; windowMs: number }): Promise<boolean> {
+    const now = this.runtime.now();
+    const windowStart = now - (now % rule.windowMs);
+    const count = await this.store.hit(bucket, windowStart, now);
+    return count <= rule.max;
+  }
+
+  private async enforce(bucket: string, rule: { max: number; windowMs: number }, what: string): Promise<void> {
+    if (!(await this.limit(bucket, rule))) {
+      const now = this.runtime.now();
+      throw resourceExhausted(`too many ${what}; try again later`, rule.windowMs - (now % rule.windowMs));
+    }
+  }
+
+  private link(path: string, token: string): string {
+    return `${this.cfg.publicUrl.replace(/\/$/, "")}/${path}?token=${encodeURIComponent(token)}`;
+  }
+
+  // ── registration and email ───────────────────────────────────────────────
+
+  async register(input: { email: string; username: string; password: string; displayName: string }, info: RequestInfo): Promise<UserRow> {
+    checkNewPassword(input.password, "password", [input.email, input.username, input.displayName]);
+    await this.enforce(`register:ip:${info.ip}`, rateLimits.registerPerIp, "registrations from this address");
+    const taken = await this.store.emailOrUsernameTaken(input.email, input.username);
+    if (taken) throw alreadyExists(taken);
+    const now = this.runtime.now();
+    const id = this.runtime.newId();
+    const passwordHash = await this.hasher.hash(input.password);
+    const token = newOpaqueToken(this.runtime);
+    try {
+      await this.store.createUser(
+        { id, email: input.email, username: input.username, displayName: input.displayName, passwordHash, now },
+        { hash: hashToken(token), expiresAt: now + VERIFY_TOKEN_TTL_MS },
+        this.event(id, "registered", info),
+      );
+    } catch (e) {
+      const field = uniqueViolation(e);
+      if (field) throw alreadyExists(field);
+      throw e;
+    }
+    this.outbox.enqueue(verificationEmail(input.email, input.displayName || input.username, this.link("verify-email", token)));
+    return (await this.store.userById(id))!;
+  }
+
+  async verifyEmail(token: string, info: RequestInfo): Promise<UserRow> {
+    const now = this.runtime.now();
+    const userId = await this.store.verifyEmail(hashToken(token), now, (uid) => this.event(uid, "email_verified", info));
+    if (!userId) throw rpcError(Code.FailedPrecondition, "TOKEN_INVALID_OR_USED", "the verification link is invalid, expired or already used", { field: "token" });
+    this.forgetUserSessions();
+    return (await this.store.userById(userId))!;
+  }
+
+  async resendVerification(auth: AuthContext): Promise<boolean> {
+    const user = await this.requireUser(auth);
+    if (user.emailVerified) return false;
+    await this.enforce(`resend:user:${user.id}`, rateLimits.resendPerUser, "verification emails");
+    const now = this.runtime.now();
+    const token = newOpaqueToken(this.runtime);
+    await this.store.addEmailToken(hashToken(token), user.id, "verify_email", user.email, now + VERIFY_TOKEN_TTL_MS, now);
+    this.outbox.enqueue(verificationEmail(user.email, user.displayName || user.username, this.link("verify-email", token)));
+    return true;
+  }
+
+  // ── login and tokens ─────────────────────────────────────────────────────
+
+  async login(identifier: string, password: string, deviceName: string, info: RequestInfo): Promise<TokenPair> {
+    const now = this.runtime.now();
+    const p = lockoutPolicy;
+    const ip = await this.store.ipFailures(info.ip, now - p.ipWindowMs);
+    if (ip.count >= p.ipThreshold) {
+      throw resourceExhausted("too many failed logins from this address; try again later", Math.max(1000, ip.oldest + p.ipWindowMs - now), "LOGIN_THROTTLED");
+    }
+    const user = await this.store.userByIdentifier(identifier);
+    // Unknown identifiers are counted and locked exactly like real accounts.
+    const key = user ? `user:${user.id}` : `id:${identifier}`;
+    const state = await this.store.loginState(key, now - p.horizonMs);
+    if (state.lockedUntil > now) {
+      throw resourceExhausted("too many failed logins; try again later", state.lockedUntil - now, "LOGIN_LOCKED");
+    }
+    const ok = user ? await this.hasher.verify(password, user.passwordHash) : await this.hasher.verifyNothing(password);
+    if (!user || !ok) {
+      const failures = state.failures + 1;
+      const lockMs = lockDurationMs(failures);
+      const events: SecurityEventRow[] = [];
+      if (user) {
+        events.push(this.event(user.id, "login_failed", info));
+        if (lockMs > 0) events.push(this.event(user.id, "login_locked", info, null, { seconds: String(Math.round(lockMs / 1000)) }));
+      }
+      await this.store.recordLoginFailure(key, info.ip, now, now + lockMs, failures - p.threshold + 1, events);
+      throw invalidCredentials();
+    }
+    const sessionId = this.runtime.newId();
+    const refreshToken = newOpaqueToken(this.runtime);
+    const refreshExpiresAt = now + this.cfg.refreshTokenTtlMs;
+    await this.store.createSession(
+      { id: sessionId, userId: user.id, deviceName, userAgent: info.userAgent, ipAddress: info.ip, refreshHash: hashToken(refreshToken), expiresAt: refreshExpiresAt, now },
+      [this.event(user.id, "login_succeeded", info, sessionId, deviceName ? { device: deviceName } : {})],
+      [key],
+    );
+    const access = await this.tokens.sign({ sub: user.id, sid: sessionId, role: user.role, email_verified: user.emailVerified });
+    return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, refreshTokenExpiresAt: refreshExpiresAt, sessionId, user };
+  }
+
+  /**
+   * Rotates a refresh token. A retry with the previous token inside the grace window gets the
+   * current pair; a reuse after it revokes the session. Concurrent calls rotate once.
+   */
+  async refresh(refreshToken: string, info: RequestInfo): Promise<TokenPair> {
+    const now = this.runtime.now();
+    const oldHash = hashToken(refreshToken);
+    const next = newOpaqueToken(this.runtime);
+    const expiresAt = now + this.cfg.refreshTokenTtlMs;
+    const rotated = await this.store.rotateRefresh(oldHash, hashToken(next), this.graceSealer.seal(next), now, expiresAt, info.ip);
+    if (rotated) return this.pair(rotated.userId, rotated.sessionId, next, expiresAt);
+
+    const prev = await this.store.sessionByPreviousRefresh(oldHash);
+    if (!prev || prev.revoked || prev.expiresAt <= now) throw unauthenticated("INVALID_REFRESH_TOKEN", "refresh token is invalid or expired");
+    const current = prev.graceSealed !== null && now - prev.rotatedAt <= this.cfg.refreshGraceMs ? this.graceSealer.open(prev.graceSealed) : undefined;
+    if (current !== undefined) return this.pair(prev.userId, prev.id, current, prev.expiresAt);
+
+    await this.store.revokeSessions(prev.userId, { only: prev.id }, "refresh_token_reused", now, (sid) =>
+      this.event(prev.userId, "refresh_token_reused", info, sid),
+    );
+    this.sessionCache.delete(prev.id);
+    this.logger.warn({ userId: prev.userId, sessionId: prev.id }, "refresh token reused after rotation: session revoked");
+    throw unauthenticated("REFRESH_TOKEN_REUSED", "refresh token was already used; the session has been revoked");
+  }
+
+  private async pair(userId: string, sessionId: string, refreshToken: string, refreshExpiresAt: number): Promise<TokenPair> {
+    const user = await this.store.userById(userId);
+    if (!user) throw unauthenticated("INVALID_REFRESH_TOKEN", "refresh token is invalid or expired");
+    const access = await this.tokens.sign({ sub: user.id, sid: sessionId, role: user.role, email_verified: user.emailVerified });
+    return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, refreshTokenExpiresAt: refreshExpiresAt, sessionId, user };
+  }
+
+  /**
+   * The caller of an RPC, from `Authorization: Bearer <jwt>`: a valid token of a live session.
+   * Session liveness is cached for at most `sessionCacheMs` so revocations reach every instance fast.
+   */
+  async authenticate(authorization: string | null): Promise<AuthContext> {
+    const m = authorization ? /^Bearer\s+([A-Za-z0-9_.-]{10,4096})$/i.exec(authorization.trim()) : null;
+    if (!m) throw unauthenticated("MISSING_TOKEN", "missing or malformed Authorization: Bearer token");
+    const claims = await this.tokens.verify(m[1]);
+    if (!claims) throw unauthenticated("INVALID_TOKEN", "access token is invalid or expired");
+    const now = this.runtime.now();
+    let cached = this.sessionCache.get(claims.sid);
+    if (!cached || now - cached.at > this.cfg.sessionCacheMs) {
+      cached = { at: now, check: await this.store.checkSession(claims.sid, now) };
+      if (this.sessionCache.size > 50_000) this.sessionCache.clear();
+      this.sessionCache.set(claims.sid, cached);
+    }
+    const check = cached.check;
+    if (!check || !check.live || check.userId !== claims.sub) throw unauthenticated("SESSION_REVOKED", "session has ended; log in again");
+    return { userId: check.userId, sessionId: claims.sid, role: check.role, emailVerified: check.emailVerified };
+  }
+
+  private forgetUserSessions(): void {
+    this.sessionCache.clear();
+  }
+
+  private async requireUser(auth: AuthContext): Promise<UserRow> {
+    const user = await this.store.userById(auth.userId);
+    if (!user) throw unauthenticated("SESSION_REVOKED", "session has ended; log in again");
+    return user;
+  }
+
+  // ── the signed-in user ───────────────────────────────────────────────────
+
+  currentUser(auth: AuthContext): Promise<UserRow> {
+    return this.requireUser(auth);
+  }
+
+  async logout(auth: AuthContext, info: RequestInfo): Promise<void> {
+    await this.revoke(auth, { only: auth.sessionId }, "logout", info);
+  }
+
+  async updateProfile(auth: AuthContext, changes: { displayName?: string; username?: string; email?: string }, info: RequestInfo): Promise<UserRow> {
+    const user = await this.requireUser(auth);
+    if (changes.email === user.email) delete changes.email;
+    if (changes.username === user.username) delete changes.username;
+    if (changes.displayName === user.displayName) delete changes.displayName;
+    if (Object.keys(changes).length === 0) return user;
+    const usernameChanged = changes.username !== undefined && changes.username.toLowerCase() !== user.username.toLowerCase();
+    const taken = await this.store.emailOrUsernameTaken(changes.email, usernameChanged ? changes.username : undefined, user.id);
+    if (taken) throw alreadyExists(taken);
+    const now = this.runtime.now();
+    const token = changes.email !== undefined ? newOpaqueToken(this.runtime) : undefined;
+    try {
+      await this.store.updateProfile(
+        user.id,
+        changes,
+        now,
+        token ? { hash: hashToken(token), expiresAt: now + VERIFY_TOKEN_TTL_MS } : undefined,
+        this.event(user.id, "profile_updated", info, auth.sessionId, { fields: Object.keys(changes).sort().join(",") }),
+      );
+    } catch (e) {
+      const field = uniqueViolation(e);
+      if (field) throw alreadyExists(field);
+      throw e;
+    }
+    if (token && changes.email) {
+      this.outbox.enqueue(verificationEmail(changes.email, changes.displayName ?? (user.displayName || user.username), this.link("verify-email", token)));
+      this.forgetUserSessions();
+    }
+    return (await this.store.userById(user.id))!;
+  }
+
+  async changePassword(auth: AuthContext, current: string, next: string, info: RequestInfo): Promise<number> {
+    const user = await this.requireUser(auth);
+    if (!(await this.hasher.verify(current, user.passwordHash))) {
+      throw rpcError(Code.InvalidArgument, "WRONG_PASSWORD", "current_password: is not the account's password", { field: "current_password" });
+    }
+    checkNewPassword(next, "new_password", [user.email, user.username, user.displayName]);
+    if (current === next) throw invalidArgument("new_password", "must differ from the current password", "PASSWORD_UNCHANGED");
+    const now = this.runtime.now();
+    const revoked = await this.store.setPassword(user.id, await this.hasher.hash(next), now, { keepSessionId: auth.sessionId }, [
+      this.event(user.id, "password_changed", info, auth.sessionId),
+    ]);
+    this.forgetUserSessions();
+    this.outbox.enqueue(passwordChangedEmail(user.email, user.displayName || user.username));
+    return revoked ?? 0;
+  }
+
+  /** Always answers OK; sends a link only to an existing account, within limits. */
+  async requestPasswordReset(email: string, info: RequestInfo): Promise<void> {
+    await this.enforce(`reset:ip:${info.ip}`, rateLimits.resetPerIp, "password reset requests from this address");
+    const user = await this.store.userByIdentifier(email);
+    if (!user) {
+      // Spend comparable time so the answer does not tell whether the account exists.
+      await this.hasher.verifyNothing(email);
+      return;
+    }
+    if (!(await this.limit(`reset:email:${user.id}`, rateLimits.resetPerEmail))) return;
+    const now = this.runtime.now();
+    const token = newOpaqueToken(this.runtime);
+    await this.store.addEmailToken(hashToken(token), user.id, "reset_password", user.email, now + RESET_TOKEN_TTL_MS, now, this.event(user.id, "password_reset_requested", info));
+    this.outbox.enqueue(passwordResetEmail(user.email, user.displayName || user.username, this.link("reset-password", token)));
+  }
+
+  async resetPassword(token: string, newPassword: string, info: RequestInfo): Promise<void> {
+    const now = this.runtime.now();
+    const hash = hashToken(token);
+    const owner = await this.store.peekEmailToken(hash, "reset_password", now);
+    const invalid = () => rpcError(Code.FailedPrecondition, "TOKEN_INVALID_OR_USED", "the reset link is invalid, expired or already used", { field: "token" });
+    if (!owner) throw invalid();
+    const user = await this.store.userById(owner.userId);
+    if (!user) throw invalid();
+    checkNewPassword(newPassword, "new_password", [user.email, user.username, user.displayName]);
+    const revoked = await this.store.setPassword(user.id, await this.hasher.hash(newPassword), now, { consumeTokenHash: hash }, [this.event(user.id, "password_reset", info)]);
+    if (revoked === undefined) throw invalid(); // another request consumed the token first
+    this.forgetUserSessions();
+    this.outbox.enqueue(passwordChangedEmail(user.email, user.displayName || user.username));
+  }
+
+  // ── sessions and events ──────────────────────────────────────────────────
+
+  async listSessions(auth: AuthContext, size: number, token: string): Promise<{ sessions: (SessionRow & { current: boolean })[]; next: string }> {
+    const limit = pageSize(size);
+    const key = decodePageToken(token);
+    let after: { lastSeenAt: number; id: string } | undefined;
+    if (key !== undefined) {
+      const [at, id] = key.split("|");
+      if (!/^\d+$/.test(at ?? "") || !id) throw invalidArgument("page_token", "is not a token this server issued", "INVALID_PAGE_TOKEN");
+      after = { lastSeenAt: Number(at), id };
+    }
+    const rows = await this.store.listSessions(auth.userId, this.runtime.now(), limit + 1, after);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      sessions: page.map((s) => ({ ...s, current: s.id === auth.sessionId })),
+      next: rows.length > limit && last ? encodePageToken(`${last.lastSeenAt}|${last.id}`) : "",
+    };
+  }
+
+  async revokeSession(auth: AuthContext, sessionId: string, info: RequestInfo): Promise<void> {
+    const ids = await this.revoke(auth, { only: sessionId }, "revoked", info);
+    if (ids.length === 0) {
+      // Another user's session, an unknown id, or one already ended: all look the same.
+      const own = await this.store.sessionById(auth.userId, sessionId);
+      if (!own) throw rpcError(Code.NotFound, "SESSION_NOT_FOUND", "session not found", { field: "session_id" });
+    }
+  }
+
+  async revokeOthers(auth: AuthContext, info: RequestInfo): Promise<number> {
+    return (await this.revoke(auth, { except: auth.sessionId }, "revoked_others", info)).length;
+  }
+
+  private async revoke(auth: AuthContext, which: { only?: string; except?: string }, reason: string, info: RequestInfo): Promise<string[]> {
+    const ids = await this.store.revokeSessions(auth.userId, which, reason, this.runtime.now(), (sid) =>
+      this.event(auth.userId, "session_revoked", info, sid, { reason }),
+    );
+    for (const id of ids) this.sessionCache.delete(id);
+    return ids;
+  }
+
+  async listEvents(auth: AuthContext, size: number, token: string): Promise<{ events: SecurityEventRow[]; next: string }> {
+    const limit = pageSize(size);
+    const before = decodePageToken(token);
+    const rows = await this.store.listEvents(auth.userId, limit + 1, before);
+    const page = rows.slice(0, limit);
+    return { events: page, next: rows.length > limit ? encodePageToken(page[page.length - 1].id) : "" };
+  }
+}
+
+function alreadyExists(field: "email" | "username") {
+  return rpcError(Code.AlreadyExists, field === "email" ? "EMAIL_TAKEN" : "USERNAME_TAKEN", `${field}: is already in use`, { field });
+}

@@ -1,0 +1,32 @@
+import { Code, type Interceptor } from "@connectrpc/connect";
+import { authKey } from "../server/context.js";
+import { rpcError } from "../server/errors.js";
+import type { Accounts } from "./accounts.js";
+import { PUBLIC_AUTH_METHODS } from "./service.js";
+
+/** Services anyone may call: health and reflection. */
+const PUBLIC_SERVICES = new Set(["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]);
+const PUBLIC_METHODS = new Set(PUBLIC_AUTH_METHODS.map((m) => `sqlstudio.auth.v1.AuthService/${m}`));
+
+export function isPublic(service: string, method: string): boolean {
+  return PUBLIC_SERVICES.has(service) || PUBLIC_METHODS.has(`${service}/${method}`);
+}
+
+/**
+ * Every RPC but the public ones needs `Authorization: Bearer <access token>` of a live
+ * session; the caller reaches handlers as `ctx.values.get(authKey)`. With
+ * `requireVerifiedEmail`, RPCs outside AuthService answer FailedPrecondition until the
+ * address is verified.
+ */
+export function authInterceptor(accounts: Accounts, opts: { requireVerifiedEmail: boolean }): Interceptor {
+  return (next) => async (req) => {
+    const service = req.service.typeName;
+    if (isPublic(service, req.method.name)) return next(req);
+    const auth = await accounts.authenticate(req.header.get("authorization"));
+    if (opts.requireVerifiedEmail && !auth.emailVerified && service !== "sqlstudio.auth.v1.AuthService") {
+      throw rpcError(Code.FailedPrecondition, "EMAIL_NOT_VERIFIED", "verify your email address first");
+    }
+    req.contextValues.set(authKey, auth);
+    return next(req);
+  };
+}

@@ -1,0 +1,493 @@
+import type { InStatement, Row } from "@libsql/client";
+import type { Db } from "../db/client.js";
+
+/** The only code with SQL for the auth tables (migrations/0002_auth.sql). */
+
+export interface UserRow {
+  id: string;
+  email: string;
+  username: string;
+  displayName: string;
+  passwordHash: string;
+  role: "user" | "admin";
+  emailVerified: boolean;
+  passwordChangedAt: number;
+  createdAt: number;
+}
+
+export interface SessionRow {
+  id: string;
+  userId: string;
+  deviceName: string;
+  userAgent: string;
+  ipAddress: string;
+  expiresAt: number;
+  revokedAt: number | null;
+  lastSeenAt: number;
+  createdAt: number;
+}
+
+export interface SessionCheck {
+  userId: string;
+  role: "user" | "admin";
+  emailVerified: boolean;
+  live: boolean;
+}
+
+export interface SecurityEventRow {
+  id: string;
+  userId: string;
+  type: string;
+  sessionId: string | null;
+  ipAddress: string;
+  userAgent: string;
+  details: Record<string, string>;
+  createdAt: number;
+}
+
+export type EmailTokenPurpose = "verify_email" | "reset_password";
+
+const USER_COLS = "id, email, username, display_name, password_hash, role, email_verified, password_changed_at, created_at";
+const SESSION_COLS = "id, user_id, device_name, user_agent, ip_address, expires_at, revoked_at, last_seen_at, created_at";
+
+function user(r: Row): UserRow {
+  return {
+    id: String(r.id),
+    email: String(r.email),
+    username: String(r.username),
+    displayName: String(r.display_name),
+    passwordHash: String(r.password_hash),
+    role: r.role === "admin" ? "admin" : "user",
+    emailVerified: Number(r.email_verified) === 1,
+    passwordChangedAt: Number(r.password_changed_at),
+    createdAt: Number(r.created_at),
+  };
+}
+
+function session(r: Row): SessionRow {
+  return {
+    id: String(r.id),
+    userId: String(r.user_id),
+    deviceName: String(r.device_name),
+    userAgent: String(r.user_agent),
+    ipAddress: String(r.ip_address),
+    expiresAt: Number(r.expires_at),
+    revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
+    lastSeenAt: Number(r.last_seen_at),
+    createdAt: Number(r.created_at),
+  };
+}
+
+/** Which unique column a constraint error is about, if it is one. */
+export function uniqueViolation(err: unknown): "email" | "username" | undefined {
+  const msg = String((err as Error)?.message ?? "");
+  if (!/UNIQUE constraint failed/i.test(msg)) return undefined;
+  if (msg.includes("users.email")) return "email";
+  if (msg.includes("users.username_key")) return "username";
+  return undefined;
+}
+
+export class AuthStore {
+  constructor(private readonly db: Db) {}
+
+  // ── users ────────────────────────────────────────────────────────────────
+
+  /** Inserts the user, their first email token and the audit event in one transaction. */
+  async createUser(
+    u: { id: string; email: string; username: string; displayName: string; passwordHash: string; now: number },
+    token: { hash: string; expiresAt: number },
+    event: SecurityEventRow,
+  ): Promise<void> {
+    await this.db.batch(
+      [
+        {
+          sql: `INSERT INTO users (id, email, username, username_key, display_name, password_hash, password_changed_at, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          args: [u.id, u.email, u.username, u.username.toLowerCase(), u.displayName, u.passwordHash, u.now, u.now, u.now],
+        },
+        this.insertTokenStmt(token.hash, u.id, "verify_email", u.email, token.expiresAt, u.now),
+        this.insertEventStmt(event),
+      ],
+      "write",
+    );
+  }
+
+  async userById(id: string): Promise<UserRow | undefined> {
+    const rs = await this.db.execute({ sql: `SELECT ${USER_COLS} FROM users WHERE id = ?`, args: [id] });
+    return rs.rows[0] ? user(rs.rows[0]) : undefined;
+  }
+
+  /** By email (contains "@") or by username, case-insensitively. */
+  async userByIdentifier(identifier: string): Promise<UserRow | undefined> {
+    const rs = identifier.includes("@")
+      ? await this.db.execute({ sql: `SELECT ${USER_COLS} FROM users WHERE email = ?`, args: [identifier] })
+      : await this.db.execute({ sql: `SELECT ${USER_COLS} FROM users WHERE username_key = ?`, args: [identifier] });
+    return rs.rows[0] ? user(rs.rows[0]) : undefined;
+  }
+
+  async emailOrUsernameTaken(email: string | undefined, username: string | undefined, exceptUserId = ""): Promise<"email" | "username" | undefined> {
+    if (email !== undefined) {
+      const rs = await this.db.execute({ sql: "SELECT 1 FROM users WHERE email = ? AND id <> ?", args: [email, exceptUserId] });
+      if (rs.rows.length > 0) return "email";
+    }
+    if (username !== undefined) {
+      const rs = await this.db.execute({ sql: "SELECT 1 FROM users WHERE username_key = ? AND id <> ?", args: [username.toLowerCase(), exceptUserId] });
+      if (rs.rows.length > 0) return "username";
+    }
+    return undefined;
+  }
+
+  /** Applies the set fields; a new email is unverified again and gets a verification token. */
+  async updateProfile(
+    userId: string,
+    changes: { displayName?: string; username?: string; email?: string },
+    now: number,
+    verifyToken: { hash: string; expiresAt: number } | undefined,
+    event: SecurityEventRow,
+  ): Promise<void> {
+    const stmts: InStatement[] = [];
+    if (changes.displayName !== undefined) {
+      stmts.push({ sql: "UPDATE users SET display_name = ?, updated_at = ? WHERE id = ?", args: [changes.displayName, now, userId] });
+    }
+    if (changes.username !== undefined) {
+      stmts.push({
+        sql: "UPDATE users SET username = ?, username_key = ?, updated_at = ? WHERE id = ?",
+        args: [changes.username, changes.username.toLowerCase(), now, userId],
+      });
+    }
+    if (changes.email !== undefined) {
+      stmts.push({ sql: "UPDATE users SET email = ?, email_verified = 0, updated_at = ? WHERE id = ?", args: [changes.email, now, userId] });
+      // Tokens sent to the old address no longer verify anything.
+      stmts.push({ sql: "UPDATE email_tokens SET used_at = ?, updated_at = ? WHERE user_id = ? AND purpose = 'verify_email' AND used_at IS NULL", args: [now, now, userId] });
+      if (verifyToken) stmts.push(this.insertTokenStmt(verifyToken.hash, userId, "verify_email", changes.email, verifyToken.expiresAt, now));
+    }
+    stmts.push(this.insertEventStmt(event));
+    await this.db.batch(stmts, "write");
+  }
+
+  /**
+   * Sets a new password hash and revokes sessions (all, or all but `keepSessionId`), with the
+   * audit events, in one transaction. Returns how many sessions were revoked.
+   */
+  async setPassword(
+    userId: string,
+    passwordHash: string,
+    now: number,
+    opts: { keepSessionId?: string; consumeTokenHash?: string },
+    events: SecurityEventRow[],
+  ): Promise<number | undefined> {
+    const stmts: InStatement[] = [];
+    if (opts.consumeTokenHash) {
+      // Guard: the batch fails (and nothing is written) unless the token is still unused.
+      stmts.push({
+        sql: "UPDATE email_tokens SET used_at = ?, updated_at = ? WHERE token_hash = ? AND user_id = ? AND used_at IS NULL AND expires_at > ?",
+        args: [now, now, opts.consumeTokenHash, userId, now],
+      });
+    }
+    stmts.push({ sql: "UPDATE users SET password_hash = ?, password_changed_at = ?, updated_at = ? WHERE id = ?", args: [passwordHash, now, now, userId] });
+    stmts.push({
+      sql: `UPDATE sessions SET revoked_at = ?, revoked_reason = ?, updated_at = ?
+            WHERE user_id = ? AND revoked_at IS NULL AND id <> ?`,
+      args: [now, opts.consumeTokenHash ? "password_reset" : "password_changed", now, userId, opts.keepSessionId ?? ""],
+    });
+    for (const e of events) stmts.push(this.insertEventStmt(e));
+    const tx = await this.db.transaction("write");
+    try {
+      const results = [];
+      for (const s of stmts) results.push(await tx.execute(s));
+      if (opts.consumeTokenHash && results[0].rowsAffected !== 1) {
+        await tx.rollback();
+        return undefined;
+      }
+      await tx.commit();
+      return results[opts.consumeTokenHash ? 2 : 1].rowsAffected;
+    } finally {
+      tx.close();
+    }
+  }
+
+  // ── email tokens ─────────────────────────────────────────────────────────
+
+  private insertTokenStmt(hash: string, userId: string, purpose: EmailTokenPurpose, email: string, expiresAt: number, now: number): InStatement {
+    return {
+      sql: "INSERT INTO email_tokens (token_hash, user_id, purpose, email, expires_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      args: [hash, userId, purpose, email, expiresAt, now, now],
+    };
+  }
+
+  async addEmailToken(hash: string, userId: string, purpose: EmailTokenPurpose, email: string, expiresAt: number, now: number, event?: SecurityEventRow): Promise<void> {
+    const stmts = [this.insertTokenStmt(hash, userId, purpose, email, expiresAt, now)];
+    if (event) stmts.push(this.insertEventStmt(event));
+    await this.db.batch(stmts, "write");
+  }
+
+  /** The user a live, unused token belongs to (without consuming it). */
+  async peekEmailToken(hash: string, purpose: EmailTokenPurpose, now: number): Promise<{ userId: string; email: string } | undefined> {
+    const rs = await this.db.execute({
+      sql: "SELECT user_id, email FROM email_tokens WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?",
+      args: [hash, purpose, now],
+    });
+    const r = rs.rows[0];
+    return r ? { userId: String(r.user_id), email: String(r.email) } : undefined;
+  }
+
+  /**
+   * Consumes a verification token and marks the address verified, atomically: of two racing
+   * requests exactly one sees the token. Only verifies the address the token was sent to.
+   */
+  async verifyEmail(hash: string, now: number, event: (userId: string) => SecurityEventRow): Promise<string | undefined> {
+    const tx = await this.db.transaction("write");
+    try {
+      const rs = await tx.execute({
+        sql: `UPDATE email_tokens SET used_at = ?, updated_at = ?
+              WHERE token_hash = ? AND purpose = 'verify_email' AND used_at IS NULL AND expires_at > ?
+              RETURNING user_id, email`,
+        args: [now, now, hash, now],
+      });
+      const r = rs.rows[0];
+      if (!r) {
+        await tx.rollback();
+        return undefined;
+      }
+      const userId = String(r.user_id);
+      const upd = await tx.execute({ sql: "UPDATE users SET email_verified = 1, updated_at = ? WHERE id = ? AND email = ?", args: [now, userId, String(r.email)] });
+      if (upd.rowsAffected !== 1) {
+        await tx.rollback();
+        return undefined;
+      }
+      await tx.execute(this.insertEventStmt(event(userId)));
+      await tx.commit();
+      return userId;
+    } finally {
+      tx.close();
+    }
+  }
+
+  // ── sessions ─────────────────────────────────────────────────────────────
+
+  async createSession(
+    s: { id: string; userId: string; deviceName: string; userAgent: string; ipAddress: string; refreshHash: string; expiresAt: number; now: number },
+    events: SecurityEventRow[],
+    clearFailuresFor: string[],
+  ): Promise<void> {
+    const stmts: InStatement[] = [
+      {
+        sql: `INSERT INTO sessions (id, user_id, device_name, user_agent, ip_address, refresh_hash, expires_at, last_seen_at, created_at, updated_at)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        args: [s.id, s.userId, s.deviceName, s.userAgent, s.ipAddress, s.refreshHash, s.expiresAt, s.now, s.now, s.now],
+      },
+      ...events.map((e) => this.insertEventStmt(e)),
+    ];
+    for (const key of clearFailuresFor) {
+      stmts.push({ sql: "DELETE FROM login_failures WHERE identifier = ?", args: [key] });
+      stmts.push({ sql: "DELETE FROM login_lockouts WHERE identifier = ?", args: [key] });
+    }
+    await this.db.batch(stmts, "write");
+  }
+
+  /** What the auth interceptor needs: is the session live, and who is it. */
+  async checkSession(sessionId: string, now: number): Promise<SessionCheck | undefined> {
+    const rs = await this.db.execute({
+      sql: `SELECT s.user_id, s.revoked_at, s.expires_at, u.role, u.email_verified
+            FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`,
+      args: [sessionId],
+    });
+    const r = rs.rows[0];
+    if (!r) return undefined;
+    return {
+      userId: String(r.user_id),
+      role: r.role === "admin" ? "admin" : "user",
+      emailVerified: Number(r.email_verified) === 1,
+      live: r.revoked_at === null && Number(r.expires_at) > now,
+    };
+  }
+
+  /**
+   * Rotates the refresh token whose hash is `oldHash` to `newHash`, atomically: of two
+   * concurrent rotations with the same token exactly one matches. The new token is kept
+   * encrypted (`graceSealed`) only so that a retry within the grace window can get it back.
+   */
+  async rotateRefresh(oldHash: string, newHash: string, graceSealed: string, now: number, expiresAt: number, ip: string): Promise<{ sessionId: string; userId: string } | undefined> {
+    const rs = await this.db.execute({
+      sql: `UPDATE sessions SET previous_hash = refresh_hash, refresh_hash = ?, grace_sealed = ?, rotated_at = ?,
+              last_seen_at = ?, expires_at = ?, ip_address = CASE WHEN ? = '' THEN ip_address ELSE ? END, updated_at = ?
+            WHERE refresh_hash = ? AND revoked_at IS NULL AND expires_at > ?
+            RETURNING id, user_id`,
+      args: [newHash, graceSealed, now, now, expiresAt, ip, ip, now, oldHash, now],
+    });
+    const r = rs.rows[0];
+    return r ? { sessionId: String(r.id), userId: String(r.user_id) } : undefined;
+  }
+
+  /** The session whose previous refresh token has this hash (a reuse or a retry). */
+  async sessionByPreviousRefresh(hash: string): Promise<{ id: string; userId: string; rotatedAt: number; revoked: boolean; expiresAt: number; graceSealed: string | null } | undefined> {
+    const rs = await this.db.execute({
+      sql: "SELECT id, user_id, rotated_at, revoked_at, expires_at, grace_sealed FROM sessions WHERE previous_hash = ?",
+      args: [hash],
+    });
+    const r = rs.rows[0];
+    if (!r) return undefined;
+    return {
+      id: String(r.id),
+      userId: String(r.user_id),
+      rotatedAt: Number(r.rotated_at),
+      revoked: r.revoked_at !== null,
+      expiresAt: Number(r.expires_at),
+      graceSealed: r.grace_sealed === null ? null : String(r.grace_sealed),
+    };
+  }
+
+  async sessionById(userId: string, sessionId: string): Promise<SessionRow | undefined> {
+    const rs = await this.db.execute({ sql: `SELECT ${SESSION_COLS} FROM sessions WHERE id = ? AND user_id = ?`, args: [sessionId, userId] });
+    return rs.rows[0] ? session(rs.rows[0]) : undefined;
+  }
+
+  /** Live sessions, most recently used first; keyset paging on (last_seen_at, id). */
+  async listSessions(userId: string, now: number, limit: number, after?: { lastSeenAt: number; id: string }): Promise<SessionRow[]> {
+    const rs = await this.db.execute({
+      sql: `SELECT ${SESSION_COLS} FROM sessions
+            WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?
+              AND (? IS NULL OR last_seen_at < ? OR (last_seen_at = ? AND id < ?))
+            ORDER BY last_seen_at DESC, id DESC LIMIT ?`,
+      args: [userId, now, after?.lastSeenAt ?? null, after?.lastSeenAt ?? 0, after?.lastSeenAt ?? 0, after?.id ?? "", limit],
+    });
+    return rs.rows.map(session);
+  }
+
+  /** Revokes the caller's session(s); returns the ids revoked. Scoped by user: another user's id revokes nothing. */
+  async revokeSessions(userId: string, which: { only?: string; except?: string }, reason: string, now: number, event: (sessionId: string) => SecurityEventRow): Promise<string[]> {
+    const tx = await this.db.transaction("write");
+    try {
+      const rs = await tx.execute({
+        sql: `UPDATE sessions SET revoked_at = ?, revoked_reason = ?, grace_sealed = NULL, updated_at = ?
+              WHERE user_id = ? AND revoked_at IS NULL AND (? IS NULL OR id = ?) AND (? IS NULL OR id <> ?)
+              RETURNING id`,
+        args: [now, reason, now, userId, which.only ?? null, which.only ?? "", which.except ?? null, which.except ?? ""],
+      });
+      const ids = rs.rows.map((r) => String(r.id));
+      for (const id of ids) await tx.execute(this.insertEventStmt(event(id)));
+      await tx.commit();
+      return ids;
+    } finally {
+      tx.close();
+    }
+  }
+
+  // ── login abuse ──────────────────────────────────────────────────────────
+
+  /** Failures of a key since `since`, and its lock, if any. */
+  async loginState(key: string, since: number): Promise<{ failures: number; lockedUntil: number }> {
+    const [f, l] = await this.db.batch(
+      [
+        { sql: "SELECT COUNT(*) AS n FROM login_failures WHERE identifier = ? AND created_at > ?", args: [key, since] },
+        { sql: "SELECT locked_until FROM login_lockouts WHERE identifier = ?", args: [key] },
+      ],
+      "read",
+    );
+    return { failures: Number(f.rows[0]?.n ?? 0), lockedUntil: Number(l.rows[0]?.locked_until ?? 0) };
+  }
+
+  /** Failed logins from one IP since `since`, and when the oldest of them happened. */
+  async ipFailures(ip: string, since: number): Promise<{ count: number; oldest: number }> {
+    const rs = await this.db.execute({
+      sql: "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM login_failures WHERE ip_address = ? AND created_at > ?",
+      args: [ip, since],
+    });
+    return { count: Number(rs.rows[0]?.n ?? 0), oldest: Number(rs.rows[0]?.oldest ?? 0) };
+  }
+
+  /** Records a failure and, when the policy says so, (re)locks the key; with audit events. */
+  async recordLoginFailure(key: string, ip: string, now: number, lockUntil: number, level: number, events: SecurityEventRow[]): Promise<void> {
+    const stmts: InStatement[] = [
+      { sql: "INSERT INTO login_failures (identifier, ip_address, created_at, updated_at) VALUES (?, ?, ?, ?)", args: [key, ip, now, now] },
+      ...events.map((e) => this.insertEventStmt(e)),
+    ];
+    if (lockUntil > now) {
+      stmts.push({
+        sql: `INSERT INTO login_lockouts (identifier, level, locked_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+              ON CONFLICT (identifier) DO UPDATE SET level = excluded.level, locked_until = excluded.locked_until, updated_at = excluded.updated_at`,
+        args: [key, level, lockUntil, now, now],
+      });
+    }
+    await this.db.batch(stmts, "write");
+  }
+
+  // ── rate limits ──────────────────────────────────────────────────────────
+
+  /** Counts one hit in the bucket's fixed window; returns the count including this hit. */
+  async hit(bucket: string, windowStart: number, now: number): Promise<number> {
+    const rs = await this.db.execute({
+      sql: `INSERT INTO rate_limits (bucket, window_start, count, created_at, updated_at) VALUES (?, ?, 1, ?, ?)
+            ON CONFLICT (bucket, window_start) DO UPDATE SET count = count + 1, updated_at = excluded.updated_at
+            RETURNING count`,
+      args: [bucket, windowStart, now, now],
+    });
+    return Number(rs.rows[0]?.count ?? 1);
+  }
+
+  // ── security events ──────────────────────────────────────────────────────
+
+  insertEventStmt(e: SecurityEventRow): InStatement {
+    return {
+      sql: `INSERT INTO security_events (id, user_id, type, session_id, ip_address, user_agent, details, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      args: [e.id, e.userId, e.type, e.sessionId, e.ipAddress, e.userAgent, JSON.stringify(e.details), e.createdAt, e.createdAt],
+    };
+  }
+
+  async addEvent(e: SecurityEventRow): Promise<void> {
+    await this.db.execute(this.insertEventStmt(e));
+  }
+
+  /** The user's events, newest first (ids are UUIDv7: they sort by time). */
+  async listEvents(userId: string, limit: number, beforeId?: string): Promise<SecurityEventRow[]> {
+    const rs = await this.db.execute({
+      sql: `SELECT id, user_id, type, session_id, ip_address, user_agent, details, created_at FROM security_events
+            WHERE user_id = ? AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?`,
+      args: [userId, beforeId ?? null, beforeId ?? "", limit],
+    });
+    return rs.rows.map((r) => ({
+      id: String(r.id),
+      userId: String(r.user_id),
+      type: String(r.type),
+      sessionId: r.session_id === null ? null : String(r.session_id),
+      ipAddress: String(r.ip_address),
+      userAgent: String(r.user_agent),
+      details: JSON.parse(String(r.details)) as Record<string, string>,
+      createdAt: Number(r.created_at),
+    }));
+  }
+
+  // ── cleanup (background jobs) ────────────────────────────────────────────
+
+  async deleteDeadSessions(now: number, revokedRetentionMs: number): Promise<number> {
+    const rs = await this.db.execute({
+      sql: "DELETE FROM sessions WHERE expires_at <= ? OR (revoked_at IS NOT NULL AND revoked_at <= ?)",
+      args: [now, now - revokedRetentionMs],
+    });
+    return rs.rowsAffected;
+  }
+
+  async deleteOldLoginFailures(before: number, now: number): Promise<number> {
+    const [a, b] = await this.db.batch(
+      [
+        { sql: "DELETE FROM login_failures WHERE created_at <= ?", args: [before] },
+        { sql: "DELETE FROM login_lockouts WHERE locked_until <= ? AND updated_at <= ?", args: [now, before] },
+        { sql: "DELETE FROM rate_limits WHERE window_start <= ?", args: [before] },
+      ],
+      "write",
+    );
+    return a.rowsAffected + b.rowsAffected;
+  }
+
+  async deleteSpentEmailTokens(now: number): Promise<number> {
+    const rs = await this.db.execute({ sql: "DELETE FROM email_tokens WHERE used_at IS NOT NULL OR expires_at <= ?", args: [now] });
+    return rs.rowsAffected;
+  }
+
+  /** Grace copies of rotated refresh tokens outlive their window by no more than a job interval. */
+  async clearExpiredGrace(before: number): Promise<number> {
+    const rs = await this.db.execute({ sql: "UPDATE sessions SET grace_sealed = NULL WHERE grace_sealed IS NOT NULL AND rotated_at <= ?", args: [before] });
+    return rs.rowsAffected;
+  }
+}

@@ -1,0 +1,57 @@
+import { invalidArgument } from "../server/errors.js";
+
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const USERNAME = /^[a-z0-9_.-]{3,32}$/;
+
+function text(value: string, field: string, max: number, opts: { required?: boolean; multiline?: boolean } = {}): string {
+  if (opts.required && value.trim() === "") throw invalidArgument(field, "is required", "FIELD_REQUIRED");
+  if ([...value].length > max) throw invalidArgument(field, `must be at most ${max} characters`, "FIELD_TOO_LONG");
+  if (CONTROL.test(value)) throw invalidArgument(field, "must not contain control characters", "INVALID_CHARACTERS");
+  return value;
+}
+
+/** A valid email, lower-cased and trimmed. */
+export function email(value: string, field = "email"): string {
+  const v = text(value.trim(), field, 254, { required: true }).toLowerCase();
+  if (!EMAIL.test(v)) throw invalidArgument(field, "is not an email address", "INVALID_EMAIL");
+  return v;
+}
+
+/** A valid username as typed (uniqueness is case-insensitive). */
+export function username(value: string, field = "username"): string {
+  const v = text(value.trim(), field, 64, { required: true });
+  if (!USERNAME.test(v.toLowerCase())) {
+    throw invalidArgument(field, "must be 3-32 characters of a-z, 0-9, '_', '.', '-'", "INVALID_USERNAME");
+  }
+  return v;
+}
+
+export const displayName = (value: string, field = "display_name") => text(value.trim(), field, 100);
+export const deviceName = (value: string, field = "device_name") => text(value.trim(), field, 100);
+
+/** The login identifier: a username or an email, normalized the way it is stored. */
+export function identifier(value: string, field = "identifier"): string {
+  const v = text(value.trim(), field, 254, { required: true }).toLowerCase();
+  return v;
+}
+
+/** Passwords given to log in are checked for presence and size only (never for strength). */
+export function givenPassword(value: string, field: string): string {
+  if (value === "") throw invalidArgument(field, "is required", "FIELD_REQUIRED");
+  if ([...value].length > 256) throw invalidArgument(field, "must be at most 256 characters", "FIELD_TOO_LONG");
+  return value;
+}
+
+/** Opaque tokens this server issues are 43 base64url characters. */
+export function opaqueToken(value: string, field: string): string {
+  if (value === "") throw invalidArgument(field, "is required", "FIELD_REQUIRED");
+  if (!/^[A-Za-z0-9_-]{43}$/.test(value)) throw invalidArgument(field, "is not a token this server issued", "INVALID_TOKEN");
+  return value;
+}
+
+export function id(value: string, field: string): string {
+  if (value === "") throw invalidArgument(field, "is required", "FIELD_REQUIRED");
+  if (!/^[0-9a-f-]{36}$/.test(value)) throw invalidArgument(field, "is not an id", "INVALID_ID");
+  return value;
+}

@@ -1,0 +1,75 @@
+import type { Runtime } from "../common/runtime.js";
+import type { Logger } from "../observability/logger.js";
+import type { Metrics } from "../observability/metrics.js";
+import type { JobStore } from "./store.js";
+
+export interface Job {
+  name: string;
+  intervalMs: number;
+  /** Does the work; returns counts for the log line (e.g. { deleted: 3 }). */
+  run(now: number): Promise<Record<string, number>>;
+}
+
+/**
+ * Runs each job at start and then every interval: never twice at once in this process, and
+ * on one instance at a time (the instance holding the job's lease row for the interval).
+ */
+export class JobRunner {
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly running = new Map<string, Promise<void>>();
+  private stopped = false;
+
+  constructor(
+    private readonly jobs: Job[],
+    private readonly store: JobStore,
+    private readonly runtime: Runtime,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+    readonly holder: string,
+  ) {}
+
+  start(): void {
+    for (const job of this.jobs) {
+      void this.runOnce(job);
+      this.timers.push(setInterval(() => void this.runOnce(job), job.intervalMs).unref());
+    }
+  }
+
+  /** Runs a job now unless it is already running here or another instance holds its lease. */
+  runOnce(job: Job): Promise<void> {
+    const inFlight = this.running.get(job.name);
+    if (inFlight || this.stopped) return inFlight ?? Promise.resolve();
+    const p = this.attempt(job).finally(() => this.running.delete(job.name));
+    this.running.set(job.name, p);
+    return p;
+  }
+
+  private async attempt(job: Job): Promise<void> {
+    const now = this.runtime.now();
+    try {
+      // The lease covers most of the interval, so each interval runs the job once in the fleet.
+      if (!(await this.store.acquire(job.name, this.holder, now, now + Math.floor(job.intervalMs * 0.9)))) {
+        this.metrics.jobRuns.inc({ job: job.name, result: "skipped" });
+        return;
+      }
+      const started = performance.now();
+      const counts = await job.run(now);
+      const ms = performance.now() - started;
+      await this.store.finish(job.name, this.holder, this.runtime.now(), "ok");
+      this.metrics.jobRuns.inc({ job: job.name, result: "ok" });
+      this.metrics.jobDuration.observe({ job: job.name }, ms / 1000);
+      this.logger.info({ job: job.name, ms: Math.round(ms), ...counts }, "job ran");
+    } catch (err) {
+      this.metrics.jobRuns.inc({ job: job.name, result: "error" });
+      this.logger.error({ job: job.name, err }, "job failed");
+      await this.store.finish(job.name, this.holder, this.runtime.now(), "error").catch(() => undefined);
+    }
+  }
+
+  /** Stops scheduling and waits for running jobs. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    await Promise.allSettled([...this.running.values()]);
+  }
+}
