@@ -24,7 +24,7 @@ for f in "$tmp"/openapi/*.json; do
 done
 # The contract types: openapi-typescript on the freshly generated document, as `npm run generate` does.
 if [ -e "$tmp/openapi/openapi.json" ]; then
-  openapi-typescript "$tmp/openapi/openapi.json" -o "$tmp/openapi/openapi.d.ts" >/dev/null 2>&1 \
+  openapi-typescript "$tmp/openapi/openapi.json" -o "$tmp/openapi/openapi.d.ts" >/dev/null \
     || { echo "proto:check: openapi-typescript failed on the generated openapi.json" >&2; status=1; }
   diff "$tmp/openapi/openapi.d.ts" openapi/openapi.d.ts || { echo "proto:check: openapi/openapi.d.ts is stale: run 'npm run generate'" >&2; status=1; }
 else
