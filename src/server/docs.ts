@@ -1,7 +1,12 @@
 import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 
-export const OPENAPI_FILE = new URL("../../openapi/openapi.json", import.meta.url).pathname;
+/** openapi/openapi.json at the package root: from src/server (tsx) or dist/src/server (the build). */
+export const OPENAPI_FILE =
+  ["../../openapi/openapi.json", "../../../openapi/openapi.json"]
+    .map((p) => fileURLToPath(new URL(p, import.meta.url)))
+    .find((p) => existsSync(p)) ?? fileURLToPath(new URL("../../openapi/openapi.json", import.meta.url));
 
 /**
  * The Content-Security-Policy of the docs page: its own script and stylesheet, fetches to
