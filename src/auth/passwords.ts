@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { availableParallelism } from "node:os";
 import bcrypt from "bcrypt";
 import { ZxcvbnFactory } from "@zxcvbn-ts/core";
 import { adjacencyGraphs, dictionary } from "@zxcvbn-ts/language-common";
@@ -36,23 +37,45 @@ function prehash(password: string): string {
   return createHash("sha256").update(password, "utf8").digest("base64");
 }
 
+/**
+ * At most `slots` bcrypt computations at once (default: cores - 1), so a storm of logins
+ * queues here instead of taking every core from the event loop; the rest wait their turn.
+ */
 export class PasswordHasher {
   private dummy?: Promise<string>;
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly cost: number) {}
+  constructor(
+    private readonly cost: number,
+    private readonly slots = Math.max(1, availableParallelism() - 1),
+  ) {}
+
+  private async limited<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active >= this.slots) await new Promise<void>((r) => this.waiting.push(r));
+    else this.active++;
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
 
   hash(password: string): Promise<string> {
-    return bcrypt.hash(prehash(password), this.cost);
+    return this.limited(() => bcrypt.hash(prehash(password), this.cost));
   }
 
   verify(password: string, hash: string): Promise<boolean> {
-    return bcrypt.compare(prehash(password), hash);
+    return this.limited(() => bcrypt.compare(prehash(password), hash));
   }
 
   /** Spends the same time as verify() for an unknown account (no timing oracle). */
   async verifyNothing(password: string): Promise<false> {
     this.dummy ??= this.hash("unknown-account-placeholder");
-    await bcrypt.compare(prehash(password), await this.dummy);
+    const hash = await this.dummy;
+    await this.limited(() => bcrypt.compare(prehash(password), hash));
     return false;
   }
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import type { Server as NetServer } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type ConnectRouter, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
@@ -64,6 +65,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const health = new HealthState(served.map((s) => s.typeName));
   const reflection = reflectionServices(served);
   const shutdownController = new AbortController();
+  // Every in-flight RPC listens on this signal: that is not a leak.
+  setMaxListeners(0, shutdownController.signal);
   const unaryPaths = new Set<string>();
   const routedPaths = new Set<string>();
   for (const s of [...served, ...reflection.map(([s]) => s)]) {
