@@ -1,0 +1,102 @@
+import { describe, expect, it } from "vitest";
+import {
+  CORS_ALLOW_HEADERS,
+  CORS_EXPOSE_HEADERS,
+  effectiveDeadlineMs,
+  originAllowed,
+  parseConnectTimeout,
+  parseGrpcTimeout,
+  securityHeaders,
+} from "../../src/server/http-policy.js";
+
+describe("parseGrpcTimeout", () => {
+  it("reads every unit of the gRPC spec, in ms", () => {
+    expect(parseGrpcTimeout("2H")).toBe(7_200_000);
+    expect(parseGrpcTimeout("3M")).toBe(180_000);
+    expect(parseGrpcTimeout("5S")).toBe(5_000);
+    expect(parseGrpcTimeout("100m")).toBe(100);
+    expect(parseGrpcTimeout("2500u")).toBeCloseTo(2.5);
+    expect(parseGrpcTimeout("3000000n")).toBeCloseTo(3);
+    expect(parseGrpcTimeout("99999999m")).toBe(99_999_999);
+  });
+
+  it("ignores absent and malformed values", () => {
+    for (const v of [undefined, "", "5", "S", "5s", "5 S", "-5S", "1.5S", "123456789m", "5SS", " 5S"]) {
+      expect(parseGrpcTimeout(v), JSON.stringify(v)).toBeUndefined();
+    }
+  });
+});
+
+describe("parseConnectTimeout", () => {
+  it("reads a positive integer of at most 10 digits", () => {
+    expect(parseConnectTimeout("1500")).toBe(1500);
+    expect(parseConnectTimeout("9999999999")).toBe(9_999_999_999);
+  });
+
+  it("ignores absent and malformed values", () => {
+    for (const v of [undefined, "", "1.5", "-1", "10s", "12345678901", "1e3", " 15"]) {
+      expect(parseConnectTimeout(v), JSON.stringify(v)).toBeUndefined();
+    }
+  });
+});
+
+describe("effectiveDeadlineMs", () => {
+  const limits = { maxDeadlineMs: 300_000, defaultDeadlineMs: 60_000 };
+
+  it("keeps a client deadline under the ceiling", () => {
+    expect(effectiveDeadlineMs(1_000, true, limits)).toBe(1_000);
+    expect(effectiveDeadlineMs(1_000, false, limits)).toBe(1_000);
+  });
+
+  it("caps a client deadline at the ceiling, unary or streaming", () => {
+    expect(effectiveDeadlineMs(3_600_000, true, limits)).toBe(300_000);
+    expect(effectiveDeadlineMs(parseGrpcTimeout("99999999H"), false, limits)).toBe(300_000);
+    expect(effectiveDeadlineMs(9_999_999_999, true, limits)).toBe(300_000);
+  });
+
+  it("gives unary calls without a deadline the default, and leaves open-ended streams alone", () => {
+    expect(effectiveDeadlineMs(undefined, true, limits)).toBe(60_000);
+    expect(effectiveDeadlineMs(undefined, false, limits)).toBeUndefined();
+  });
+});
+
+describe("originAllowed", () => {
+  const allowed = ["https://studio.example.com", "http://localhost:5173"];
+
+  it("allows exact origins only", () => {
+    expect(originAllowed("https://studio.example.com", allowed)).toBe(true);
+    expect(originAllowed("http://localhost:5173", allowed)).toBe(true);
+    expect(originAllowed("https://evil.example.com", allowed)).toBe(false);
+    expect(originAllowed("https://studio.example.com.evil.com", allowed)).toBe(false);
+    expect(originAllowed("http://studio.example.com", allowed)).toBe(false); // scheme matters
+    expect(originAllowed("https://studio.example.com:8443", allowed)).toBe(false); // port matters
+    expect(originAllowed("null", allowed)).toBe(false);
+  });
+
+  it("allows nothing with an empty list (the production default)", () => {
+    expect(originAllowed("https://studio.example.com", [])).toBe(false);
+  });
+
+  it("allows any origin with * (development)", () => {
+    expect(originAllowed("https://anything.example", ["*"])).toBe(true);
+  });
+
+  it("ignores a trailing slash or letter case in a configured origin (browsers send neither)", () => {
+    expect(originAllowed("https://studio.example.com", ["https://studio.example.com/"])).toBe(true);
+    expect(originAllowed("https://studio.example.com", ["https://Studio.Example.com"])).toBe(true);
+  });
+});
+
+describe("headers", () => {
+  it("sets HSTS only when the server terminates TLS", () => {
+    expect(securityHeaders(false)["strict-transport-security"]).toBeUndefined();
+    expect(securityHeaders(true)["strict-transport-security"]).toMatch(/max-age=\d+/);
+    expect(securityHeaders(false)["x-content-type-options"]).toBe("nosniff");
+  });
+
+  it("lets browsers send the auth and request-id headers and read retry-after", () => {
+    const allow = CORS_ALLOW_HEADERS.split(", ");
+    expect(allow).toEqual(expect.arrayContaining(["authorization", "x-request-id", "Connect-Protocol-Version", "Grpc-Timeout"]));
+    expect(CORS_EXPOSE_HEADERS.split(", ")).toEqual(expect.arrayContaining(["x-request-id", "retry-after", "Grpc-Status"]));
+  });
+});
