@@ -36,10 +36,15 @@ export function identifier(value: string, field = "identifier"): string {
   return v;
 }
 
-/** Passwords given to log in are checked for presence and size only (never for strength). */
+/**
+ * Passwords given to log in are checked for presence, size and control characters only (never
+ * for strength): no stored password can contain control characters (checkNewPassword refuses
+ * them), so such input is bad input, not a failed login.
+ */
 export function givenPassword(value: string, field: string): string {
   if (value === "") throw invalidArgument(field, "is required", "FIELD_REQUIRED");
   if ([...value].length > 256) throw invalidArgument(field, "must be at most 256 characters", "FIELD_TOO_LONG");
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw invalidArgument(field, "must not contain control characters", "INVALID_CHARACTERS");
   return value;
 }
 
