@@ -49,8 +49,9 @@ function h1(path: string, opts: { method?: string; body?: string; headers?: Reco
         headers: opts.headers,
         ca: opts.ca,
         rejectUnauthorized: opts.rejectUnauthorized ?? true,
-        ALPNProtocols: ["http/1.1"],
         agent: false,
+        // offer ALPN like a browser would (without it the server falls back to HTTP/1.1 anyway)
+        ...({ ALPNProtocols: ["http/1.1"] } as https.RequestOptions),
       },
       (res) => {
         let body = "";
