@@ -91,19 +91,21 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
       const budget = config.server.shutdownTimeoutMs;
       logger.info({ reason, timeoutMs: budget }, "shutting down: not ready, refusing new connections, finishing in-flight work");
       app.beginShutdown();
-      const closed = app.fastify.close();
+      // The listener stops accepting and drains; Fastify closes only afterwards, since closing it
+      // first would answer requests already on the wire with 503.
+      const drained = app.listener.drain();
       wsServer.close();
-      app.listener.drain();
       const sockets = app.stream.close(Math.max(0, budget / 2));
       // Finish in-flight work within the budget, keeping a little for the rest.
-      const drained = await Promise.race([closed.then(() => true), sleep(Math.max(0, budget - 750)).then(() => false)]);
-      if (!drained) {
+      const inTime = await Promise.race([drained.then(() => true), sleep(Math.max(0, budget - 750)).then(() => false)]);
+      if (!inTime) {
         logger.warn({ open: app.listener.openConnections }, "shutdown timeout: ending remaining streams with Unavailable");
         app.shutdownController.abort(shutdownError());
-        await Promise.race([closed, sleep(250)]);
+        await Promise.race([drained, sleep(250)]);
         app.listener.destroyAll();
-        await closed;
+        await drained;
       }
+      await app.fastify.close();
       await sockets;
       await jobs.stop();
       await Promise.race([features.outbox.flush(), sleep(Math.max(0, budget - (Date.now() - started)))]);

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
 import net from "node:net";
+import type tls from "node:tls";
 import type { Duplex } from "node:stream";
 
 /** The client connection preface every HTTP/2 connection starts with (RFC 9113 §3.4). */
@@ -14,6 +15,12 @@ export interface ListenerOptions {
   /** Close a connection that sends nothing (or only part of the preface) for this long. */
   idleTimeoutMs: number;
   tls?: { certFile: string; keyFile: string };
+  /**
+   * How long `drain()` keeps idle connections and HTTP/2 sessions open before closing them, so
+   * that requests already on the wire when shutdown began are read and answered rather than
+   * reset (HTTP/1.1) or refused (HTTP/2). Default 100 ms.
+   */
+  drainGraceMs?: number;
 }
 
 /**
@@ -22,23 +29,34 @@ export interface ListenerOptions {
  *   HTTP/2 server when they are the HTTP/2 preface (h2c prior knowledge: gRPC, Connect over h2),
  *   else to an HTTP/1.1 server (Connect, gRPC-Web, curl, browsers, WebSocket upgrades);
  * - TLS: an HTTP/2 secure server that negotiates h2 or http/1.1 with ALPN.
- * `drain()` is the graceful part of shutdown: idle HTTP/1.1 connections close, HTTP/2
- * sessions get GOAWAY and close once their streams finish.
+ * `drain()` is the graceful part of shutdown: the port stops accepting, HTTP/1.1 responses
+ * carry `Connection: close`, idle connections close, HTTP/2 sessions get GOAWAY and close once
+ * their streams finish; it resolves when the last connection is gone.
  */
 export class OnePortListener {
   readonly server: net.Server;
   private readonly h1?: http.Server;
   private readonly h2: http2.Http2Server | http2.Http2SecureServer;
   private readonly sessions = new Set<Http2Session>();
+  /** Every accepted TCP socket (TLS: the raw socket). */
   private readonly sockets = new Set<net.Socket>();
+  /**
+   * Connections that are not HTTP/2 sessions (HTTP/1.1, or not yet routed) and how many of their
+   * requests are unanswered; 0 means idle. Upgraded (WebSocket) sockets leave this map.
+   */
+  private readonly plain = new Map<net.Socket, number>();
+  /** HTTP/1.1 responses in progress, to mark `Connection: close` when draining starts. */
+  private readonly responses = new Set<ServerResponse>();
   private upgrade?: UpgradeHandler;
   private draining = false;
+  /** Set once the drain grace is over: idle connections close as soon as they are idle. */
+  private closingIdle = false;
   private drainTimer?: NodeJS.Timeout;
+  private drained?: Promise<void>;
 
   constructor(appHandler: Handler, private readonly opts: ListenerOptions) {
-    // While draining, HTTP/1.1 responses close their connection once they are complete.
     const handler: Handler = (req, res) => {
-      if (this.draining && res instanceof http.ServerResponse) res.shouldKeepAlive = false;
+      if (res instanceof http.ServerResponse) this.trackRequest(req.socket as net.Socket, res);
       appHandler(req, res);
     };
     if (opts.tls) {
@@ -49,6 +67,10 @@ export class OnePortListener {
       this.h2.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
       this.server = this.h2 as unknown as net.Server;
       this.server.on("connection", (s: net.Socket) => this.track(s));
+      // The TLS socket is what HTTP/1.1 requests see (h2 connections become sessions).
+      this.server.on("secureConnection", (s: tls.TLSSocket) => {
+        if (s.alpnProtocol !== "h2") this.trackPlain(s);
+      });
     } else {
       this.h1 = http.createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, handler as http.RequestListener);
       this.h1.on("upgrade", (req, socket, head) => this.onUpgrade(req, socket, head));
@@ -59,7 +81,7 @@ export class OnePortListener {
       this.sessions.add(session);
       session.setTimeout(opts.idleTimeoutMs, () => session.close());
       session.once("close", () => this.sessions.delete(session));
-      if (this.draining) session.close();
+      if (this.closingIdle) session.close();
     });
   }
 
@@ -69,8 +91,11 @@ export class OnePortListener {
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (this.upgrade && !this.draining) this.upgrade(req, socket, head);
-    else socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    if (this.upgrade && !this.draining) {
+      // The WebSocket server owns it now (and closes it with 1001 at shutdown).
+      this.plain.delete(socket as net.Socket);
+      this.upgrade(req, socket, head);
+    } else socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
   }
 
   private track(socket: net.Socket): void {
@@ -78,8 +103,38 @@ export class OnePortListener {
     socket.once("close", () => this.sockets.delete(socket));
   }
 
+  private trackPlain(socket: net.Socket): void {
+    this.plain.set(socket, 0);
+    socket.once("close", () => this.plain.delete(socket));
+    if (this.closingIdle) this.closeIfIdle(socket);
+  }
+
+  private trackRequest(socket: net.Socket, res: ServerResponse): void {
+    // While draining, HTTP/1.1 responses close their connection once they are complete.
+    if (this.draining) res.shouldKeepAlive = false;
+    this.responses.add(res);
+    if (this.plain.has(socket)) this.plain.set(socket, this.plain.get(socket)! + 1);
+    res.once("close", () => {
+      this.responses.delete(res);
+      const n = this.plain.get(socket);
+      if (n === undefined) return;
+      this.plain.set(socket, n - 1);
+      if (this.closingIdle) this.closeIfIdle(socket);
+    });
+  }
+
+  /** Closes a connection with no request in progress (after the response bytes are flushed). */
+  private closeIfIdle(socket: net.Socket): void {
+    if (this.plain.get(socket) !== 0) return;
+    this.plain.delete(socket);
+    socket.end(() => socket.destroy());
+    // A client that never reads must not keep the socket half-open.
+    setTimeout(() => socket.destroy(), 1_000).unref();
+  }
+
   private route(socket: net.Socket): void {
     this.track(socket);
+    this.trackPlain(socket);
     socket.setNoDelay(true);
     let seen = Buffer.alloc(0);
     const timer = setTimeout(() => socket.destroy(), this.opts.idleTimeoutMs);
@@ -98,26 +153,41 @@ export class OnePortListener {
       socket.off("readable", onReadable);
       socket.off("error", onError);
       socket.unshift(seen);
-      if (isH2) this.h2.emit("connection", socket);
+      if (isH2) {
+        this.plain.delete(socket);
+        this.h2.emit("connection", socket);
+      }
       else this.h1!.emit("connection", socket);
     };
     socket.on("readable", onReadable);
   }
 
-  /** Stop taking new work on open connections; in-flight requests and streams finish. */
-  drain(): void {
+  /**
+   * Graceful shutdown of the port: stop accepting connections at once; answer what is in flight;
+   * HTTP/1.1 responses from now on carry `Connection: close`. After the drain grace, idle
+   * connections close, HTTP/2 sessions get GOAWAY (streams in progress finish), and every
+   * connection closes as soon as it is idle. Resolves when the last connection has closed.
+   */
+  drain(): Promise<void> {
+    if (this.drained) return this.drained;
     this.draining = true;
-    for (const s of this.sessions) s.close();
-    this.h1?.closeIdleConnections();
-    // Keep-alive connections whose last request was in flight become idle later: close them then.
-    this.drainTimer ??= setInterval(() => this.h1?.closeIdleConnections(), 50).unref();
+    this.drained = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Responses not yet started close their connection when done (no keep-alive race for the client).
+    for (const res of this.responses) if (!res.headersSent) res.shouldKeepAlive = false;
+    this.drainTimer = setTimeout(() => {
+      this.closingIdle = true;
+      for (const s of this.sessions) s.close();
+      for (const socket of [...this.plain.keys()]) this.closeIfIdle(socket);
+    }, this.opts.drainGraceMs ?? 100);
+    this.drainTimer.unref();
+    return this.drained;
   }
 
   /** Ends whatever is still open (after the shutdown timeout). */
   destroyAll(): void {
-    clearInterval(this.drainTimer);
+    clearTimeout(this.drainTimer);
     for (const s of this.sessions) s.destroy();
-    this.h1?.closeAllConnections();
+    for (const s of this.plain.keys()) s.destroy();
     for (const s of this.sockets) s.destroy();
   }
 
