@@ -10,7 +10,7 @@ export interface DbOptions {
 }
 
 /**
- * Opens the app database: a local file (WAL, foreign keys, busy timeout), `:memory:`, or a
+ * Opens the app database: a local file (WAL, foreign keys, lock waits retried), `:memory:`, or a
  * remote libSQL/Turso database (`libsql://` + auth token).
  */
 export async function openDb({ url, authToken }: DbOptions): Promise<Db> {
