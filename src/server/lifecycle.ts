@@ -1,5 +1,6 @@
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
+import type { Interceptor } from "@connectrpc/connect";
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { systemRuntime, type Runtime } from "../common/runtime.js";
@@ -54,13 +55,14 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
   const metrics = new Metrics();
   const runtime = opts.runtime ?? systemRuntime;
   const features = buildFeatures({ config, db, logger, runtime });
+  const calls = new CallsInFlight();
   const app = await buildApp({
     config,
     logger,
     metrics,
     db,
     services: [...features.services, ...(opts.services ?? [])],
-    interceptors: features.interceptors,
+    interceptors: [calls.interceptor, ...features.interceptors],
   });
   const { host } = config.server;
   await app.fastify.listen({ port: config.server.port, host });
@@ -101,6 +103,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
       if (!inTime) {
         logger.warn({ open: app.listener.openConnections }, "shutdown timeout: ending remaining streams with Unavailable");
         app.shutdownController.abort(shutdownError());
+        calls.endAll(shutdownError());
         await Promise.race([drained, sleep(250)]);
         app.listener.destroyAll();
         await drained;
@@ -116,6 +119,70 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
     })());
 
   return { app, db, metrics, features, jobs, ports, addresses, shutdown };
+}
+
+/**
+ * Lets the shutdown deadline end every call still running, with Unavailable, even when its handler
+ * never looks at ctx.signal (a bidi or client stream waiting for the client's next message, a
+ * stuck unary handler); otherwise such a call would only end by a connection reset.
+ */
+class CallsInFlight {
+  private readonly stops = new Set<(reason: unknown) => void>();
+  private ended = false;
+  private reason: unknown;
+
+  readonly interceptor: Interceptor = (next) => async (req) => {
+    const res = await this.race(next(req));
+    if (!res.stream) return res;
+    return { ...res, message: this.endable(res.message) };
+  };
+
+  endAll(reason: unknown): void {
+    this.ended = true;
+    this.reason = reason;
+    for (const stop of this.stops) stop(reason);
+    this.stops.clear();
+  }
+
+  private race<T>(work: Promise<T>): Promise<T> {
+    if (this.ended) return Promise.reject(this.reason);
+    return new Promise<T>((resolve, reject) => {
+      this.stops.add(reject);
+      work.then(
+        (v) => {
+          this.stops.delete(reject);
+          resolve(v);
+        },
+        (e: unknown) => {
+          this.stops.delete(reject);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  private async *endable<T>(messages: AsyncIterable<T>): AsyncGenerator<T> {
+    const it = messages[Symbol.asyncIterator]();
+    let done = false;
+    try {
+      for (;;) {
+        const r = await this.race(it.next());
+        if (r.done) {
+          done = true;
+          return;
+        }
+        yield r.value;
+      }
+    } finally {
+      // Abandoned (client gone): let the handler clean up. Ended at the deadline: the handler may be
+      // stuck, so do not wait for it.
+      if (!done) {
+        const returned = it.return?.();
+        if (this.ended) void returned?.catch(() => undefined);
+        else await returned;
+      }
+    }
+  }
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
