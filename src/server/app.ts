@@ -44,6 +44,8 @@ export interface AppDeps {
   services?: ServiceEntry[];
   /** Interceptors that run inside observation (auth, rate limits). */
   interceptors?: Interceptor[];
+  /** Extra plain Fastify routes on the API port, added before it listens (benchmark references). */
+  routes?: (fastify: FastifyInstance) => void;
 }
 
 export interface App {
@@ -142,6 +144,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     return { status: "ready" };
   });
   registerDocs(fastify);
+  deps.routes?.(fastify);
 
   await fastify.register(fastifyConnectPlugin, {
     routes(router: ConnectRouter) {

@@ -12,7 +12,7 @@ import { openDb, type Db } from "../db/client.js";
 import { migrate } from "../db/migrator.js";
 import type { Logger } from "../observability/logger.js";
 import { createMetricsServer, Metrics } from "../observability/metrics.js";
-import { buildApp, shutdownError, type App, type ServiceEntry } from "./app.js";
+import { buildApp, shutdownError, type App, type AppDeps, type ServiceEntry } from "./app.js";
 
 export interface Addresses {
   api: string;
@@ -42,6 +42,8 @@ export interface StartOptions {
   runtime?: Runtime;
   /** Start the background jobs (default true). */
   jobs?: boolean;
+  /** Extra plain Fastify routes on the API port (benchmarks: a bare reference route beside Connect). */
+  routes?: AppDeps["routes"];
 }
 
 /** config → database → migrate → app → listen. */
@@ -63,6 +65,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
     db,
     services: [...features.services, ...(opts.services ?? [])],
     interceptors: [calls.interceptor, ...features.interceptors],
+    routes: opts.routes,
   });
   const { host } = config.server;
   await app.fastify.listen({ port: config.server.port, host });
