@@ -157,8 +157,8 @@ export class AuthStore {
     }
     if (changes.email !== undefined) {
       stmts.push({ sql: "UPDATE users SET email = ?, email_verified = 0, updated_at = ? WHERE id = ?", args: [changes.email, now, userId] });
-      // Tokens sent to the old address no longer verify anything.
-      stmts.push({ sql: "UPDATE email_tokens SET used_at = ?, updated_at = ? WHERE user_id = ? AND purpose = 'verify_email' AND used_at IS NULL", args: [now, now, userId] });
+      // Links sent to the old address no longer verify or reset anything.
+      stmts.push({ sql: "UPDATE email_tokens SET used_at = ?, updated_at = ? WHERE user_id = ? AND used_at IS NULL", args: [now, now, userId] });
       if (verifyToken) stmts.push(this.insertTokenStmt(verifyToken.hash, userId, "verify_email", changes.email, verifyToken.expiresAt, now));
     }
     stmts.push(this.insertEventStmt(event));
