@@ -17,7 +17,8 @@ const zxcvbn = new ZxcvbnFactory({ dictionary, graphs: adjacencyGraphs });
  * guessable (zxcvbn, also against the user's own email and username).
  */
 export function checkNewPassword(password: string, field: string, userInputs: string[] = []): void {
-  const length = [...password].length;
+  // Huge input is refused before it is spread into code points (see tooManyCodePoints).
+  const length = password.length > 2 * PASSWORD_MAX ? password.length : [...password].length;
   if (length < PASSWORD_MIN) throw invalidArgument(field, `must be at least ${PASSWORD_MIN} characters`, "PASSWORD_TOO_SHORT");
   if (length > PASSWORD_MAX) throw invalidArgument(field, `must be at most ${PASSWORD_MAX} characters`, "PASSWORD_TOO_LONG");
   if (/[\u0000-\u001f\u007f]/.test(password)) throw invalidArgument(field, "must not contain control characters", "INVALID_CHARACTERS");
