@@ -1,8 +1,11 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { authKey } from "./context.js";
-import type { Logger } from "../observability/logger.js";
+import { REDACT_PATHS, type Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { toPublicError } from "./errors.js";
+
+/** Every key of an RPC log line except `err` (the cause of an Internal error). */
+const RPC_LINE_KEYS = ["msg", "requestId", "service", "method", "protocol", "code", "durationMs", "userId", "error"];
 
 /** "grpc", "grpc-web" or "connect", from the request's content type. */
 export function protocolOf(contentType: string | null): string {
@@ -18,6 +21,10 @@ export function protocolOf(contentType: string | null): string {
  * logged with its cause and answered as Internal without its message.
  */
 export function observe(logger: Logger, metrics: Metrics, now: () => number = performance.now.bind(performance)): Interceptor {
+  // Without an error cause the line holds only strings and numbers, under keys that no redaction
+  // path names: redaction cannot change it, so it skips pino's redaction pass, which cost about
+  // 30 µs per RPC (docs/benchmarks.md). Lines with a cause (`err`) keep full redaction.
+  const unredacted = RPC_LINE_KEYS.some((k) => REDACT_PATHS.includes(k)) ? logger : logger.child({}, { redact: { paths: [] } });
   return (next) => async (req) => {
     const start = now();
     const service = req.service.typeName;
@@ -48,7 +55,7 @@ export function observe(logger: Logger, metrics: Metrics, now: () => number = pe
       if (auth) line.userId = auth.userId;
       if (err instanceof ConnectError && code !== "ok") line.error = err.rawMessage;
       if (cause !== undefined) line.err = cause;
-      logger[level](line, "rpc");
+      (cause === undefined ? unredacted : logger)[level](line, "rpc");
       return err;
     };
     try {
