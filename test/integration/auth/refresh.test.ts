@@ -108,7 +108,7 @@ describe("refresh token rotation", () => {
 
   it("two concurrent refreshes with one token rotate exactly once", async () => {
     for (let round = 0; round < 5; round++) {
-      const { session } = await registerAndLogin(realtime, `race${round}`);
+      const { id, session } = await registerAndLogin(realtime, `race${round}`);
       const answers = await Promise.all([refresh(realtime, session.refreshToken), refresh(realtime, session.refreshToken)]);
       expect(answers.map((a) => a.status)).toEqual([200, 200]);
       const [a, b] = answers.map((x) => x.body as unknown as LoginReply);
@@ -119,6 +119,9 @@ describe("refresh token rotation", () => {
       expect(row.previous_hash).toBe(sha256hex(session.refreshToken));
       expect(row.refresh_hash).toBe(sha256hex(a.refreshToken));
       expect(row.revoked_at).toBeNull();
+      // The loser got the grace answer, not a reuse verdict.
+      const ev = await realtime.db.execute({ sql: "SELECT COUNT(*) AS n FROM security_events WHERE user_id = ? AND type = 'refresh_token_reused'", args: [id] });
+      expect(Number(ev.rows[0].n)).toBe(0);
     }
   });
 
