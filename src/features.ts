@@ -7,13 +7,14 @@ import { PasswordHasher } from "./auth/passwords.js";
 import { Sealer } from "./auth/seal.js";
 import { authService } from "./auth/service.js";
 import { AuthStore } from "./auth/store.js";
-import { AccessTokens } from "./auth/tokens.js";
+import { AccessTokens, RefreshTokens } from "./auth/tokens.js";
 import type { Runtime } from "./common/runtime.js";
 import type { Config } from "./config/schema.js";
 import type { Db } from "./db/client.js";
 import { ConsoleMailer, Outbox, ResendMailer, type Mailer } from "./email/mailer.js";
 import type { Job } from "./jobs/runner.js";
 import type { Logger } from "./observability/logger.js";
+import type { Metrics } from "./observability/metrics.js";
 import type { ServiceEntry } from "./server/app.js";
 
 export interface Features {
@@ -25,7 +26,7 @@ export interface Features {
 }
 
 /** The composition root of the features: each gets its store, logic and service here. */
-export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; runtime: Runtime }): Features {
+export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; runtime: Runtime; metrics: Metrics }): Features {
   const { config, db, logger, runtime } = deps;
   const mailer: Mailer = config.email.resendApiKey
     ? new ResendMailer(config.email.resendApiKey, config.email.from, config.email.resendBaseUrl)
@@ -45,11 +46,13 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
     store,
     new PasswordHasher(a.bcryptCost),
     new AccessTokens({ secret, previousSecret: a.jwtPreviousSecret, issuer: a.jwtIssuer, audience: a.jwtAudience, ttlMs: a.accessTokenTtlMs }, runtime),
+    new RefreshTokens([secret, a.jwtPreviousSecret], runtime),
     new Sealer(secret, "refresh-grace", runtime),
     outbox,
     runtime,
     { publicUrl: config.server.publicUrl, refreshTokenTtlMs: a.refreshTokenTtlMs, refreshGraceMs: a.refreshGraceMs, sessionCacheMs: a.sessionCacheMs },
     logger,
+    (result) => deps.metrics.logins.inc({ result }),
   );
   return {
     services: [[AuthService, authService(accounts)]],

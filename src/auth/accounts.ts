@@ -10,7 +10,7 @@ import { lockDurationMs, lockoutPolicy } from "./lockout.js";
 import { checkNewPassword, type PasswordHasher } from "./passwords.js";
 import type { Sealer } from "./seal.js";
 import { AuthStore, uniqueViolation, type SecurityEventRow, type SessionRow, type UserRow } from "./store.js";
-import { hashToken, newOpaqueToken, type AccessTokens } from "./tokens.js";
+import { hashToken, newOpaqueToken, type AccessTokens, type RefreshTokens } from "./tokens.js";
 
 export const VERIFY_TOKEN_TTL_MS = 24 * 3_600_000;
 export const RESET_TOKEN_TTL_MS = 3_600_000;
@@ -63,11 +63,13 @@ export class Accounts {
     private readonly store: AuthStore,
     private readonly hasher: PasswordHasher,
     private readonly tokens: AccessTokens,
+    private readonly refreshTokens: RefreshTokens,
     private readonly graceSealer: Sealer,
     private readonly outbox: Outbox,
     private readonly runtime: Runtime,
     private readonly cfg: AccountsConfig,
     private readonly logger: Logger,
+    private readonly onLogin: (result: "ok" | "invalid" | "locked" | "throttled") => void = () => {},
   ) {}
 
   private event(userId: string, type: EventType, info: RequestInfo, sessionId: string | null = null, details: Record<string, string> = {}): SecurityEventRow {
@@ -144,6 +146,7 @@ export class Accounts {
     const p = lockoutPolicy;
     const ip = await this.store.ipFailures(info.ip, now - p.ipWindowMs);
     if (ip.count >= p.ipThreshold) {
+      this.onLogin("throttled");
       throw resourceExhausted("too many failed logins from this address; try again later", Math.max(1000, ip.oldest + p.ipWindowMs - now), "LOGIN_THROTTLED");
     }
     const user = await this.store.userByIdentifier(identifier);
@@ -151,6 +154,7 @@ export class Accounts {
     const key = user ? `user:${user.id}` : `id:${identifier}`;
     const state = await this.store.loginState(key, now - p.horizonMs);
     if (state.lockedUntil > now) {
+      this.onLogin("locked");
       throw resourceExhausted("too many failed logins; try again later", state.lockedUntil - now, "LOGIN_LOCKED");
     }
     const ok = user ? await this.hasher.verify(password, user.passwordHash) : await this.hasher.verifyNothing(password);
@@ -163,47 +167,54 @@ export class Accounts {
         if (lockMs > 0) events.push(this.event(user.id, "login_locked", info, null, { seconds: String(Math.round(lockMs / 1000)) }));
       }
       await this.store.recordLoginFailure(key, info.ip, now, now + lockMs, failures - p.threshold + 1, events);
+      this.onLogin("invalid");
       throw invalidCredentials();
     }
     const sessionId = this.runtime.newId();
-    const refreshToken = newOpaqueToken(this.runtime);
+    const refreshToken = this.refreshTokens.issue(sessionId);
     const refreshExpiresAt = now + this.cfg.refreshTokenTtlMs;
     await this.store.createSession(
       { id: sessionId, userId: user.id, deviceName, userAgent: info.userAgent, ipAddress: info.ip, refreshHash: hashToken(refreshToken), expiresAt: refreshExpiresAt, now },
       [this.event(user.id, "login_succeeded", info, sessionId, deviceName ? { device: deviceName } : {})],
       [key],
     );
-    const access = await this.tokens.sign({ sub: user.id, sid: sessionId, role: user.role, email_verified: user.emailVerified });
-    return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, refreshTokenExpiresAt: refreshExpiresAt, sessionId, user };
+    this.onLogin("ok");
+    return this.pair(user.id, sessionId, refreshToken, refreshExpiresAt, user);
   }
 
   /**
    * Rotates a refresh token. A retry with the previous token inside the grace window gets the
-   * current pair; a reuse after it revokes the session. Concurrent calls rotate once.
+   * current pair; any other authentic but replaced token of the session (however old) is a
+   * reuse and revokes the session. Concurrent calls rotate once.
    */
   async refresh(refreshToken: string, info: RequestInfo): Promise<TokenPair> {
+    const invalid = () => unauthenticated("INVALID_REFRESH_TOKEN", "refresh token is invalid or expired");
+    const sessionId = this.refreshTokens.sessionOf(refreshToken);
+    if (!sessionId) throw invalid();
     const now = this.runtime.now();
     const oldHash = hashToken(refreshToken);
-    const next = newOpaqueToken(this.runtime);
+    const next = this.refreshTokens.issue(sessionId);
     const expiresAt = now + this.cfg.refreshTokenTtlMs;
-    const rotated = await this.store.rotateRefresh(oldHash, hashToken(next), this.graceSealer.seal(next), now, expiresAt, info.ip);
-    if (rotated) return this.pair(rotated.userId, rotated.sessionId, next, expiresAt);
+    const rotated = await this.store.rotateRefresh(sessionId, oldHash, hashToken(next), this.graceSealer.seal(next), now, expiresAt, info.ip);
+    if (rotated) return this.pair(rotated.userId, sessionId, next, expiresAt);
 
     const prev = await this.store.sessionByPreviousRefresh(oldHash);
-    if (!prev || prev.revoked || prev.expiresAt <= now) throw unauthenticated("INVALID_REFRESH_TOKEN", "refresh token is invalid or expired");
-    const current = prev.graceSealed !== null && now - prev.rotatedAt <= this.cfg.refreshGraceMs ? this.graceSealer.open(prev.graceSealed) : undefined;
-    if (current !== undefined) return this.pair(prev.userId, prev.id, current, prev.expiresAt);
-
-    await this.store.revokeSessions(prev.userId, { only: prev.id }, "refresh_token_reused", now, (sid) =>
-      this.event(prev.userId, "refresh_token_reused", info, sid),
+    if (prev && prev.id === sessionId && !prev.revoked && prev.expiresAt > now && prev.graceSealed !== null && now - prev.rotatedAt <= this.cfg.refreshGraceMs) {
+      const current = this.graceSealer.open(prev.graceSealed);
+      if (current !== undefined) return this.pair(prev.userId, prev.id, current, prev.expiresAt);
+    }
+    const owner = await this.store.sessionOwner(sessionId);
+    if (!owner || owner.revoked || owner.expiresAt <= now) throw invalid();
+    await this.store.revokeSessions(owner.userId, { only: sessionId }, "refresh_token_reused", now, (sid) =>
+      this.event(owner.userId, "refresh_token_reused", info, sid),
     );
-    this.sessionCache.delete(prev.id);
-    this.logger.warn({ userId: prev.userId, sessionId: prev.id }, "refresh token reused after rotation: session revoked");
+    this.sessionCache.delete(sessionId);
+    this.logger.warn({ userId: owner.userId, sessionId }, "refresh token reused after rotation: session revoked");
     throw unauthenticated("REFRESH_TOKEN_REUSED", "refresh token was already used; the session has been revoked");
   }
 
-  private async pair(userId: string, sessionId: string, refreshToken: string, refreshExpiresAt: number): Promise<TokenPair> {
-    const user = await this.store.userById(userId);
+  private async pair(userId: string, sessionId: string, refreshToken: string, refreshExpiresAt: number, known?: UserRow): Promise<TokenPair> {
+    const user = known ?? (await this.store.userById(userId));
     if (!user) throw unauthenticated("INVALID_REFRESH_TOKEN", "refresh token is invalid or expired");
     const access = await this.tokens.sign({ sub: user.id, sid: sessionId, role: user.role, email_verified: user.emailVerified });
     return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, refreshTokenExpiresAt: refreshExpiresAt, sessionId, user };

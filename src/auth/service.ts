@@ -110,7 +110,7 @@ export function authService(accounts: Accounts): ServiceImpl<typeof AuthService>
       return tokens(await accounts.login(identifier, password, v.deviceName(req.deviceName), info(ctx)));
     },
     async refreshToken(req, ctx) {
-      return tokens(await accounts.refresh(v.opaqueToken(req.refreshToken, "refresh_token"), info(ctx)));
+      return tokens(await accounts.refresh(v.refreshToken(req.refreshToken, "refresh_token"), info(ctx)));
     },
     async logout(_req, ctx) {
       await accounts.logout(caller(ctx), info(ctx));

@@ -185,10 +185,16 @@ export class AuthStore {
       });
     }
     stmts.push({ sql: "UPDATE users SET password_hash = ?, password_changed_at = ?, updated_at = ? WHERE id = ?", args: [passwordHash, now, now, userId] });
+    const sessionsStmt = stmts.length;
     stmts.push({
       sql: `UPDATE sessions SET revoked_at = ?, revoked_reason = ?, updated_at = ?
             WHERE user_id = ? AND revoked_at IS NULL AND id <> ?`,
       args: [now, opts.consumeTokenHash ? "password_reset" : "password_changed", now, userId, opts.keepSessionId ?? ""],
+    });
+    // Reset links still out there die with the old password.
+    stmts.push({
+      sql: "UPDATE email_tokens SET used_at = ?, updated_at = ? WHERE user_id = ? AND purpose = 'reset_password' AND used_at IS NULL",
+      args: [now, now, userId],
     });
     for (const e of events) stmts.push(this.insertEventStmt(e));
     const tx = await this.db.transaction("write");
@@ -200,7 +206,7 @@ export class AuthStore {
         return undefined;
       }
       await tx.commit();
-      return results[opts.consumeTokenHash ? 2 : 1].rowsAffected;
+      return results[sessionsStmt].rowsAffected;
     } finally {
       tx.close();
     }
@@ -307,13 +313,13 @@ export class AuthStore {
    * concurrent rotations with the same token exactly one matches. The new token is kept
    * encrypted (`graceSealed`) only so that a retry within the grace window can get it back.
    */
-  async rotateRefresh(oldHash: string, newHash: string, graceSealed: string, now: number, expiresAt: number, ip: string): Promise<{ sessionId: string; userId: string } | undefined> {
+  async rotateRefresh(sessionId: string, oldHash: string, newHash: string, graceSealed: string, now: number, expiresAt: number, ip: string): Promise<{ sessionId: string; userId: string } | undefined> {
     const rs = await this.db.execute({
       sql: `UPDATE sessions SET previous_hash = refresh_hash, refresh_hash = ?, grace_sealed = ?, rotated_at = ?,
               last_seen_at = ?, expires_at = ?, ip_address = CASE WHEN ? = '' THEN ip_address ELSE ? END, updated_at = ?
-            WHERE refresh_hash = ? AND revoked_at IS NULL AND expires_at > ?
+            WHERE refresh_hash = ? AND id = ? AND revoked_at IS NULL AND expires_at > ?
             RETURNING id, user_id`,
-      args: [newHash, graceSealed, now, now, expiresAt, ip, ip, now, oldHash, now],
+      args: [newHash, graceSealed, now, now, expiresAt, ip, ip, now, oldHash, sessionId, now],
     });
     const r = rs.rows[0];
     return r ? { sessionId: String(r.id), userId: String(r.user_id) } : undefined;
@@ -335,6 +341,13 @@ export class AuthStore {
       expiresAt: Number(r.expires_at),
       graceSealed: r.grace_sealed === null ? null : String(r.grace_sealed),
     };
+  }
+
+  /** Whose session this is, and whether it is still live (reuse detection). */
+  async sessionOwner(sessionId: string): Promise<{ userId: string; revoked: boolean; expiresAt: number } | undefined> {
+    const rs = await this.db.execute({ sql: "SELECT user_id, revoked_at, expires_at FROM sessions WHERE id = ?", args: [sessionId] });
+    const r = rs.rows[0];
+    return r ? { userId: String(r.user_id), revoked: r.revoked_at !== null, expiresAt: Number(r.expires_at) } : undefined;
   }
 
   async sessionById(userId: string, sessionId: string): Promise<SessionRow | undefined> {

@@ -1,4 +1,4 @@
-import { createHash, createHmac } from "node:crypto";
+import { createHash, createHmac, hkdfSync, timingSafeEqual } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import type { Runtime } from "../common/runtime.js";
 
@@ -84,7 +84,43 @@ export class AccessTokens {
   }
 }
 
-/** Opaque random tokens (refresh and email tokens): only their SHA-256 is stored. */
+/**
+ * Refresh tokens: `<session id>.<32 random bytes>.<MAC>`, stored only as their SHA-256. The MAC
+ * (HMAC-SHA256 with a key derived from the server secret) proves the server issued the token,
+ * so any authentic token of a session that is not its current one is a reuse, however many
+ * rotations ago it was replaced, while a forged token cannot revoke anyone's session.
+ */
+export class RefreshTokens {
+  private readonly keys: Buffer[];
+
+  constructor(secrets: (string | undefined)[], private readonly runtime: Runtime) {
+    this.keys = secrets
+      .filter((s): s is string => !!s)
+      .map((s) => Buffer.from(hkdfSync("sha256", Buffer.from(s, "utf8"), Buffer.alloc(0), "sqlstudio:refresh-mac", 32)));
+  }
+
+  private mac(key: Buffer, body: string): string {
+    return createHmac("sha256", key).update(body).digest("base64url").slice(0, 22);
+  }
+
+  issue(sessionId: string): string {
+    const body = `${sessionId}.${this.runtime.random(32).toString("base64url")}`;
+    return `${body}.${this.mac(this.keys[0], body)}`;
+  }
+
+  /** The session an authentic token belongs to; undefined for anything this server did not issue. */
+  sessionOf(token: string): string | undefined {
+    const m = REFRESH_TOKEN.exec(token);
+    if (!m) return undefined;
+    const body = `${m[1]}.${m[2]}`;
+    const given = Buffer.from(m[3]);
+    return this.keys.some((k) => timingSafeEqual(Buffer.from(this.mac(k, body)), given)) ? m[1] : undefined;
+  }
+}
+
+export const REFRESH_TOKEN = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{22})$/;
+
+/** Opaque random email tokens: only their SHA-256 is stored. */
 export function newOpaqueToken(runtime: Runtime): string {
   return runtime.random(32).toString("base64url");
 }

@@ -64,6 +64,16 @@ export function opaqueToken(value: string, field: string): string {
   return value;
 }
 
+/**
+ * Refresh tokens are checked for presence and size here; whether the server issued one
+ * (RefreshTokens.sessionOf) is an authentication question, answered with Unauthenticated.
+ */
+export function refreshToken(value: string, field: string): string {
+  if (value === "") throw invalidArgument(field, "is required", "FIELD_REQUIRED");
+  if (value.length > 256 || !/^[\x21-\x7e]+$/.test(value)) throw invalidArgument(field, "is not a token this server issued", "INVALID_TOKEN");
+  return value;
+}
+
 export function id(value: string, field: string): string {
   if (value === "") throw invalidArgument(field, "is required", "FIELD_REQUIRED");
   if (!/^[0-9a-f-]{36}$/.test(value)) throw invalidArgument(field, "is not an id", "INVALID_ID");

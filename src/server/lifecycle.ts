@@ -56,7 +56,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
   }
   const metrics = new Metrics();
   const runtime = opts.runtime ?? systemRuntime;
-  const features = buildFeatures({ config, db, logger, runtime });
+  const features = buildFeatures({ config, db, logger, runtime, metrics });
   const calls = new CallsInFlight();
   const app = await buildApp({
     config,

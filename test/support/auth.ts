@@ -11,7 +11,7 @@ import { Accounts, type AccountsConfig } from "../../src/auth/accounts.js";
 import { PasswordHasher } from "../../src/auth/passwords.js";
 import { Sealer } from "../../src/auth/seal.js";
 import { AuthStore } from "../../src/auth/store.js";
-import { AccessTokens } from "../../src/auth/tokens.js";
+import { AccessTokens, RefreshTokens } from "../../src/auth/tokens.js";
 import { systemRuntime, type Runtime } from "../../src/common/runtime.js";
 import { loadConfig } from "../../src/config/load.js";
 import type { Db } from "../../src/db/client.js";
@@ -269,6 +269,7 @@ export function directAccounts(db: Db, runtime: Runtime, cfg: Partial<AccountsCo
     store,
     new PasswordHasher(4),
     new AccessTokens({ secret: TEST_JWT_SECRET, issuer: "sqlstudio", audience: "sqlstudio-api", ttlMs: 15 * 60_000 }, runtime),
+    new RefreshTokens([TEST_JWT_SECRET], runtime),
     new Sealer(TEST_JWT_SECRET, "refresh-grace", runtime),
     outbox,
     runtime,

@@ -143,6 +143,17 @@ describe("password changes and sessions", () => {
     expect((await call(server, "Login", { identifier: user.username, password: next }, { ip: freshIp() })).status).toBe(200);
   });
 
+  it("ChangePassword voids password-reset links sent before it", async () => {
+    const { user, session } = await registerAndLogin(server, "voidreset");
+    const token = await resetToken(user);
+    const next = `${user.password}-Changed`;
+    await ok(server, "ChangePassword", { currentPassword: user.password, newPassword: next }, { token: session.accessToken });
+    const r = await call(server, "ResetPassword", { token, newPassword: `${user.password}-Attacker` });
+    expect(r.code).toBe("failed_precondition");
+    expect(r.info?.reason).toBe("TOKEN_INVALID_OR_USED");
+    expect((await login(server, { username: user.username, password: next })).accessToken).toBeTruthy();
+  });
+
   it("ChangePassword with a wrong current password changes nothing", async () => {
     const { user, session } = await registerAndLogin(server, "nochange");
     const other = await login(server, user);

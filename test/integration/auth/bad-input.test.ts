@@ -113,7 +113,7 @@ const cases: Case[] = [
   ...passwordCases("Login", "password", loginBase, { isNew: false }),
   ...textCases("Login", "deviceName", 100, loginBase, { required: false }),
 
-  ...textCases("RefreshToken", "refreshToken", 43, () => ({ refreshToken: token43 })),
+  ...textCases("RefreshToken", "refreshToken", 256, () => ({ refreshToken: token43 })),
 
   ...textCases("UpdateProfile", "displayName", 100, () => ({}), { auth: true, required: false }),
   ...textCases("UpdateProfile", "username", 64, () => ({}), { auth: true }),

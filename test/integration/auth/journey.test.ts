@@ -73,7 +73,7 @@ describe("journey over Connect JSON (plain fetch)", () => {
     secret("access token", s.accessToken);
     secret("refresh token", s.refreshToken);
     expect(s.accessToken.split(".")).toHaveLength(3);
-    expect(s.refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(s.refreshToken).toMatch(/^[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/);
     expect(Date.parse(s.accessTokenExpiresAt)).toBeGreaterThan(Date.now());
     expect(Date.parse(s.refreshTokenExpiresAt)).toBeGreaterThan(Date.parse(s.accessTokenExpiresAt));
     expect(s.sessionId).toMatch(/^[0-9a-f-]{36}$/);

@@ -141,4 +141,31 @@ describe("refresh token rotation", () => {
     expect(r.code).toBe("unauthenticated");
     expect(r.info?.reason).toBe("INVALID_REFRESH_TOKEN");
   });
+
+  it("a token replaced two rotations ago, used again, still revokes the session (stolen-token case)", async () => {
+    const { session } = await registerAndLogin(manual, "deep");
+    const stolen = session.refreshToken;
+    // The thief rotates first, then keeps rotating; the victim comes back with the old token.
+    const a = await ok<LoginReply>(manual, "RefreshToken", { refreshToken: stolen }, { ip: freshIp() });
+    clock.advance(GRACE_MS + 1);
+    const b = await ok<LoginReply>(manual, "RefreshToken", { refreshToken: a.refreshToken }, { ip: freshIp() });
+    clock.advance(GRACE_MS + 1);
+    const victim = await refresh(manual, stolen);
+    expect(victim.code).toBe("unauthenticated");
+    expect(victim.info?.reason).toBe("REFRESH_TOKEN_REUSED");
+    expect((await sessionRow(manual, session.sessionId)).revoked_reason).toBe("refresh_token_reused");
+    // The thief's newest token is dead too.
+    expect((await refresh(manual, b.refreshToken)).code).toBe("unauthenticated");
+  });
+
+  it("a forged token naming a real session cannot revoke it (the MAC does not verify)", async () => {
+    const { session } = await registerAndLogin(realtime, "forge");
+    const [sid, rand] = session.refreshToken.split(".");
+    const forged = `${sid}.${rand.split("").reverse().join("")}.${"A".repeat(22)}`;
+    const r = await refresh(realtime, forged);
+    expect(r.code).toBe("unauthenticated");
+    expect(r.info?.reason).toBe("INVALID_REFRESH_TOKEN");
+    expect((await sessionRow(realtime, session.sessionId)).revoked_at).toBeNull();
+    expect((await refresh(realtime, session.refreshToken)).status).toBe(200);
+  });
 });
