@@ -44,6 +44,7 @@ export const configSchema = z.object({
     defaultDeadlineMs: positiveInt,
     shutdownTimeoutMs: positiveInt,
     idleTimeoutMs: positiveInt,
+    headersTimeoutMs: positiveInt,
   }),
   database: z.object({
     url: z.string().min(1),
@@ -99,6 +100,7 @@ export const ENV_KEYS: Record<string, string> = {
   DEFAULT_DEADLINE_MS: "server.defaultDeadlineMs",
   SHUTDOWN_TIMEOUT_MS: "server.shutdownTimeoutMs",
   IDLE_TIMEOUT_MS: "server.idleTimeoutMs",
+  HEADERS_TIMEOUT_MS: "server.headersTimeoutMs",
   DATABASE_URL: "database.url",
   TURSO_AUTH_TOKEN: "database.authToken",
   AUTO_MIGRATE: "database.autoMigrate",
@@ -140,6 +142,7 @@ export function defaultsFor(environment: Environment): Record<string, unknown> {
       defaultDeadlineMs: 60_000,
       shutdownTimeoutMs: 10_000,
       idleTimeoutMs: 65_000,
+      headersTimeoutMs: 15_000,
     },
     database: {
       url: "file:./data/development.db",

@@ -84,7 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const fastify = Fastify({
     http2: true,
     serverFactory: (handler) => {
-      listener = new OnePortListener(handler as unknown as ConstructorParameters<typeof OnePortListener>[0], { idleTimeoutMs: config.server.idleTimeoutMs, tls });
+      listener = new OnePortListener(handler as unknown as ConstructorParameters<typeof OnePortListener>[0], { idleTimeoutMs: config.server.idleTimeoutMs, headersTimeoutMs: config.server.headersTimeoutMs, tls });
       return listener.server as unknown as import("node:http2").Http2Server;
     },
     logger: false,

@@ -14,6 +14,8 @@ type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => vo
 export interface ListenerOptions {
   /** Close a connection that sends nothing (or only part of the preface) for this long. */
   idleTimeoutMs: number;
+  /** An HTTP/1.1 request must have sent all its headers within this long (408 otherwise). */
+  headersTimeoutMs: number;
   tls?: { certFile: string; keyFile: string };
   /**
    * How long `drain()` keeps idle connections and HTTP/2 sessions open before closing them, so
@@ -72,8 +74,18 @@ export class OnePortListener {
         if (s.alpnProtocol !== "h2") this.trackPlain(s);
       });
     } else {
-      this.h1 = http.createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, handler as http.RequestListener);
+      // headersTimeout ends clients that dribble their headers; requestTimeout stays off because
+      // request bodies may stream for as long as their deadline allows.
+      this.h1 = http.createServer({
+          keepAliveTimeout: 5_000,
+          headersTimeout: opts.headersTimeoutMs,
+          requestTimeout: 0,
+          connectionsCheckingInterval: Math.min(2_000, opts.headersTimeoutMs),
+        }, handler as http.RequestListener);
       this.h1.on("upgrade", (req, socket, head) => this.onUpgrade(req, socket, head));
+      // Node enforces headersTimeout from a timer it starts on "listening"; this server never
+      // listens itself (the one-port socket hands it connections), so start that timer here.
+      this.h1.emit("listening");
       this.h2 = http2.createServer({}, handler);
       this.server = net.createServer({ pauseOnConnect: false }, (socket) => this.route(socket));
     }

@@ -17,6 +17,7 @@ import { grpcFrame, h2Frames, h2Request, H2_EMPTY_SETTINGS, H2_GOAWAY, H2_PREFAC
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const IDLE_TIMEOUT_MS = 1000;
+const HEADERS_TIMEOUT_MS = 1000;
 const READ_MAX_BYTES = 1024;
 const MAX_DEADLINE_MS = 400;
 const DEFAULT_DEADLINE_MS = 200;
@@ -29,6 +30,7 @@ beforeAll(async () => {
   server = await startTestServer({
     env: {
       IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS),
+      HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS),
       READ_MAX_BYTES: String(READ_MAX_BYTES),
       MAX_DEADLINE_MS: String(MAX_DEADLINE_MS),
       DEFAULT_DEADLINE_MS: String(DEFAULT_DEADLINE_MS),
@@ -88,6 +90,17 @@ describe("the one-port listener", () => {
     expect(nothing.received().length).toBe(0);
     expect(half.received().length).toBe(0);
     expect(h2Frames(full.received()).map((f) => f.type)).toContain(H2_GOAWAY);
+  });
+
+  it("a client that dribbles its HTTP/1.1 headers gets 408 and is closed after HEADERS_TIMEOUT_MS", async () => {
+    const c = await rawConnect(server.ports.api);
+    c.socket.write("GET /health HTTP/1.1\r\nHost: x\r\n");
+    const drip = setInterval(() => c.socket.writable && c.socket.write("X-Slow: 1\r\n"), 200);
+    const ms = await c.closed;
+    clearInterval(drip);
+    expect(c.received().toString("latin1")).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    expect(ms).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - 100);
+    expect(ms).toBeLessThan(HEADERS_TIMEOUT_MS + 2500);
   });
 
   it("200 concurrent connections that open and close leave nothing behind", async () => {
