@@ -1,0 +1,132 @@
+/**
+ * `npm run bench`: every benchmark in one process run, each as a ratio against a reference
+ * measured in the same run (DESIGN.md §10). Prints the tables and writes them into
+ * docs/benchmarks.md between `<!-- bench:NAME -->` markers; the prose around them is kept.
+ *
+ *   npm run bench                      transport + profile + auth
+ *   npm run bench -- --only transport  (or profile, auth; comma-separated)
+ *   BENCH_REQUESTS=20000 BENCH_CONCURRENCY=32   per-side request count and concurrency
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { dirname, join } from "node:path";
+import { authBench } from "./auth.js";
+import { LoadGenerator } from "./loadgen.js";
+import { profileLoad, profileTables } from "./profile.js";
+import { specs, startBenchServers, transportBench, transportTable } from "./transport.js";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const DOC = join(ROOT, "docs/benchmarks.md");
+
+function parseOnly(): Set<string> {
+  const i = process.argv.indexOf("--only");
+  const all = ["transport", "profile", "auth"];
+  if (i < 0) return new Set(all);
+  return new Set(process.argv[i + 1]!.split(",").filter((s) => all.includes(s)));
+}
+
+function machine(): string {
+  const cpus = os.cpus();
+  const [l1, l5] = os.loadavg();
+  return [
+    `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${cpus.length} × ${cpus[0]?.model.trim() ?? "unknown CPU"},` +
+      ` ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version};` +
+      ` load average at start ${l1!.toFixed(2)} / ${l5!.toFixed(2)} (1 / 5 min) — a shared machine: read the ratios, not the absolute numbers.`,
+    "",
+  ].join("\n");
+}
+
+const SKELETON = `# Benchmarks
+
+\`npm run bench\` (not part of \`npm test\`) runs every benchmark in one process and rewrites the marked
+sections of this page. Each result is a ratio against a reference measured in the same run, because
+absolute numbers on a shared machine drift (DESIGN.md §10).
+
+## Transport: Health.Check
+
+<!-- bench:transport -->
+<!-- /bench:transport -->
+
+## Where Connect's time goes
+
+<!-- bench:profile -->
+<!-- /bench:profile -->
+
+## Auth
+
+<!-- bench:auth -->
+<!-- /bench:auth -->
+`;
+
+function writeSection(doc: string, name: string, body: string): string {
+  const start = `<!-- bench:${name} -->`;
+  const end = `<!-- /bench:${name} -->`;
+  const a = doc.indexOf(start);
+  const b = doc.indexOf(end);
+  if (a < 0 || b < a) return `${doc.trimEnd()}\n\n${start}\n${body.trimEnd()}\n${end}\n`;
+  return `${doc.slice(0, a + start.length)}\n${body.trimEnd()}\n${doc.slice(b)}`;
+}
+
+async function main(): Promise<void> {
+  const only = parseOnly();
+  const requests = Number(process.env.BENCH_REQUESTS ?? 20_000);
+  const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
+  const started = performance.now();
+  const log = (line: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
+  const sections: Record<string, string> = {};
+  log(machine().trim());
+
+  if (only.has("transport") || only.has("profile")) {
+    const servers = await startBenchServers();
+    const loadgen = await LoadGenerator.start();
+    try {
+      if (only.has("transport")) {
+        const o = { loadgen, requests, concurrency, warmup: 2_000, log };
+        sections.transport = machine() + "\n" + transportTable(await transportBench(servers, o), o);
+      }
+      if (only.has("profile")) {
+        const dir = join(os.tmpdir(), "sqlstudio-bench-profiles");
+        mkdirSync(dir, { recursive: true });
+        const n = Math.min(requests, 10_000);
+        const load = { requests: n, concurrency };
+        // Warm both paths first (JIT), then profile each alone.
+        await loadgen.run({ ...specs.connectJsonH1(servers.origin), ...load, requests: 2_000 });
+        await loadgen.run({ ...specs.bareH1(servers.origin), ...load, requests: 2_000 });
+        const ours = await profileLoad("Connect JSON, HTTP/1.1", loadgen, { ...specs.connectJsonH1(servers.origin), ...load }, join(dir, "connect-json-h1.cpuprofile"));
+        const ref = await profileLoad("bare Fastify route", loadgen, { ...specs.bareH1(servers.origin), ...load }, join(dir, "bare-route-h1.cpuprofile"));
+        log(`profiles written to ${dir}`);
+        sections.profile = [
+          machine(),
+          `${n} requests per side, concurrency ${concurrency}, after warm-up; profiles: \`${dir}/*.cpuprofile\`.`,
+          "",
+          profileTables(ours, ref),
+        ].join("\n");
+      }
+    } finally {
+      loadgen.close();
+      await servers.close();
+    }
+  }
+
+  if (only.has("auth")) {
+    log("auth benchmarks");
+    sections.auth = machine() + "\n" + (await authBench());
+  }
+
+  let doc = existsSync(DOC) ? readFileSync(DOC, "utf8") : SKELETON;
+  for (const [name, body] of Object.entries(sections)) {
+    doc = writeSection(doc, name, body);
+  }
+  mkdirSync(dirname(DOC), { recursive: true });
+  writeFileSync(DOC, doc);
+  for (const [name, body] of Object.entries(sections)) process.stdout.write(`\n## ${name}\n\n${body}\n`);
+  log(`done; wrote ${DOC}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
