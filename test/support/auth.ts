@@ -1,8 +1,5 @@
 /** Helpers for the AuthService tests: a server with an injectable clock, Connect JSON calls, accounts. */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Writable } from "node:stream";
 import { fromBinary } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
@@ -13,15 +10,13 @@ import { Sealer } from "../../src/auth/seal.js";
 import { AuthStore } from "../../src/auth/store.js";
 import { AccessTokens, RefreshTokens } from "../../src/auth/tokens.js";
 import { systemRuntime, type Runtime } from "../../src/common/runtime.js";
-import { loadConfig } from "../../src/config/load.js";
 import type { Db } from "../../src/db/client.js";
 import { Outbox, type Email } from "../../src/email/mailer.js";
 import { createLogger, type Logger } from "../../src/observability/logger.js";
 import type { ServiceEntry } from "../../src/server/app.js";
 import type { RequestInfo } from "../../src/server/context.js";
-import { startServer } from "../../src/server/lifecycle.js";
 import { startResendStandIn, tokenFromEmail, type ResendStandIn, type SentEmail } from "./resend.js";
-import { testEnv, type TestServer } from "./server.js";
+import { startTestServer, type TestServer } from "./server.js";
 
 export const AUTH = "sqlstudio.auth.v1.AuthService";
 export const PUBLIC_URL = "http://app.sqlstudio.test";
@@ -64,40 +59,20 @@ export interface AuthTestServer extends TestServer {
 }
 
 /**
- * Like startTestServer (same env, same captured JSON logs) but with the auth env, an optional
- * injected Runtime (startTestServer has no runtime option), and email always sent through the
+ * startTestServer with the auth env, an optional injected Runtime, and email always sent through the
  * `resend` SDK to a Resend stand-in (the one given, or its own), so nothing prints to stdout.
  */
 export async function startAuthServer(
   opts: { env?: Record<string, string>; runtime?: Runtime; resend?: ResendStandIn; services?: ServiceEntry[] } = {},
 ): Promise<AuthTestServer> {
   const resend = opts.resend ?? (await startResendStandIn());
-  const dir = mkdtempSync(join(tmpdir(), "sqlstudio-auth-"));
-  const env = testEnv(dir, authEnv({ ...resend.env, ...opts.env }));
-  delete (env as Record<string, string | undefined>).CONFIG_FILE;
-  const config = loadConfig(env, join(dir, "none.yaml"));
-  const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const line of String(chunk).split("\n")) if (line.trim()) logs.push(JSON.parse(line));
-      cb();
-    },
+  const server = await startTestServer({
+    env: authEnv({ ...resend.env, ...opts.env }),
+    runtime: opts.runtime,
+    services: opts.services,
+    afterStop: opts.resend ? undefined : () => resend.close(),
   });
-  const logger = createLogger({ level: config.log.level, pretty: false }, sink);
-  const server = await startServer(config, { logger, runtime: opts.runtime, services: opts.services });
-  return {
-    ...server,
-    config,
-    url: `http://127.0.0.1:${server.ports.api}`,
-    logs,
-    dir,
-    resend,
-    async stop() {
-      await server.shutdown("test");
-      if (!opts.resend) await resend.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return Object.assign(server, { resend });
 }
 
 // ── Connect JSON over plain fetch ──────────────────────────────────────────

@@ -7,7 +7,7 @@ import { loadConfig } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
 import { createLogger, type Logger } from "../../src/observability/logger.js";
 import type { ServiceEntry } from "../../src/server/app.js";
-import { startServer, type RunningServer } from "../../src/server/lifecycle.js";
+import { startServer, type RunningServer, type StartOptions } from "../../src/server/lifecycle.js";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
 /** tsx's loader by URL, so a child started in a temporary folder still finds it. */
@@ -39,10 +39,14 @@ export interface TestServer extends RunningServer {
   stop(): Promise<void>;
 }
 
+export type TestServerOptions = Omit<StartOptions, "logger"> & {
+  env?: Record<string, string>;
+  /** Runs after the server stopped (e.g. closing a stand-in it used). */
+  afterStop?: () => Promise<void>;
+};
+
 /** Starts the real server in this process on ephemeral ports with its own database file. */
-export async function startTestServer(
-  opts: { env?: Record<string, string>; services?: ServiceEntry[] } = {},
-): Promise<TestServer> {
+export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), "sqlstudio-test-"));
   const env = testEnv(dir, opts.env);
   // CONFIG_FILE pointing at a missing file is an error by design; tests use no YAML.
@@ -56,7 +60,8 @@ export async function startTestServer(
     },
   });
   const logger: Logger = createLogger({ level: config.log.level, pretty: false }, sink);
-  const server = await startServer(config, { logger, services: opts.services });
+  const { env: _env, afterStop, ...start } = opts;
+  const server = await startServer(config, { ...start, logger });
   return {
     ...server,
     config,
@@ -65,6 +70,7 @@ export async function startTestServer(
     dir,
     async stop() {
       await server.shutdown("test");
+      await afterStop?.();
       rmSync(dir, { recursive: true, force: true });
     },
   };
