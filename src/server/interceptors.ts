@@ -1,3 +1,4 @@
+import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { authKey } from "./context.js";
 import { REDACT_PATHS, type Logger } from "../observability/logger.js";
@@ -42,7 +43,7 @@ export function observe(logger: Logger, metrics: Metrics, now: () => number = pe
       if (err !== undefined) {
         const mapped = toPublicError(err);
         cause = mapped.cause;
-        code = Code[mapped.error.code].replace(/^./, (c) => c.toLowerCase());
+        code = codeToString(mapped.error.code);
         level = mapped.error.code === Code.Internal || mapped.error.code === Code.Unknown ? "error" : "warn";
         err = mapped.error;
       }

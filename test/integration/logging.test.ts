@@ -34,7 +34,7 @@ describe("RPC logging", () => {
     await res.text();
     const lines = rpcLines("req-not-found-1");
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ code: "notFound", level: 40, error: 'service "no.such.Service" not found' });
+    expect(lines[0]).toMatchObject({ code: "not_found", level: 40, error: 'service "no.such.Service" not found' });
   });
 
   it("logs gRPC over h2c with protocol grpc", async () => {

@@ -51,8 +51,8 @@ describe("metrics port", () => {
     expect(sample("rpc_requests_total", check("connect"))).toBe(3); // two over HTTP/1.1, one over h2c
     expect(sample("rpc_requests_total", check("grpc"))).toBe(1);
     expect(sample("rpc_requests_total", check("grpc-web"))).toBe(1);
-    expect(sample("rpc_requests_total", check("grpc", "notFound"))).toBe(1);
-    expect(sample("rpc_requests_total", check("connect", "notFound"))).toBe(1);
+    expect(sample("rpc_requests_total", check("grpc", "not_found"))).toBe(1);
+    expect(sample("rpc_requests_total", check("connect", "not_found"))).toBe(1);
   });
 
   it("records latency histograms with the same labels", () => {
