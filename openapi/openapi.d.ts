@@ -346,6 +346,111 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sqlstudio.sync.v1.SyncService/GetSyncStatus": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * GetSyncStatus reports the caller's devices, head sequence and open conflicts.
+         * @description GetSyncStatus reports the caller's devices, head sequence and open conflicts.
+         *
+         *     Read-only (`idempotency_level = NO_SIDE_EFFECTS`): also callable with Connect GET, `GET /sqlstudio.sync.v1.SyncService/GetSyncStatus?connect=v1&encoding=json&message=<URL-encoded request JSON>`.
+         */
+        post: operations["SyncService_GetSyncStatus"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.sync.v1.SyncService/ListConflicts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * ListConflicts lists the caller's conflicts, oldest first.
+         * @description ListConflicts lists the caller's conflicts, oldest first.
+         *
+         *     Read-only (`idempotency_level = NO_SIDE_EFFECTS`): also callable with Connect GET, `GET /sqlstudio.sync.v1.SyncService/ListConflicts?connect=v1&encoding=json&message=<URL-encoded request JSON>`.
+         */
+        post: operations["SyncService_ListConflicts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.sync.v1.SyncService/Pull": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pull returns the records changed after a cursor, in order, deletions included.
+         * @description Pull returns the records changed after a cursor, in order, deletions included. It also
+         *     records how far the device has pulled (GetSyncStatus), so it is not marked side-effect free.
+         */
+        post: operations["SyncService_Pull"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.sync.v1.SyncService/Push": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Push applies a device's changes in one transaction and answers one result per change.
+         * @description Push applies a device's changes in one transaction and answers one result per change.
+         */
+        post: operations["SyncService_Push"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.sync.v1.SyncService/ResolveConflict": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * ResolveConflict closes a conflict by keeping one side, both, or a merged payload.
+         * @description ResolveConflict closes a conflict by keeping one side, both, or a merged payload.
+         */
+        post: operations["SyncService_ResolveConflict"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -689,6 +794,377 @@ export interface components {
             metadata?: {
                 [key: string]: string;
             };
+        };
+        /**
+         * @description Change is one write a device made.
+         *
+         *     Oneof `payload`: at most one of `connection`, `savedQuery`, `history` is set.
+         */
+        "sqlstudio.sync.v1.Change": {
+            /** @description Client-generated id of this write (a UUID); a retry with the same id is answered, not reapplied. */
+            mutationId?: string;
+            /** @description The record written. */
+            recordId?: string;
+            /**
+             * Format: int64
+             * @description The version the device based its change on; 0 for a new record.
+             */
+            baseVersion?: string;
+            /** @description True to delete the record (no payload). */
+            delete?: boolean;
+            /**
+             * @description A connection profile.
+             *
+             *     Member of oneof `payload`: set at most one of its fields.
+             */
+            connection?: components["schemas"]["sqlstudio.sync.v1.ConnectionProfile"];
+            /**
+             * @description A saved query.
+             *
+             *     Member of oneof `payload`: set at most one of its fields.
+             */
+            savedQuery?: components["schemas"]["sqlstudio.sync.v1.SavedQuery"];
+            /**
+             * @description A history entry.
+             *
+             *     Member of oneof `payload`: set at most one of its fields.
+             */
+            history?: components["schemas"]["sqlstudio.sync.v1.HistoryEntry"];
+        };
+        /** @description ChangeResult is the answer for one change. */
+        "sqlstudio.sync.v1.ChangeResult": {
+            /** @description The change's mutation id. */
+            mutationId?: string;
+            /** @description The record. */
+            recordId?: string;
+            /** @description What happened. */
+            status?: components["schemas"]["sqlstudio.sync.v1.ChangeStatus"];
+            /**
+             * Format: int64
+             * @description The record's version after the change (the server's for a conflict).
+             */
+            version?: string;
+            /** @description The conflict created, for CHANGE_STATUS_CONFLICT. */
+            conflictId?: string;
+            /** @description Why, for CHANGE_STATUS_REJECTED: a stable reason such as SECRET_IN_OPTIONS. */
+            reason?: string;
+            /** @description The payload field the rejection is about, e.g. "connection.options.password". */
+            field?: string;
+            /** @description The original status when `status` is CHANGE_STATUS_DUPLICATE. */
+            originalStatus?: components["schemas"]["sqlstudio.sync.v1.ChangeStatus"];
+        };
+        /**
+         * @description ChangeStatus is what happened to one change.
+         *
+         *     - `CHANGE_STATUS_UNSPECIFIED`: Not set.
+         *     - `CHANGE_STATUS_APPLIED`: The change was applied; `version` is the record's new version.
+         *     - `CHANGE_STATUS_DUPLICATE`: This mutation was pushed before; the stored result is repeated.
+         *     - `CHANGE_STATUS_CONFLICT`: The change was based on an old version; the server copy stays and a conflict keeps both.
+         *     - `CHANGE_STATUS_REJECTED`: The change is invalid (see `reason`); nothing was written for it.
+         * @enum {string}
+         */
+        "sqlstudio.sync.v1.ChangeStatus": "CHANGE_STATUS_UNSPECIFIED" | "CHANGE_STATUS_APPLIED" | "CHANGE_STATUS_DUPLICATE" | "CHANGE_STATUS_CONFLICT" | "CHANGE_STATUS_REJECTED";
+        /** @description Conflict keeps both sides of a stale write until it is resolved. */
+        "sqlstudio.sync.v1.Conflict": {
+            /** @description Conflict id. */
+            id?: string;
+            /** @description The record. */
+            recordId?: string;
+            /** @description The collection. */
+            kind?: components["schemas"]["sqlstudio.sync.v1.RecordKind"];
+            /**
+             * Format: int64
+             * @description The version the device based its change on.
+             */
+            baseVersion?: string;
+            /** @description The server's record when the conflict happened. */
+            server?: components["schemas"]["sqlstudio.sync.v1.Record"];
+            /** @description The device's change. */
+            client?: components["schemas"]["sqlstudio.sync.v1.Change"];
+            /** @description The device that pushed the change. */
+            deviceId?: string;
+            /** @description When the conflict happened. */
+            createdAt?: components["schemas"]["google.protobuf.Timestamp"];
+            /** @description Whether it is resolved. */
+            resolved?: boolean;
+            /** @description When it was resolved. */
+            resolvedAt?: components["schemas"]["google.protobuf.Timestamp"];
+        };
+        /**
+         * @description ConnectionProfile is how to reach a database, without any secret: passwords, keys and
+         *     tokens stay on the device (a payload carrying one is rejected).
+         */
+        "sqlstudio.sync.v1.ConnectionProfile": {
+            /** @description Name shown in the client. */
+            name?: string;
+            /** @description Engine: "postgresql", "mysql", "mariadb" or "sqlite". */
+            engine?: string;
+            /** @description Host name or address (or the file path for SQLite). */
+            host?: string;
+            /**
+             * Format: int32
+             * @description TCP port; 0 for the engine's default.
+             */
+            port?: number;
+            /** @description Database name. */
+            database?: string;
+            /** @description User name (never a password). */
+            username?: string;
+            /** @description TLS mode, e.g. "disable", "require", "verify-full". */
+            sslMode?: string;
+            /** @description Driver options without secrets, e.g. application_name. */
+            options?: {
+                [key: string]: string;
+            };
+            /** @description Folder in the client's tree. */
+            folder?: string;
+            /** @description Color label. */
+            color?: string;
+            /** @description Free tags. */
+            tags?: string[];
+        };
+        /** @description Device is one of the user's syncing devices. */
+        "sqlstudio.sync.v1.Device": {
+            /** @description Device id. */
+            deviceId?: string;
+            /** @description Client version last seen. */
+            clientVersion?: string;
+            /** @description Last push. */
+            lastPushAt?: components["schemas"]["google.protobuf.Timestamp"];
+            /** @description Last pull. */
+            lastPullAt?: components["schemas"]["google.protobuf.Timestamp"];
+            /**
+             * Format: int64
+             * @description The seq the device last pulled up to.
+             */
+            lastPulledSeq?: string;
+        };
+        /** @description GetSyncStatusRequest asks for the caller's sync state. */
+        "sqlstudio.sync.v1.GetSyncStatusRequest": Record<string, never>;
+        /** @description GetSyncStatusResponse is the caller's sync state. */
+        "sqlstudio.sync.v1.GetSyncStatusResponse": {
+            /** @description The devices. */
+            devices?: components["schemas"]["sqlstudio.sync.v1.Device"][];
+            /**
+             * Format: int64
+             * @description The newest seq.
+             */
+            headSeq?: string;
+            /**
+             * Format: int32
+             * @description Conflicts not yet resolved.
+             */
+            openConflicts?: number;
+            /**
+             * Format: int64
+             * @description Records stored (tombstones excluded).
+             */
+            recordCount?: string;
+        };
+        /** @description HistoryEntry is one executed query; append-only, its SQL stored redacted. */
+        "sqlstudio.sync.v1.HistoryEntry": {
+            /** @description The SQL text (secrets are redacted by the server before storage). */
+            sql?: string;
+            /** @description The connection profile it ran on. */
+            connectionId?: string;
+            /** @description When it ran (device clock; informative only, never used for ordering). */
+            executedAt?: components["schemas"]["google.protobuf.Timestamp"];
+            /**
+             * Format: int64
+             * @description How long it took.
+             */
+            durationMs?: string;
+            /**
+             * Format: int64
+             * @description Rows returned or affected.
+             */
+            rowCount?: string;
+            /** @description Whether it succeeded. */
+            success?: boolean;
+            /** @description The error, when it failed. */
+            errorMessage?: string;
+        };
+        /** @description ListConflictsRequest lists conflicts. */
+        "sqlstudio.sync.v1.ListConflictsRequest": {
+            /** @description Also list resolved conflicts. */
+            includeResolved?: boolean;
+            /**
+             * Format: int32
+             * @description Maximum conflicts per page (default 50, at most 200).
+             */
+            pageSize?: number;
+            /** @description Token from a previous response. */
+            pageToken?: string;
+        };
+        /** @description ListConflictsResponse is one page of conflicts. */
+        "sqlstudio.sync.v1.ListConflictsResponse": {
+            /** @description The conflicts. */
+            conflicts?: components["schemas"]["sqlstudio.sync.v1.Conflict"][];
+            /** @description Token for the next page; empty at the end. */
+            nextPageToken?: string;
+        };
+        /** @description PullRequest asks for the records changed after a cursor. */
+        "sqlstudio.sync.v1.PullRequest": {
+            /** @description The pulling device. */
+            deviceId?: string;
+            /**
+             * Format: int64
+             * @description The last seq this device has applied; 0 for everything.
+             */
+            sinceSeq?: string;
+            /**
+             * Format: int32
+             * @description Maximum records (default 500, at most 1000).
+             */
+            pageSize?: number;
+        };
+        /** @description PullResponse is one page of changed records in seq order. */
+        "sqlstudio.sync.v1.PullResponse": {
+            /** @description Records with seq > since_seq, ascending. */
+            records?: components["schemas"]["sqlstudio.sync.v1.Record"][];
+            /**
+             * Format: int64
+             * @description The cursor to send next time.
+             */
+            nextSeq?: string;
+            /** @description Whether more records follow. */
+            hasMore?: boolean;
+            /** @description The cursor is older than the tombstone retention horizon: drop local state and pull from 0. */
+            resetRequired?: boolean;
+        };
+        /** @description PushRequest carries a batch of a device's changes. */
+        "sqlstudio.sync.v1.PushRequest": {
+            /** @description The pushing device (client-generated, stable per install). */
+            deviceId?: string;
+            /** @description The client's version, for GetSyncStatus. */
+            clientVersion?: string;
+            /** @description The changes, applied in order. */
+            changes?: components["schemas"]["sqlstudio.sync.v1.Change"][];
+        };
+        /** @description PushResponse answers every change, in order. */
+        "sqlstudio.sync.v1.PushResponse": {
+            /** @description One result per change. */
+            results?: components["schemas"]["sqlstudio.sync.v1.ChangeResult"][];
+            /**
+             * Format: int64
+             * @description The user's head sequence after the push.
+             */
+            headSeq?: string;
+        };
+        /**
+         * @description Record is one synced record with its server-assigned version and sequence.
+         *
+         *     Oneof `payload`: at most one of `connection`, `savedQuery`, `history` is set.
+         */
+        "sqlstudio.sync.v1.Record": {
+            /** @description Client-generated id (a UUID), unique per user. */
+            id?: string;
+            /**
+             * Format: int64
+             * @description Version of this record, 1 on creation, +1 on every change.
+             */
+            version?: string;
+            /**
+             * Format: int64
+             * @description Position in the user's change sequence (strictly increasing per user).
+             */
+            seq?: string;
+            /** @description Whether the record was deleted (a tombstone: no payload). */
+            deleted?: boolean;
+            /** @description When the server last changed it. */
+            updatedAt?: components["schemas"]["google.protobuf.Timestamp"];
+            /** @description The collection. */
+            kind?: components["schemas"]["sqlstudio.sync.v1.RecordKind"];
+            /**
+             * @description A connection profile.
+             *
+             *     Member of oneof `payload`: set at most one of its fields.
+             */
+            connection?: components["schemas"]["sqlstudio.sync.v1.ConnectionProfile"];
+            /**
+             * @description A saved query.
+             *
+             *     Member of oneof `payload`: set at most one of its fields.
+             */
+            savedQuery?: components["schemas"]["sqlstudio.sync.v1.SavedQuery"];
+            /**
+             * @description A history entry.
+             *
+             *     Member of oneof `payload`: set at most one of its fields.
+             */
+            history?: components["schemas"]["sqlstudio.sync.v1.HistoryEntry"];
+        };
+        /**
+         * @description RecordKind is the collection a record belongs to.
+         *
+         *     - `RECORD_KIND_UNSPECIFIED`: Not set.
+         *     - `RECORD_KIND_CONNECTION`: A connection profile.
+         *     - `RECORD_KIND_SAVED_QUERY`: A saved query.
+         *     - `RECORD_KIND_HISTORY`: A query history entry (append-only).
+         * @enum {string}
+         */
+        "sqlstudio.sync.v1.RecordKind": "RECORD_KIND_UNSPECIFIED" | "RECORD_KIND_CONNECTION" | "RECORD_KIND_SAVED_QUERY" | "RECORD_KIND_HISTORY";
+        /**
+         * @description ResolveConflictRequest closes a conflict.
+         *
+         *     Oneof `resolution`: at most one of `keepServer`, `keepClient`, `keepBoth`, `merged` is set.
+         */
+        "sqlstudio.sync.v1.ResolveConflictRequest": {
+            /** @description The conflict. */
+            conflictId?: string;
+            /**
+             * @description Keep the server's record as it is.
+             *
+             *     Member of oneof `resolution`: set at most one of its fields.
+             */
+            keepServer?: boolean;
+            /**
+             * @description Write the device's side over the server's record.
+             *
+             *     Member of oneof `resolution`: set at most one of its fields.
+             */
+            keepClient?: boolean;
+            /**
+             * @description Keep the server's record and add the device's side as a new record.
+             *
+             *     Member of oneof `resolution`: set at most one of its fields.
+             */
+            keepBoth?: boolean;
+            /**
+             * @description Write this merged payload (same kind as the record).
+             *
+             *     Member of oneof `resolution`: set at most one of its fields.
+             */
+            merged?: components["schemas"]["sqlstudio.sync.v1.Change"];
+        };
+        /** @description ResolveConflictResponse returns the records written. */
+        "sqlstudio.sync.v1.ResolveConflictResponse": {
+            /** @description The conflicted record after resolution. */
+            record?: components["schemas"]["sqlstudio.sync.v1.Record"];
+            /** @description For keep_both: the new record holding the device's side. */
+            copy?: components["schemas"]["sqlstudio.sync.v1.Record"];
+            /**
+             * Format: int64
+             * @description The user's head sequence after the resolution.
+             */
+            headSeq?: string;
+        };
+        /** @description SavedQuery is a named SQL text. */
+        "sqlstudio.sync.v1.SavedQuery": {
+            /** @description Title shown in the client. */
+            title?: string;
+            /** @description The SQL text. */
+            sql?: string;
+            /** @description Longer description. */
+            description?: string;
+            /** @description The connection profile it belongs to, if any. */
+            connectionId?: string;
+            /** @description Folder in the client's tree. */
+            folder?: string;
+            /** @description Free tags. */
+            tags?: string[];
+            /** @description Whether it is starred. */
+            favorite?: boolean;
         };
     };
     responses: {
@@ -1205,6 +1681,161 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["sqlstudio.auth.v1.VerifyEmailResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    SyncService_GetSyncStatus: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.sync.v1.GetSyncStatusRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.sync.v1.GetSyncStatusRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.sync.v1.GetSyncStatusResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.sync.v1.GetSyncStatusResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    SyncService_ListConflicts: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.sync.v1.ListConflictsRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.sync.v1.ListConflictsRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.sync.v1.ListConflictsResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.sync.v1.ListConflictsResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    SyncService_Pull: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.sync.v1.PullRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.sync.v1.PullRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.sync.v1.PullResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.sync.v1.PullResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    SyncService_Push: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.sync.v1.PushRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.sync.v1.PushRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.sync.v1.PushResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.sync.v1.PushResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    SyncService_ResolveConflict: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.sync.v1.ResolveConflictRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.sync.v1.ResolveConflictRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.sync.v1.ResolveConflictResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.sync.v1.ResolveConflictResponse"];
                 };
             };
             default: components["responses"]["ConnectError"];

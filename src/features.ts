@@ -1,5 +1,7 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { AuthService } from "../gen/sqlstudio/auth/v1/auth_pb.js";
+import { RealtimeService } from "../gen/sqlstudio/realtime/v1/realtime_pb.js";
+import { SyncService } from "../gen/sqlstudio/sync/v1/sync_pb.js";
 import { Accounts } from "./auth/accounts.js";
 import { authInterceptor } from "./auth/interceptor.js";
 import { authJobs } from "./auth/jobs.js";
@@ -15,7 +17,16 @@ import { ConsoleMailer, Outbox, ResendMailer, type Mailer } from "./email/mailer
 import type { Job } from "./jobs/runner.js";
 import type { Logger } from "./observability/logger.js";
 import type { Metrics } from "./observability/metrics.js";
+import { RealtimeHub } from "./realtime/hub.js";
+import { realtimeJobs } from "./realtime/jobs.js";
+import { realtimeService } from "./realtime/service.js";
+import { RealtimeStore } from "./realtime/store.js";
+import { PROTOCOL_JSON, PROTOCOL_PROTO, realtimeSocketHandler } from "./realtime/ws.js";
 import type { ServiceEntry } from "./server/app.js";
+import { syncJobs } from "./sync/jobs.js";
+import { syncService } from "./sync/service.js";
+import { SyncStore } from "./sync/store.js";
+import { Sync } from "./sync/sync.js";
 
 export interface Features {
   services: ServiceEntry[];
@@ -23,6 +34,11 @@ export interface Features {
   jobs: Job[];
   outbox: Outbox;
   accounts: Accounts;
+  hub: RealtimeHub;
+  /** Attaches to /v1/stream (both listeners). */
+  socketHandler: ReturnType<typeof realtimeSocketHandler>;
+  /** Subprotocols /v1/stream speaks. */
+  socketProtocols: string[];
 }
 
 /** The composition root of the features: each gets its store, logic and service here. */
@@ -42,6 +58,8 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
   }
   const a = config.auth;
   const store = new AuthStore(db);
+  const realtimeStore = new RealtimeStore(db);
+  const hub = new RealtimeHub(realtimeStore, runtime, logger, deps.metrics, config.realtime.pollMs);
   const accounts = new Accounts(
     store,
     new PasswordHasher(a.bcryptCost),
@@ -52,13 +70,34 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
     runtime,
     { publicUrl: config.server.publicUrl, refreshTokenTtlMs: a.refreshTokenTtlMs, refreshGraceMs: a.refreshGraceMs, sessionCacheMs: a.sessionCacheMs },
     logger,
-    (result) => deps.metrics.logins.inc({ result }),
+    {
+      onLogin: (result) => deps.metrics.logins.inc({ result }),
+      onSessionsRevoked: (userId, ids) => {
+        for (const sessionId of ids) hub.publishQuietly(userId, { case: "sessionRevoked", sessionId });
+      },
+    },
   );
+  const syncStore = new SyncStore(db);
+  const sync = new Sync(syncStore, runtime, config.sync, {
+    changed: (userId, headSeq, deviceId) => hub.publishQuietly(userId, { case: "syncChanged", headSeq, deviceId }),
+    conflictCreated: (userId, conflictId, recordId) => hub.publishQuietly(userId, { case: "conflictCreated", conflictId, recordId }),
+    pushed: (results) => {
+      for (const r of results) deps.metrics.syncChanges.inc({ result: r.status });
+    },
+    pulled: (outcome) => deps.metrics.syncPulls.inc({ outcome }),
+  });
   return {
-    services: [[AuthService, authService(accounts)]],
+    services: [
+      [AuthService, authService(accounts)],
+      [SyncService, syncService(sync)],
+      [RealtimeService, realtimeService(hub, { maxQueued: config.realtime.maxQueued })],
+    ],
     interceptors: [authInterceptor(accounts, { requireVerifiedEmail: a.requireVerifiedEmail })],
-    jobs: authJobs(store, { refreshGraceMs: a.refreshGraceMs }),
+    jobs: [...authJobs(store, { refreshGraceMs: a.refreshGraceMs }), ...syncJobs(syncStore, config.sync), ...realtimeJobs(realtimeStore)],
     outbox,
     accounts,
+    hub,
+    socketHandler: realtimeSocketHandler(hub, accounts, { authTimeoutMs: config.realtime.authTimeoutMs, maxBufferedBytes: config.realtime.maxBufferedBytes }),
+    socketProtocols: [PROTOCOL_PROTO, PROTOCOL_JSON],
   };
 }

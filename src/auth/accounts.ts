@@ -30,6 +30,12 @@ export interface AccountsConfig {
   sessionCacheMs: number;
 }
 
+/** What the rest of the server hears from accounts. */
+export interface AccountsHooks {
+  onLogin?: (result: "ok" | "invalid" | "locked" | "throttled") => void;
+  onSessionsRevoked?: (userId: string, sessionIds: string[]) => void;
+}
+
 export interface TokenPair {
   accessToken: string;
   refreshToken: string;
@@ -69,8 +75,18 @@ export class Accounts {
     private readonly runtime: Runtime,
     private readonly cfg: AccountsConfig,
     private readonly logger: Logger,
-    private readonly onLogin: (result: "ok" | "invalid" | "locked" | "throttled") => void = () => {},
+    private readonly hooks: AccountsHooks = {},
   ) {}
+
+  private onLogin(result: "ok" | "invalid" | "locked" | "throttled"): void {
+    this.hooks.onLogin?.(result);
+  }
+
+  /** Forgets revoked sessions here and tells the others (realtime: their sockets close at once). */
+  private revoked(userId: string, sessionIds: string[]): void {
+    for (const id of sessionIds) this.sessionCache.delete(id);
+    if (sessionIds.length > 0) this.hooks.onSessionsRevoked?.(userId, sessionIds);
+  }
 
   private event(userId: string, type: EventType, info: RequestInfo, sessionId: string | null = null, details: Record<string, string> = {}): SecurityEventRow {
     return { id: this.runtime.newId(), userId, type, sessionId, ipAddress: info.ip, userAgent: info.userAgent, details, createdAt: this.runtime.now() };
@@ -205,10 +221,10 @@ export class Accounts {
     }
     const owner = await this.store.sessionOwner(sessionId);
     if (!owner || owner.revoked || owner.expiresAt <= now) throw invalid();
-    await this.store.revokeSessions(owner.userId, { only: sessionId }, "refresh_token_reused", now, (sid) =>
+    const ids = await this.store.revokeSessions(owner.userId, { only: sessionId }, "refresh_token_reused", now, (sid) =>
       this.event(owner.userId, "refresh_token_reused", info, sid),
     );
-    this.sessionCache.delete(sessionId);
+    this.revoked(owner.userId, ids);
     this.logger.warn({ userId: owner.userId, sessionId }, "refresh token reused after rotation: session revoked");
     throw unauthenticated("REFRESH_TOKEN_REUSED", "refresh token was already used; the session has been revoked");
   }
@@ -303,9 +319,9 @@ export class Accounts {
     const revoked = await this.store.setPassword(user.id, await this.hasher.hash(next), now, { keepSessionId: auth.sessionId }, [
       this.event(user.id, "password_changed", info, auth.sessionId),
     ]);
-    this.forgetUserSessions();
+    this.revoked(user.id, revoked ?? []);
     this.outbox.enqueue(passwordChangedEmail(user.email, user.displayName || user.username));
-    return revoked ?? 0;
+    return revoked?.length ?? 0;
   }
 
   /** Always answers OK; sends a link only to an existing account, within limits. */
@@ -332,7 +348,7 @@ export class Accounts {
     checkNewPassword(newPassword, "new_password", [user.email, user.username, user.displayName]);
     const revoked = await this.store.setPassword(user.id, await this.hasher.hash(newPassword), now, { consumeTokenHash: hash }, [this.event(user.id, "password_reset", info)]);
     if (revoked === undefined) throw invalid(); // another request consumed the token first
-    this.forgetUserSessions();
+    this.revoked(user.id, revoked);
     this.outbox.enqueue(passwordChangedEmail(user.email, user.displayName || user.username));
   }
 
@@ -373,7 +389,7 @@ export class Accounts {
     const ids = await this.store.revokeSessions(auth.userId, which, reason, this.runtime.now(), (sid) =>
       this.event(auth.userId, "session_revoked", info, sid, { reason }),
     );
-    for (const id of ids) this.sessionCache.delete(id);
+    this.revoked(auth.userId, ids);
     return ids;
   }
 

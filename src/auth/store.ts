@@ -167,7 +167,7 @@ export class AuthStore {
 
   /**
    * Sets a new password hash and revokes sessions (all, or all but `keepSessionId`), with the
-   * audit events, in one transaction. Returns how many sessions were revoked.
+   * audit events, in one transaction. Returns the ids of the sessions revoked.
    */
   async setPassword(
     userId: string,
@@ -175,7 +175,7 @@ export class AuthStore {
     now: number,
     opts: { keepSessionId?: string; consumeTokenHash?: string },
     events: SecurityEventRow[],
-  ): Promise<number | undefined> {
+  ): Promise<string[] | undefined> {
     const stmts: InStatement[] = [];
     if (opts.consumeTokenHash) {
       // Guard: the batch fails (and nothing is written) unless the token is still unused.
@@ -188,7 +188,8 @@ export class AuthStore {
     const sessionsStmt = stmts.length;
     stmts.push({
       sql: `UPDATE sessions SET revoked_at = ?, revoked_reason = ?, updated_at = ?
-            WHERE user_id = ? AND revoked_at IS NULL AND id <> ?`,
+            WHERE user_id = ? AND revoked_at IS NULL AND id <> ?
+            RETURNING id`,
       args: [now, opts.consumeTokenHash ? "password_reset" : "password_changed", now, userId, opts.keepSessionId ?? ""],
     });
     // Reset links still out there die with the old password.
@@ -206,7 +207,7 @@ export class AuthStore {
         return undefined;
       }
       await tx.commit();
-      return results[sessionsStmt].rowsAffected;
+      return results[sessionsStmt].rows.map((r) => String(r.id));
     } finally {
       tx.close();
     }

@@ -76,6 +76,19 @@ export const configSchema = z.object({
     level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
     pretty: bool,
   }),
+  sync: z.object({
+    maxChangesPerPush: positiveInt,
+    maxPushBytes: positiveInt,
+    maxRecordsPerUser: positiveInt,
+    tombstoneRetentionDays: positiveInt,
+    historyRetentionDays: positiveInt,
+  }),
+  realtime: z.object({
+    pollMs: positiveInt,
+    authTimeoutMs: positiveInt,
+    maxQueued: positiveInt,
+    maxBufferedBytes: positiveInt,
+  }),
   ws: z.object({
     maxConnections: positiveInt,
     heartbeatMs: positiveInt,
@@ -121,6 +134,15 @@ export const ENV_KEYS: Record<string, string> = {
   EMAIL_FROM: "email.from",
   LOG_LEVEL: "log.level",
   LOG_PRETTY: "log.pretty",
+  SYNC_MAX_CHANGES_PER_PUSH: "sync.maxChangesPerPush",
+  SYNC_MAX_PUSH_BYTES: "sync.maxPushBytes",
+  SYNC_MAX_RECORDS_PER_USER: "sync.maxRecordsPerUser",
+  SYNC_TOMBSTONE_RETENTION_DAYS: "sync.tombstoneRetentionDays",
+  SYNC_HISTORY_RETENTION_DAYS: "sync.historyRetentionDays",
+  REALTIME_POLL_MS: "realtime.pollMs",
+  REALTIME_AUTH_TIMEOUT_MS: "realtime.authTimeoutMs",
+  REALTIME_MAX_QUEUED: "realtime.maxQueued",
+  REALTIME_MAX_BUFFERED_BYTES: "realtime.maxBufferedBytes",
   WS_MAX_CONNECTIONS: "ws.maxConnections",
   WS_HEARTBEAT_MS: "ws.heartbeatMs",
 };
@@ -162,6 +184,8 @@ export function defaultsFor(environment: Environment): Record<string, unknown> {
     },
     email: { from: "SQL Studio <no-reply@sqlstudio.local>" },
     log: { level: dev ? "debug" : "info", pretty: dev },
+    sync: { maxChangesPerPush: 500, maxPushBytes: 4 * 1024 * 1024, maxRecordsPerUser: 100_000, tombstoneRetentionDays: 90, historyRetentionDays: 90 },
+    realtime: { pollMs: 250, authTimeoutMs: 5_000, maxQueued: 1_000, maxBufferedBytes: 1024 * 1024 },
     ws: { maxConnections: 10_000, heartbeatMs: 30_000 },
   };
 }

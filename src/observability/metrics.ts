@@ -56,6 +56,30 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly realtimeEvents = new Counter({
+    name: "realtime_events_total",
+    help: "Realtime events by type and stage (published here, delivered to a subscriber here).",
+    labelNames: ["type", "stage"] as const,
+    registers: [this.registry],
+  });
+  readonly realtimeSubscribers = new Gauge({
+    name: "realtime_subscribers",
+    help: "Open realtime subscriptions (authenticated WebSockets and Subscribe streams).",
+    registers: [this.registry],
+  });
+  readonly syncChanges = new Counter({
+    name: "sync_changes_total",
+    help: "Pushed changes by result (applied, duplicate, conflict, rejected).",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+  readonly syncPulls = new Counter({
+    name: "sync_pulls_total",
+    help: "Pull calls, by outcome (records, empty, reset).",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -44,6 +44,8 @@ export interface AppDeps {
   services?: ServiceEntry[];
   /** Interceptors that run inside observation (auth, rate limits). */
   interceptors?: Interceptor[];
+  /** Subprotocols the /v1/stream WebSocket speaks. */
+  socketProtocols?: string[];
   /** Extra plain Fastify routes on the API port, added before it listens (benchmark references). */
   routes?: (fastify: FastifyInstance) => void;
 }
@@ -166,7 +168,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   const stream = new StreamServer(
-    { maxConnections: config.ws.maxConnections, heartbeatMs: config.ws.heartbeatMs, maxPayloadBytes: 64 * 1024 },
+    { protocols: deps.socketProtocols, maxConnections: config.ws.maxConnections, heartbeatMs: config.ws.heartbeatMs, maxPayloadBytes: 64 * 1024 },
     logger,
     metrics,
   );

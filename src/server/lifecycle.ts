@@ -66,7 +66,10 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
     services: [...features.services, ...(opts.services ?? [])],
     interceptors: [calls.interceptor, ...features.interceptors],
     routes: opts.routes,
+    socketProtocols: features.socketProtocols,
   });
+  app.stream.onConnection = features.socketHandler;
+  await features.hub.start();
   const { host } = config.server;
   await app.fastify.listen({ port: config.server.port, host });
   const wsServer = app.stream.createStandaloneServer();
@@ -96,6 +99,8 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
       const budget = config.server.shutdownTimeoutMs;
       logger.info({ reason, timeoutMs: budget }, "shutting down: not ready, refusing new connections, finishing in-flight work");
       app.beginShutdown();
+      // Subscriptions never end by themselves: they end now (sockets 1001, streams Unavailable).
+      await features.hub.stop();
       // The listener stops accepting and drains; Fastify closes only afterwards, since closing it
       // first would answer requests already on the wire with 503.
       const drained = app.listener.drain();

@@ -14,6 +14,8 @@ export const CloseCode = {
 } as const;
 
 export interface StreamOptions {
+  /** Subprotocols the stream speaks, preferred first; a client offering none gets the default. */
+  protocols?: string[];
   maxConnections: number;
   heartbeatMs: number;
   maxPayloadBytes: number;
@@ -33,7 +35,12 @@ export class StreamServer {
   onConnection?: (ws: WebSocket, req: IncomingMessage) => void;
 
   constructor(private readonly opts: StreamOptions, private readonly logger: Logger, private readonly metrics: Metrics) {
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayloadBytes, clientTracking: true });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: opts.maxPayloadBytes,
+      clientTracking: true,
+      handleProtocols: (offered) => (opts.protocols ?? []).find((p) => offered.has(p)) ?? false,
+    });
     this.wss.on("connection", (ws: WebSocket, req: IncomingMessage, listener: string) => this.accept(ws, req, listener));
     this.heartbeat = setInterval(() => this.beat(), opts.heartbeatMs).unref();
   }

@@ -42,11 +42,11 @@ const apiUrl = (s: TestServer, path = "/v1/stream") => `ws://127.0.0.1:${s.ports
 const wsUrl = (s: TestServer, path = "/v1/stream") => `ws://127.0.0.1:${s.ports.ws}${path}`;
 
 describe("/v1/stream WebSocket", () => {
-  it("upgrades on the API port and on WS_PORT, then closes with 4503 and a reason (realtime not attached)", async () => {
-    server = await startTestServer();
+  it("upgrades on the API port and on WS_PORT; a client that never authenticates is closed with 4401", async () => {
+    server = await startTestServer({ env: { REALTIME_AUTH_TIMEOUT_MS: "300" } });
     for (const url of [apiUrl(server), wsUrl(server)]) {
       const outcome = await connect(url);
-      expect(outcome, url).toEqual({ kind: "closed", code: 4503, reason: "realtime events are not available on this server yet" });
+      expect(outcome, url).toEqual({ kind: "closed", code: 4401, reason: "authenticate within the time allowed" });
     }
   });
 

@@ -1,0 +1,178 @@
+import { create, fromJsonString, toJsonString } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import {
+  ConflictCreatedSchema,
+  ServerEventSchema,
+  SessionRevokedSchema,
+  SyncChangedSchema,
+  type ServerEvent,
+} from "../../gen/sqlstudio/realtime/v1/realtime_pb.js";
+import type { Runtime } from "../common/runtime.js";
+import type { Logger } from "../observability/logger.js";
+import type { Metrics } from "../observability/metrics.js";
+import type { EventRow, RealtimeStore } from "./store.js";
+
+export type EndReason = "revoked" | "slow" | "shutdown";
+
+/** One open subscription: a WebSocket or a Subscribe stream. */
+export interface Subscriber {
+  userId: string;
+  sessionId: string;
+  /** Hands an event over; false when the subscriber cannot keep up (it is then ended as slow). */
+  deliver(event: ServerEvent): boolean;
+  /** Ends the subscription (the hub has already forgotten it). */
+  end(reason: EndReason): void;
+}
+
+export type Published =
+  | { case: "syncChanged"; headSeq: number; deviceId: string }
+  | { case: "conflictCreated"; conflictId: string; recordId: string }
+  | { case: "sessionRevoked"; sessionId: string };
+
+function encode(p: Published): { type: EventRow["type"]; data: string } {
+  switch (p.case) {
+    case "syncChanged":
+      return { type: "sync_changed", data: toJsonString(SyncChangedSchema, create(SyncChangedSchema, { headSeq: BigInt(p.headSeq), deviceId: p.deviceId })) };
+    case "conflictCreated":
+      return { type: "conflict_created", data: toJsonString(ConflictCreatedSchema, create(ConflictCreatedSchema, p)) };
+    case "sessionRevoked":
+      return { type: "session_revoked", data: toJsonString(SessionRevokedSchema, create(SessionRevokedSchema, p)) };
+  }
+}
+
+export function toServerEvent(row: EventRow): ServerEvent {
+  const base = { id: String(row.id), time: timestampFromMs(row.createdAt) };
+  switch (row.type) {
+    case "sync_changed":
+      return create(ServerEventSchema, { ...base, event: { case: "syncChanged", value: fromJsonString(SyncChangedSchema, row.data) } });
+    case "conflict_created":
+      return create(ServerEventSchema, { ...base, event: { case: "conflictCreated", value: fromJsonString(ConflictCreatedSchema, row.data) } });
+    case "session_revoked":
+      return create(ServerEventSchema, { ...base, event: { case: "sessionRevoked", value: fromJsonString(SessionRevokedSchema, row.data) } });
+  }
+}
+
+/**
+ * Fans events out to this instance's subscribers. Events are rows of realtime_events: publishing
+ * inserts one, and every instance tails the table (at once after a local publish, else every
+ * `pollMs`), so subscribers on any instance sharing the database hear them. A session_revoked
+ * event also ends that session's subscriptions.
+ */
+export class RealtimeHub {
+  private readonly byUser = new Map<string, Set<Subscriber>>();
+  private lastId = 0;
+  private timer?: NodeJS.Timeout;
+  private polling?: Promise<void>;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly store: RealtimeStore,
+    private readonly runtime: Runtime,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+    private readonly pollMs = 250,
+  ) {}
+
+  /** Starts tailing from the current end of the table (history is not replayed). */
+  async start(): Promise<void> {
+    this.lastId = await this.store.maxId();
+    this.schedule();
+  }
+
+  async publish(userId: string, event: Published): Promise<void> {
+    const { type, data } = encode(event);
+    await this.store.insert(userId, type, data, this.runtime.now());
+    this.metrics.realtimeEvents.inc({ type, stage: "published" });
+    this.wake();
+  }
+
+  /** Publishing must never fail the write that caused it: errors are logged. */
+  publishQuietly(userId: string, event: Published): void {
+    this.publish(userId, event).catch((err) => this.logger.error({ err, event: event.case }, "realtime publish failed"));
+  }
+
+  add(sub: Subscriber): () => void {
+    let set = this.byUser.get(sub.userId);
+    if (!set) this.byUser.set(sub.userId, (set = new Set()));
+    set.add(sub);
+    this.metrics.realtimeSubscribers.inc();
+    return () => this.remove(sub);
+  }
+
+  private remove(sub: Subscriber): boolean {
+    const set = this.byUser.get(sub.userId);
+    if (!set?.delete(sub)) return false;
+    if (set.size === 0) this.byUser.delete(sub.userId);
+    this.metrics.realtimeSubscribers.dec();
+    return true;
+  }
+
+  private end(sub: Subscriber, reason: EndReason): void {
+    if (this.remove(sub)) sub.end(reason);
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.wake(), this.pollMs).unref();
+  }
+
+  /** Polls now (or right after the poll in progress). */
+  private wake(): void {
+    if (this.stopped) return;
+    if (this.polling) {
+      this.again = true;
+      return;
+    }
+    this.polling = this.poll()
+      .catch((err) => this.logger.error({ err }, "realtime poll failed"))
+      .finally(() => {
+        this.polling = undefined;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        } else this.schedule();
+      });
+  }
+
+  private async poll(): Promise<void> {
+    for (;;) {
+      const rows = await this.store.after(this.lastId, 500);
+      for (const row of rows) {
+        this.lastId = row.id;
+        this.dispatch(row);
+      }
+      if (rows.length < 500) return;
+    }
+  }
+
+  private dispatch(row: EventRow): void {
+    const subs = this.byUser.get(row.userId);
+    if (!subs) return;
+    const event = toServerEvent(row);
+    for (const sub of [...subs]) {
+      if (event.event.case === "sessionRevoked" && event.event.value.sessionId === sub.sessionId) {
+        sub.deliver(event);
+        this.end(sub, "revoked");
+        continue;
+      }
+      if (sub.deliver(event)) this.metrics.realtimeEvents.inc({ type: row.type, stage: "delivered" });
+      else this.end(sub, "slow");
+    }
+  }
+
+  /** Shutdown: stop tailing and end every subscription. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.polling;
+    for (const set of [...this.byUser.values()]) for (const sub of [...set]) this.end(sub, "shutdown");
+  }
+
+  get subscriberCount(): number {
+    let n = 0;
+    for (const set of this.byUser.values()) n += set.size;
+    return n;
+  }
+}

@@ -1,0 +1,61 @@
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
+import { RealtimeService, type ServerEvent } from "../../gen/sqlstudio/realtime/v1/realtime_pb.js";
+import { authKey } from "../server/context.js";
+import { rpcError, unavailable } from "../server/errors.js";
+import type { EndReason, RealtimeHub } from "./hub.js";
+
+const caller = (ctx: HandlerContext) => {
+  const auth = ctx.values.get(authKey);
+  if (!auth) throw new Error("auth interceptor did not run for a protected RPC");
+  return auth;
+};
+
+/**
+ * sqlstudio.realtime.v1.RealtimeService: the same events as the WebSocket, as a server
+ * stream for gRPC and Connect clients. A slow reader is ended (ResourceExhausted: pull, then
+ * subscribe again) instead of buffering without bound.
+ */
+export function realtimeService(hub: RealtimeHub, opts: { maxQueued: number }): ServiceImpl<typeof RealtimeService> {
+  return {
+    async *subscribe(_req, ctx) {
+      const auth = caller(ctx);
+      const queue: ServerEvent[] = [];
+      let ended: EndReason | undefined;
+      let wake: (() => void) | undefined;
+      const unsubscribe = hub.add({
+        userId: auth.userId,
+        sessionId: auth.sessionId,
+        deliver: (event) => {
+          if (queue.length >= opts.maxQueued) return false;
+          queue.push(event);
+          wake?.();
+          return true;
+        },
+        end: (reason) => {
+          ended = reason;
+          wake?.();
+        },
+      });
+      const onAbort = () => wake?.();
+      ctx.signal.addEventListener("abort", onAbort);
+      try {
+        while (!ctx.signal.aborted) {
+          const next = queue.shift();
+          if (next) {
+            yield { event: next };
+            continue;
+          }
+          if (ended === "revoked") throw rpcError(Code.Unauthenticated, "SESSION_REVOKED", "session has ended; log in again");
+          if (ended === "slow") throw rpcError(Code.ResourceExhausted, "TOO_SLOW", "events arrived faster than they were read: pull, then subscribe again");
+          if (ended === "shutdown") throw unavailable("server shutting down", "SHUTTING_DOWN");
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+        }
+      } finally {
+        ctx.signal.removeEventListener("abort", onAbort);
+        unsubscribe();
+      }
+    },
+  };
+}

@@ -1,0 +1,96 @@
+import type { IncomingMessage } from "node:http";
+import { fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
+import type { WebSocket } from "ws";
+import { ClientMessageSchema, ServerEventSchema, type ServerEvent } from "../../gen/sqlstudio/realtime/v1/realtime_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { ConnectError } from "@connectrpc/connect";
+import type { Accounts } from "../auth/accounts.js";
+import type { EndReason, RealtimeHub } from "./hub.js";
+
+/** Subprotocols: JSON text frames (default) or protobuf binary frames. */
+export const PROTOCOL_JSON = "sqlstudio.v1+json";
+export const PROTOCOL_PROTO = "sqlstudio.v1+proto";
+
+/** Close codes of /v1/stream (4000-4999 are the application's). */
+export const StreamClose = {
+  goingAway: 1001,
+  badMessage: 4400,
+  /** Not authenticated in time, or the token is invalid or expired: refresh and reconnect. */
+  unauthenticated: 4401,
+  /** The session was revoked: log in again. */
+  revoked: 4403,
+  /** The client could not keep up: pull to catch up, then reconnect. */
+  tooSlow: 4408,
+} as const;
+
+export interface WsOptions {
+  authTimeoutMs: number;
+  /** A socket with more than this many bytes unsent is a slow consumer. */
+  maxBufferedBytes: number;
+}
+
+/**
+ * The realtime WebSocket protocol: the first client message carries the access token (never
+ * the URL) within `authTimeoutMs`; then ServerEvents flow until the socket closes, the session
+ * is revoked (4403), the client is too slow (4408) or the server shuts down (1001).
+ */
+export function realtimeSocketHandler(hub: RealtimeHub, accounts: Accounts, opts: WsOptions) {
+  return (ws: WebSocket, _req: IncomingMessage) => {
+    const binary = ws.protocol === PROTOCOL_PROTO;
+    const send = (event: ServerEvent) => ws.send(binary ? toBinary(ServerEventSchema, event) : toJsonString(ServerEventSchema, event));
+    let state: "waiting" | "authenticating" | "open" | "closed" = "waiting";
+    let unsubscribe: (() => void) | undefined;
+    const close = (code: number, reason: string) => {
+      if (state === "closed") return;
+      state = "closed";
+      clearTimeout(timer);
+      unsubscribe?.();
+      ws.close(code, reason);
+    };
+    const timer = setTimeout(() => close(StreamClose.unauthenticated, "authenticate within the time allowed"), opts.authTimeoutMs);
+    ws.once("close", () => {
+      state = "closed";
+      clearTimeout(timer);
+      unsubscribe?.();
+    });
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      if (state !== "waiting") {
+        if (state === "open") close(StreamClose.badMessage, "no messages are expected after authentication");
+        return;
+      }
+      state = "authenticating";
+      let token: string;
+      try {
+        const msg = isBinary ? fromBinary(ClientMessageSchema, data) : fromJsonString(ClientMessageSchema, data.toString("utf8"));
+        if (msg.message.case !== "authenticate") throw new Error("expected authenticate");
+        token = msg.message.value.accessToken;
+      } catch {
+        return close(StreamClose.badMessage, "the first message must be {\"authenticate\":{\"accessToken\":\"…\"}}");
+      }
+      accounts.authenticate(`Bearer ${token}`).then(
+        (auth) => {
+          if (state !== "authenticating") return;
+          state = "open";
+          clearTimeout(timer);
+          unsubscribe = hub.add({
+            userId: auth.userId,
+            sessionId: auth.sessionId,
+            deliver: (event) => {
+              if (ws.bufferedAmount > opts.maxBufferedBytes) return false;
+              send(event);
+              return true;
+            },
+            end: (reason: EndReason) => {
+              unsubscribe = undefined;
+              if (reason === "revoked") close(StreamClose.revoked, "session revoked");
+              else if (reason === "slow") close(StreamClose.tooSlow, "too slow: pull to catch up, then reconnect");
+              else close(StreamClose.goingAway, "server shutting down");
+            },
+          });
+          send(create(ServerEventSchema, { id: "0", event: { case: "ready", value: { sessionId: auth.sessionId } } }));
+        },
+        (err: unknown) => close(StreamClose.unauthenticated, (err instanceof ConnectError ? err.rawMessage : "invalid token").slice(0, 120)),
+      );
+    });
+  };
+}

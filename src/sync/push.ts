@@ -1,0 +1,145 @@
+import type { ConflictRow, Kind, MutationRow, RecordRow } from "./store.js";
+
+/** A change after validation: either valid (with its stored JSON payload) or rejected. */
+export type CheckedChange =
+  | {
+      ok: true;
+      mutationId: string;
+      recordId: string;
+      baseVersion: number;
+      delete: boolean;
+      /** The payload's kind; undefined for a delete (the record's own kind applies). */
+      kind?: Kind;
+      payload: string | null;
+    }
+  | { ok: false; mutationId: string; recordId: string; reason: string; field: string };
+
+export type Result =
+  | { status: "applied"; mutationId: string; recordId: string; version: number }
+  | { status: "conflict"; mutationId: string; recordId: string; version: number; conflictId: string }
+  | { status: "rejected"; mutationId: string; recordId: string; reason: string; field: string }
+  | { status: "duplicate"; original: MutationRow };
+
+export interface PushPlan {
+  results: Result[];
+  /** Records to write, final state per id. */
+  records: Map<string, RecordRow>;
+  mutations: MutationRow[];
+  conflicts: ConflictRow[];
+  headSeq: number;
+}
+
+/**
+ * Decides a push, given what the database holds: pure, so it is tested without I/O.
+ * In order, per change: a mutation this device already pushed answers its stored result; an
+ * invalid change is rejected; a new record gets version 1; a matching base version applies and
+ * bumps the version; a stale one becomes a conflict that keeps both sides. History is
+ * insert-or-ignore. Every write takes the next seq of the user. Nothing depends on client clocks.
+ */
+export function planPush(input: {
+  changes: CheckedChange[];
+  deviceId: string;
+  existing: Map<string, RecordRow>;
+  pushed: Map<string, MutationRow>;
+  headSeq: number;
+  liveRecords: number;
+  maxRecords: number;
+  now: number;
+  newId: () => string;
+}): PushPlan {
+  const records = new Map<string, RecordRow>();
+  const current = (id: string) => records.get(id) ?? input.existing.get(id);
+  const seen = new Map<string, MutationRow>(input.pushed);
+  const results: Result[] = [];
+  const mutations: MutationRow[] = [];
+  const conflicts: ConflictRow[] = [];
+  let head = input.headSeq;
+  let live = input.liveRecords;
+
+  const remember = (r: Exclude<Result, { status: "duplicate" }>) => {
+    results.push(r);
+    const m: MutationRow = {
+      mutationId: r.mutationId,
+      recordId: r.recordId,
+      status: r.status,
+      version: r.status === "rejected" ? 0 : r.version,
+      conflictId: r.status === "conflict" ? r.conflictId : null,
+      reason: r.status === "rejected" ? r.reason : "",
+      field: r.status === "rejected" ? r.field : "",
+    };
+    mutations.push(m);
+    seen.set(r.mutationId, m);
+  };
+  const reject = (c: { mutationId: string; recordId: string }, reason: string, field = "") =>
+    remember({ status: "rejected", mutationId: c.mutationId, recordId: c.recordId, reason, field });
+
+  for (const c of input.changes) {
+    const before = seen.get(c.mutationId);
+    if (before) {
+      results.push({ status: "duplicate", original: before });
+      continue;
+    }
+    if (!c.ok) {
+      reject(c, c.reason, c.field);
+      continue;
+    }
+    const rec = current(c.recordId);
+    if (!rec) {
+      if (c.delete) {
+        reject(c, "RECORD_NOT_FOUND", "record_id");
+        continue;
+      }
+      if (live >= input.maxRecords) {
+        reject(c, "RECORD_LIMIT");
+        continue;
+      }
+      live++;
+      const created: RecordRow = { id: c.recordId, kind: c.kind!, version: 1, seq: ++head, deleted: false, payload: c.payload, updatedAt: input.now };
+      records.set(c.recordId, created);
+      remember({ status: "applied", mutationId: c.mutationId, recordId: c.recordId, version: 1 });
+      continue;
+    }
+    if (!c.delete && c.kind !== rec.kind) {
+      reject(c, "KIND_MISMATCH", "payload");
+      continue;
+    }
+    if (rec.kind === "history" && !c.delete && !rec.deleted) {
+      // Append-only: the entry exists, the change is already reflected.
+      remember({ status: "applied", mutationId: c.mutationId, recordId: c.recordId, version: rec.version });
+      continue;
+    }
+    if (c.baseVersion !== rec.version) {
+      const conflictId = input.newId();
+      conflicts.push({
+        id: conflictId,
+        recordId: rec.id,
+        kind: rec.kind,
+        deviceId: input.deviceId,
+        baseVersion: c.baseVersion,
+        server: { version: rec.version, deleted: rec.deleted, payload: rec.payload, seq: rec.seq, updatedAt: rec.updatedAt },
+        client: { mutationId: c.mutationId, deleted: c.delete, payload: c.payload },
+        createdAt: input.now,
+        resolvedAt: null,
+        resolution: null,
+      });
+      remember({ status: "conflict", mutationId: c.mutationId, recordId: c.recordId, version: rec.version, conflictId });
+      continue;
+    }
+    if (c.delete && rec.deleted) {
+      remember({ status: "applied", mutationId: c.mutationId, recordId: c.recordId, version: rec.version });
+      continue;
+    }
+    if (!c.delete && rec.deleted) {
+      if (live >= input.maxRecords) {
+        reject(c, "RECORD_LIMIT");
+        continue;
+      }
+      live++;
+    }
+    if (c.delete) live--;
+    const next: RecordRow = { ...rec, version: rec.version + 1, seq: ++head, deleted: c.delete, payload: c.delete ? null : c.payload, updatedAt: input.now };
+    records.set(rec.id, next);
+    remember({ status: "applied", mutationId: c.mutationId, recordId: c.recordId, version: next.version });
+  }
+  return { results, records, mutations, conflicts, headSeq: head };
+}

@@ -1,0 +1,292 @@
+import type { InStatement, Row, Transaction } from "@libsql/client";
+import type { Db } from "../db/client.js";
+
+/** The only code with SQL for the sync tables (migrations/0003_sync.sql). */
+
+export type Kind = "connection" | "saved_query" | "history";
+
+export interface RecordRow {
+  id: string;
+  kind: Kind;
+  version: number;
+  seq: number;
+  deleted: boolean;
+  /** JSON of the payload message; null for tombstones. */
+  payload: string | null;
+  updatedAt: number;
+}
+
+export interface MutationRow {
+  mutationId: string;
+  recordId: string;
+  status: "applied" | "conflict" | "rejected";
+  version: number;
+  conflictId: string | null;
+  reason: string;
+  field: string;
+}
+
+export interface ConflictRow {
+  id: string;
+  recordId: string;
+  kind: Kind;
+  deviceId: string;
+  baseVersion: number;
+  server: { version: number; deleted: boolean; payload: string | null; seq: number; updatedAt: number };
+  client: { mutationId: string; deleted: boolean; payload: string | null };
+  createdAt: number;
+  resolvedAt: number | null;
+  resolution: string | null;
+}
+
+export interface DeviceRow {
+  deviceId: string;
+  clientVersion: string;
+  lastPushAt: number | null;
+  lastPullAt: number | null;
+  lastPulledSeq: number;
+}
+
+type Exec = Pick<Db, "execute"> | Transaction;
+
+const RECORD_COLS = "id, kind, version, seq, deleted, payload, updated_at";
+
+export function recordOf(r: Row): RecordRow {
+  return {
+    id: String(r.id),
+    kind: String(r.kind) as Kind,
+    version: Number(r.version),
+    seq: Number(r.seq),
+    deleted: Number(r.deleted) === 1,
+    payload: r.payload === null ? null : String(r.payload),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+function conflictOf(r: Row): ConflictRow {
+  return {
+    id: String(r.id),
+    recordId: String(r.record_id),
+    kind: String(r.kind) as Kind,
+    deviceId: String(r.device_id),
+    baseVersion: Number(r.base_version),
+    server: {
+      version: Number(r.server_version),
+      deleted: Number(r.server_deleted) === 1,
+      payload: r.server_payload === null ? null : String(r.server_payload),
+      seq: Number(r.server_seq),
+      updatedAt: Number(r.server_updated_at),
+    },
+    client: { mutationId: String(r.client_mutation_id), deleted: Number(r.client_deleted) === 1, payload: r.client_payload === null ? null : String(r.client_payload) },
+    createdAt: Number(r.created_at),
+    resolvedAt: r.resolved_at === null ? null : Number(r.resolved_at),
+    resolution: r.resolution === null ? null : String(r.resolution),
+  };
+}
+
+const placeholders = (n: number) => Array.from({ length: n }, () => "?").join(", ");
+
+export class SyncStore {
+  constructor(private readonly db: Db) {}
+
+  /** Runs `fn` in one write transaction (BEGIN IMMEDIATE): all of it commits, or none. */
+  async write<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    const tx = await this.db.transaction("write");
+    try {
+      const out = await fn(tx);
+      await tx.commit();
+      return out;
+    } finally {
+      tx.close();
+    }
+  }
+
+  async head(x: Exec, userId: string): Promise<{ headSeq: number; purgedSeq: number }> {
+    const rs = await x.execute({ sql: "SELECT head_seq, purged_seq FROM sync_heads WHERE user_id = ?", args: [userId] });
+    const r = rs.rows[0];
+    return { headSeq: Number(r?.head_seq ?? 0), purgedSeq: Number(r?.purged_seq ?? 0) };
+  }
+
+  setHeadStmt(userId: string, headSeq: number, now: number): InStatement {
+    return {
+      sql: `INSERT INTO sync_heads (user_id, head_seq, created_at, updated_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (user_id) DO UPDATE SET head_seq = excluded.head_seq, updated_at = excluded.updated_at`,
+      args: [userId, headSeq, now, now],
+    };
+  }
+
+  async records(x: Exec, userId: string, ids: string[]): Promise<Map<string, RecordRow>> {
+    const out = new Map<string, RecordRow>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const rs = await x.execute({ sql: `SELECT ${RECORD_COLS} FROM sync_records WHERE user_id = ? AND id IN (${placeholders(chunk.length)})`, args: [userId, ...chunk] });
+      for (const r of rs.rows) out.set(String(r.id), recordOf(r));
+    }
+    return out;
+  }
+
+  async mutations(x: Exec, userId: string, deviceId: string, ids: string[]): Promise<Map<string, MutationRow>> {
+    const out = new Map<string, MutationRow>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const rs = await x.execute({
+        sql: `SELECT mutation_id, record_id, status, version, conflict_id, reason, field FROM sync_mutations
+              WHERE user_id = ? AND device_id = ? AND mutation_id IN (${placeholders(chunk.length)})`,
+        args: [userId, deviceId, ...chunk],
+      });
+      for (const r of rs.rows) {
+        out.set(String(r.mutation_id), {
+          mutationId: String(r.mutation_id),
+          recordId: String(r.record_id),
+          status: String(r.status) as MutationRow["status"],
+          version: Number(r.version),
+          conflictId: r.conflict_id === null ? null : String(r.conflict_id),
+          reason: String(r.reason),
+          field: String(r.field),
+        });
+      }
+    }
+    return out;
+  }
+
+  async liveRecordCount(x: Exec, userId: string): Promise<number> {
+    const rs = await x.execute({ sql: "SELECT COUNT(*) AS n FROM sync_records WHERE user_id = ? AND deleted = 0", args: [userId] });
+    return Number(rs.rows[0]?.n ?? 0);
+  }
+
+  upsertRecordStmt(userId: string, r: RecordRow, now: number): InStatement {
+    return {
+      sql: `INSERT INTO sync_records (user_id, id, kind, version, seq, deleted, payload, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (user_id, id) DO UPDATE SET version = excluded.version, seq = excluded.seq,
+              deleted = excluded.deleted, payload = excluded.payload, updated_at = excluded.updated_at`,
+      args: [userId, r.id, r.kind, r.version, r.seq, r.deleted ? 1 : 0, r.payload, now, now],
+    };
+  }
+
+  insertMutationStmt(userId: string, deviceId: string, m: MutationRow, now: number): InStatement {
+    return {
+      sql: `INSERT INTO sync_mutations (user_id, device_id, mutation_id, record_id, status, version, conflict_id, reason, field, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      args: [userId, deviceId, m.mutationId, m.recordId, m.status, m.version, m.conflictId, m.reason, m.field, now, now],
+    };
+  }
+
+  insertConflictStmt(userId: string, c: ConflictRow, now: number): InStatement {
+    return {
+      sql: `INSERT INTO sync_conflicts (id, user_id, record_id, kind, device_id, base_version, server_version, server_deleted, server_payload,
+              server_seq, server_updated_at, client_mutation_id, client_deleted, client_payload, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      args: [
+        c.id, userId, c.recordId, c.kind, c.deviceId, c.baseVersion, c.server.version, c.server.deleted ? 1 : 0, c.server.payload,
+        c.server.seq, c.server.updatedAt, c.client.mutationId, c.client.deleted ? 1 : 0, c.client.payload, now, now,
+      ],
+    };
+  }
+
+  touchDeviceStmt(userId: string, deviceId: string, now: number, what: { clientVersion?: string; push?: boolean; pulledSeq?: number }): InStatement {
+    return {
+      sql: `INSERT INTO sync_devices (user_id, device_id, client_version, last_push_at, last_pull_at, last_pulled_seq, created_at, updated_at)
+            VALUES (?1, ?2, COALESCE(?3, ''), ?4, ?5, COALESCE(?6, 0), ?7, ?7)
+            ON CONFLICT (user_id, device_id) DO UPDATE SET
+              client_version = COALESCE(?3, client_version),
+              last_push_at = COALESCE(?4, last_push_at),
+              last_pull_at = COALESCE(?5, last_pull_at),
+              last_pulled_seq = COALESCE(?6, last_pulled_seq),
+              updated_at = ?7`,
+      args: [userId, deviceId, what.clientVersion ?? null, what.push ? now : null, what.pulledSeq !== undefined ? now : null, what.pulledSeq ?? null, now],
+    };
+  }
+
+  async touchDevice(userId: string, deviceId: string, now: number, what: { clientVersion?: string; push?: boolean; pulledSeq?: number }): Promise<void> {
+    await this.db.execute(this.touchDeviceStmt(userId, deviceId, now, what));
+  }
+
+  /** Records with seq > since, ascending, at most `limit`. */
+  async changedSince(userId: string, since: number, limit: number): Promise<RecordRow[]> {
+    const rs = await this.db.execute({
+      sql: `SELECT ${RECORD_COLS} FROM sync_records WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+      args: [userId, since, limit],
+    });
+    return rs.rows.map(recordOf);
+  }
+
+  async headOf(userId: string): Promise<{ headSeq: number; purgedSeq: number }> {
+    return this.head(this.db, userId);
+  }
+
+  async conflict(x: Exec, userId: string, id: string): Promise<ConflictRow | undefined> {
+    const rs = await x.execute({ sql: "SELECT * FROM sync_conflicts WHERE id = ? AND user_id = ?", args: [id, userId] });
+    return rs.rows[0] ? conflictOf(rs.rows[0]) : undefined;
+  }
+
+  /** Conflicts by id (UUIDv7: creation order), after `afterId`. */
+  async listConflicts(userId: string, includeResolved: boolean, limit: number, afterId?: string): Promise<ConflictRow[]> {
+    const rs = await this.db.execute({
+      sql: `SELECT * FROM sync_conflicts WHERE user_id = ? AND (? = 1 OR resolved_at IS NULL) AND (? IS NULL OR id > ?)
+            ORDER BY id LIMIT ?`,
+      args: [userId, includeResolved ? 1 : 0, afterId ?? null, afterId ?? "", limit],
+    });
+    return rs.rows.map(conflictOf);
+  }
+
+  resolveConflictStmt(userId: string, id: string, resolution: string, now: number): InStatement {
+    return {
+      sql: "UPDATE sync_conflicts SET resolved_at = ?, resolution = ?, updated_at = ? WHERE id = ? AND user_id = ? AND resolved_at IS NULL",
+      args: [now, resolution, now, id, userId],
+    };
+  }
+
+  // ── retention (background jobs) ──────────────────────────────────────────
+
+  /**
+   * Deletes tombstones older than `tombstonesBefore` and history older than `historyBefore`, and
+   * moves each user's purged_seq past what was deleted (cursors behind it must reset), in one
+   * transaction.
+   */
+  async purge(tombstonesBefore: number, historyBefore: number, now: number): Promise<number> {
+    const doomed = "(deleted = 1 AND updated_at < ?1) OR (kind = 'history' AND created_at < ?2)";
+    const [, del] = await this.db.batch(
+      [
+        {
+          sql: `UPDATE sync_heads SET purged_seq = MAX(purged_seq, COALESCE((SELECT MAX(seq) FROM sync_records r
+                  WHERE r.user_id = sync_heads.user_id AND (${doomed})), 0)), updated_at = ?3`,
+          args: [tombstonesBefore, historyBefore, now],
+        },
+        { sql: `DELETE FROM sync_records WHERE ${doomed}`, args: [tombstonesBefore, historyBefore] },
+      ],
+      "write",
+    );
+    return del.rowsAffected;
+  }
+
+  /** Push results are kept long enough for any retry; older ones go. */
+  async deleteMutationsBefore(before: number): Promise<number> {
+    const rs = await this.db.execute({ sql: "DELETE FROM sync_mutations WHERE created_at < ?", args: [before] });
+    return rs.rowsAffected;
+  }
+
+  async status(userId: string): Promise<{ devices: DeviceRow[]; headSeq: number; openConflicts: number; records: number }> {
+    const [devices, head, conflicts, records] = await this.db.batch(
+      [
+        { sql: "SELECT device_id, client_version, last_push_at, last_pull_at, last_pulled_seq FROM sync_devices WHERE user_id = ? ORDER BY device_id", args: [userId] },
+        { sql: "SELECT head_seq FROM sync_heads WHERE user_id = ?", args: [userId] },
+        { sql: "SELECT COUNT(*) AS n FROM sync_conflicts WHERE user_id = ? AND resolved_at IS NULL", args: [userId] },
+        { sql: "SELECT COUNT(*) AS n FROM sync_records WHERE user_id = ? AND deleted = 0", args: [userId] },
+      ],
+      "read",
+    );
+    return {
+      devices: devices.rows.map((r) => ({
+        deviceId: String(r.device_id),
+        clientVersion: String(r.client_version),
+        lastPushAt: r.last_push_at === null ? null : Number(r.last_push_at),
+        lastPullAt: r.last_pull_at === null ? null : Number(r.last_pull_at),
+        lastPulledSeq: Number(r.last_pulled_seq),
+      })),
+      headSeq: Number(head.rows[0]?.head_seq ?? 0),
+      openConflicts: Number(conflicts.rows[0]?.n ?? 0),
+      records: Number(records.rows[0]?.n ?? 0),
+    };
+  }
+}

@@ -1,0 +1,187 @@
+import { Code } from "@connectrpc/connect";
+import type { Change } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
+import { decodePageToken, encodePageToken, pageSize } from "../common/paging.js";
+import type { Runtime } from "../common/runtime.js";
+import { invalidArgument, rpcError } from "../server/errors.js";
+import { checkChange, encodePayload } from "./payload.js";
+import { planPush, type Result } from "./push.js";
+import type { ConflictRow, DeviceRow, Kind, RecordRow, SyncStore } from "./store.js";
+
+export interface SyncLimits {
+  maxChangesPerPush: number;
+  maxPushBytes: number;
+  maxRecordsPerUser: number;
+}
+
+/** What the rest of the server hears from sync (realtime pokes, metrics), after the commit. */
+export interface SyncHooks {
+  /** The user's head moved (`deviceId` pushed; empty for a resolution). */
+  changed?: (userId: string, headSeq: number, deviceId: string) => void;
+  conflictCreated?: (userId: string, conflictId: string, recordId: string) => void;
+  pushed?: (results: Result[]) => void;
+  pulled?: (outcome: "records" | "empty" | "reset") => void;
+}
+
+export type Resolution =
+  | { case: "keepServer" }
+  | { case: "keepClient" }
+  | { case: "keepBoth" }
+  | { case: "merged"; change: Change };
+
+const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const TOKEN = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/** Sync of the client's library: the logic behind SyncService. Every query is scoped by user. */
+export class Sync {
+  constructor(
+    private readonly store: SyncStore,
+    private readonly runtime: Runtime,
+    private readonly limits: SyncLimits,
+    private readonly hooks: SyncHooks = {},
+  ) {}
+
+  async push(userId: string, deviceId: string, clientVersion: string, changes: Change[]): Promise<{ results: Result[]; headSeq: number }> {
+    if (!TOKEN.test(deviceId)) throw invalidArgument("device_id", "is required: 1-128 characters of A-Z a-z 0-9 _ . : -", "INVALID_DEVICE_ID");
+    if (clientVersion.length > 64) throw invalidArgument("client_version", "must be at most 64 characters");
+    if (changes.length > this.limits.maxChangesPerPush) {
+      throw invalidArgument("changes", `at most ${this.limits.maxChangesPerPush} changes per push; split the batch`, "TOO_MANY_CHANGES");
+    }
+    let bytes = 0;
+    changes.forEach((c, i) => {
+      if (!TOKEN.test(c.mutationId)) throw invalidArgument(`changes.${i}.mutation_id`, "is required: 1-128 characters of A-Z a-z 0-9 _ . : -", "INVALID_MUTATION_ID");
+      if (!ID.test(c.recordId)) throw invalidArgument(`changes.${i}.record_id`, "must be a UUID", "INVALID_RECORD_ID");
+      bytes += Buffer.byteLength(encodePayload(c.payload)?.json ?? "");
+    });
+    if (bytes > this.limits.maxPushBytes) {
+      throw invalidArgument("changes", `a push may carry at most ${this.limits.maxPushBytes} bytes of payload; split the batch`, "PUSH_TOO_LARGE");
+    }
+    const checked = changes.map(checkChange);
+    const now = this.runtime.now();
+    const out = await this.store.write(async (tx) => {
+      const recordIds = [...new Set(checked.map((c) => c.recordId))];
+      // One statement at a time: a transaction is one connection (one stream when remote).
+      const existing = await this.store.records(tx, userId, recordIds);
+      const pushed = await this.store.mutations(tx, userId, deviceId, [...new Set(checked.map((c) => c.mutationId))]);
+      const head = await this.store.head(tx, userId);
+      const live = await this.store.liveRecordCount(tx, userId);
+      const plan = planPush({
+        changes: checked,
+        deviceId,
+        existing,
+        pushed,
+        headSeq: head.headSeq,
+        liveRecords: live,
+        maxRecords: this.limits.maxRecordsPerUser,
+        now,
+        newId: () => this.runtime.newId(),
+      });
+      await tx.batch([
+        ...[...plan.records.values()].map((r) => this.store.upsertRecordStmt(userId, r, now)),
+        ...plan.mutations.map((m) => this.store.insertMutationStmt(userId, deviceId, m, now)),
+        ...plan.conflicts.map((c) => this.store.insertConflictStmt(userId, c, now)),
+        this.store.setHeadStmt(userId, plan.headSeq, now),
+        this.store.touchDeviceStmt(userId, deviceId, now, { clientVersion, push: true }),
+      ]);
+      return { results: plan.results, headSeq: plan.headSeq, moved: plan.headSeq !== head.headSeq, conflicts: plan.conflicts };
+    });
+    this.hooks.pushed?.(out.results);
+    if (out.moved) this.hooks.changed?.(userId, out.headSeq, deviceId);
+    for (const c of out.conflicts) this.hooks.conflictCreated?.(userId, c.id, c.recordId);
+    return { results: out.results, headSeq: out.headSeq };
+  }
+
+  async pull(userId: string, deviceId: string, sinceSeq: number, size: number): Promise<{ records: RecordRow[]; nextSeq: number; hasMore: boolean; resetRequired: boolean }> {
+    if (!TOKEN.test(deviceId)) throw invalidArgument("device_id", "is required: 1-128 characters of A-Z a-z 0-9 _ . : -", "INVALID_DEVICE_ID");
+    if (sinceSeq < 0) throw invalidArgument("since_seq", "must not be negative");
+    const limit = pageSize(size, 500, 1000);
+    const head = await this.store.headOf(userId);
+    // A cursor behind the retention horizon missed purged tombstones; one ahead of the head was
+    // never issued to this user (another account's cursor, a restored database): both pull from 0.
+    if ((sinceSeq > 0 && sinceSeq < head.purgedSeq) || sinceSeq > head.headSeq) {
+      this.hooks.pulled?.("reset");
+      return { records: [], nextSeq: 0, hasMore: true, resetRequired: true };
+    }
+    const rows = await this.store.changedSince(userId, sinceSeq, limit + 1);
+    const page = rows.slice(0, limit);
+    const nextSeq = page.length > 0 ? page[page.length - 1].seq : sinceSeq;
+    await this.store.touchDevice(userId, deviceId, this.runtime.now(), { pulledSeq: nextSeq });
+    this.hooks.pulled?.(page.length > 0 ? "records" : "empty");
+    return { records: page, nextSeq, hasMore: rows.length > limit, resetRequired: false };
+  }
+
+  async listConflicts(userId: string, includeResolved: boolean, size: number, token: string): Promise<{ conflicts: ConflictRow[]; next: string }> {
+    const limit = pageSize(size);
+    const rows = await this.store.listConflicts(userId, includeResolved, limit + 1, decodePageToken(token));
+    const page = rows.slice(0, limit);
+    return { conflicts: page, next: rows.length > limit ? encodePageToken(page[page.length - 1].id) : "" };
+  }
+
+  /**
+   * Closes a conflict; the chosen content becomes a new version of the record (new seq).
+   * Resolving a resolved conflict answers the records as they are, and writes nothing.
+   */
+  async resolve(userId: string, conflictId: string, how: Resolution): Promise<{ record: RecordRow; copy?: RecordRow; headSeq: number }> {
+    if (!ID.test(conflictId)) throw invalidArgument("conflict_id", "must be a conflict id", "INVALID_ID");
+    let merged: { payload: string; kind: Kind } | undefined;
+    if (how.case === "merged") {
+      const checked = checkChange({ ...how.change, delete: false });
+      if (!checked.ok) throw invalidArgument(`merged.${checked.field}`, `is not acceptable (${checked.reason})`, checked.reason);
+      merged = { payload: checked.payload!, kind: checked.kind! };
+    }
+    const now = this.runtime.now();
+    const out = await this.store.write(async (tx) => {
+      const conflict = await this.store.conflict(tx, userId, conflictId);
+      if (!conflict) throw rpcError(Code.NotFound, "CONFLICT_NOT_FOUND", "conflict not found", { field: "conflict_id" });
+      const ids = [conflict.recordId];
+      const previous = conflict.resolution ? (JSON.parse(conflict.resolution) as { copyId?: string }) : undefined;
+      if (previous?.copyId) ids.push(previous.copyId);
+      const existing = await this.store.records(tx, userId, ids);
+      const rec = existing.get(conflict.recordId);
+      const head = await this.store.head(tx, userId);
+      if (!rec) throw rpcError(Code.NotFound, "RECORD_NOT_FOUND", "the conflicted record no longer exists", { field: "conflict_id" });
+      if (conflict.resolvedAt !== null) {
+        return { record: rec, copy: previous?.copyId ? existing.get(previous.copyId) : undefined, headSeq: head.headSeq, moved: false };
+      }
+      if (merged && merged.kind !== rec.kind) throw invalidArgument("merged.payload", `must be a ${rec.kind} like the record`, "KIND_MISMATCH");
+      let seq = head.headSeq;
+      const writes: RecordRow[] = [];
+      let record = rec;
+      let copy: RecordRow | undefined;
+      const bump = (deleted: boolean, payload: string | null) => {
+        record = { ...rec, version: rec.version + 1, seq: ++seq, deleted, payload, updatedAt: now };
+        writes.push(record);
+      };
+      // Every resolution writes a new version (DESIGN.md §6), keep_server and keep_both too: the
+      // device that lost the conflict may already have pulled past the server's seq, and only a
+      // new seq brings the kept server side back to it.
+      if (how.case === "keepServer" || how.case === "keepBoth") bump(rec.deleted, rec.payload);
+      if (how.case === "keepClient") bump(conflict.client.deleted, conflict.client.deleted ? null : conflict.client.payload);
+      if (how.case === "merged") bump(false, merged!.payload);
+      if (how.case === "keepBoth" && !conflict.client.deleted && conflict.client.payload !== null) {
+        copy = { id: this.runtime.newId(), kind: rec.kind, version: 1, seq: ++seq, deleted: false, payload: renameCopy(rec.kind, conflict.client.payload, conflict.deviceId), updatedAt: now };
+        writes.push(copy);
+      }
+      await tx.batch([
+        ...writes.map((r) => this.store.upsertRecordStmt(userId, r, now)),
+        this.store.resolveConflictStmt(userId, conflictId, JSON.stringify({ how: how.case, version: record.version, copyId: copy?.id }), now),
+        this.store.setHeadStmt(userId, seq, now),
+      ]);
+      return { record, copy, headSeq: seq, moved: seq !== head.headSeq };
+    });
+    if (out.moved) this.hooks.changed?.(userId, out.headSeq, "");
+    return out;
+  }
+
+  status(userId: string): Promise<{ devices: DeviceRow[]; headSeq: number; openConflicts: number; records: number }> {
+    return this.store.status(userId);
+  }
+}
+
+/** The device's side kept as a new record, named so the user sees where it came from. */
+function renameCopy(kind: Kind, json: string, deviceId: string): string {
+  const v = JSON.parse(json) as Record<string, unknown>;
+  const suffix = ` (conflict from ${deviceId})`;
+  if (kind === "saved_query") v.title = `${String(v.title ?? "")}${suffix}`;
+  if (kind === "connection") v.name = `${String(v.name ?? "")}${suffix}`;
+  return JSON.stringify(v);
+}
