@@ -14,6 +14,13 @@ import type { EventRow, RealtimeStore } from "./store.js";
 
 export type EndReason = "revoked" | "slow" | "shutdown";
 
+/**
+ * How long the hub remembers a revoked session. An instance may still accept a revoked session's
+ * token for up to SESSION_CACHE_MS (at most 5 s) after the revocation event reached it; a
+ * subscription opened in that window is ended as revoked instead of living on.
+ */
+const REVOKED_MEMORY_MS = 60_000;
+
 /** One open subscription: a WebSocket or a Subscribe stream. */
 export interface Subscriber {
   userId: string;
@@ -60,6 +67,8 @@ export function toServerEvent(row: EventRow): ServerEvent {
  */
 export class RealtimeHub {
   private readonly byUser = new Map<string, Set<Subscriber>>();
+  /** Session id → when its revocation was heard, oldest first. */
+  private readonly revoked = new Map<string, number>();
   private lastId = 0;
   private timer?: NodeJS.Timeout;
   private polling?: Promise<void>;
@@ -92,7 +101,15 @@ export class RealtimeHub {
     this.publish(userId, event).catch((err) => this.logger.error({ err, event: event.case }, "realtime publish failed"));
   }
 
+  /**
+   * Adds a subscription. One whose session was revoked lately (its token passed a session cache
+   * that has not caught up) is ended at once as revoked, and not added.
+   */
   add(sub: Subscriber): () => void {
+    if (this.revoked.has(sub.sessionId)) {
+      sub.end("revoked");
+      return () => undefined;
+    }
     let set = this.byUser.get(sub.userId);
     if (!set) this.byUser.set(sub.userId, (set = new Set()));
     set.add(sub);
@@ -147,10 +164,22 @@ export class RealtimeHub {
     }
   }
 
+  private rememberRevoked(sessionId: string): void {
+    const now = this.runtime.now();
+    this.revoked.delete(sessionId); // re-inserted last: the map stays in time order
+    this.revoked.set(sessionId, now);
+    for (const [id, at] of this.revoked) {
+      if (now - at <= REVOKED_MEMORY_MS) break;
+      this.revoked.delete(id);
+    }
+  }
+
   private dispatch(row: EventRow): void {
     const subs = this.byUser.get(row.userId);
-    if (!subs) return;
+    if (!subs && row.type !== "session_revoked") return;
     const event = toServerEvent(row);
+    if (event.event.case === "sessionRevoked") this.rememberRevoked(event.event.value.sessionId);
+    if (!subs) return;
     for (const sub of [...subs]) {
       if (event.event.case === "sessionRevoked" && event.event.value.sessionId === sub.sessionId) {
         sub.deliver(event);

@@ -87,6 +87,8 @@ export function realtimeSocketHandler(hub: RealtimeHub, accounts: Accounts, opts
               else close(StreamClose.goingAway, "server shutting down");
             },
           });
+          // Ended already (a session revoked after the token passed a session cache): no ready.
+          if (state !== "open") return;
           send(create(ServerEventSchema, { id: "0", event: { case: "ready", value: { sessionId: auth.sessionId } } }));
         },
         (err: unknown) => close(StreamClose.unauthenticated, (err instanceof ConnectError ? err.rawMessage : "invalid token").slice(0, 120)),
