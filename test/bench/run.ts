@@ -3,8 +3,8 @@
  * measured in the same run (DESIGN.md §10). Prints the tables and writes them into
  * docs/benchmarks.md between `<!-- bench:NAME -->` markers; the prose around them is kept.
  *
- *   npm run bench                      transport + profile + auth
- *   npm run bench -- --only transport  (or profile, auth; comma-separated)
+ *   npm run bench                      transport + profile + auth + sync
+ *   npm run bench -- --only transport  (or profile, auth, sync; comma-separated)
  *   BENCH_REQUESTS=20000 BENCH_CONCURRENCY=32   per-side request count and concurrency
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -13,6 +13,7 @@ import { dirname, join } from "node:path";
 import { authBench } from "./auth.js";
 import { LoadGenerator } from "./loadgen.js";
 import { profileLoad, profileTables } from "./profile.js";
+import { syncBench } from "./sync.js";
 import { specs, startBenchServers, transportBench, transportTable } from "./transport.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -20,7 +21,7 @@ const DOC = join(ROOT, "docs/benchmarks.md");
 
 function parseOnly(): Set<string> {
   const i = process.argv.indexOf("--only");
-  const all = ["transport", "profile", "auth"];
+  const all = ["transport", "profile", "auth", "sync"];
   if (i < 0) return new Set(all);
   return new Set(process.argv[i + 1]!.split(",").filter((s) => all.includes(s)));
 }
@@ -56,6 +57,11 @@ absolute numbers on a shared machine drift (DESIGN.md §10).
 
 <!-- bench:auth -->
 <!-- /bench:auth -->
+
+## Sync
+
+<!-- bench:sync -->
+<!-- /bench:sync -->
 `;
 
 function writeSection(doc: string, name: string, body: string): string {
@@ -111,6 +117,11 @@ async function main(): Promise<void> {
   if (only.has("auth")) {
     log("auth benchmarks");
     sections.auth = machine() + "\n" + (await authBench());
+  }
+
+  if (only.has("sync")) {
+    log("sync benchmarks");
+    sections.sync = machine() + "\n" + (await syncBench(log));
   }
 
   let doc = existsSync(DOC) ? readFileSync(DOC, "utf8") : SKELETON;
