@@ -99,7 +99,10 @@ export function errorInfoOf(err: unknown): ErrorInfo | undefined {
   return ConnectError.from(err).findDetails(ErrorInfoSchema)[0];
 }
 
-/** A unary Connect call with JSON, exactly as a browser or curl would make it. */
+/**
+ * A unary Connect call with JSON, exactly as a browser or curl would make it. `method` is an
+ * AuthService method, or "package.Service/Method" for any other service.
+ */
 export async function call(
   base: string | { url: string },
   method: string,
@@ -110,7 +113,8 @@ export async function call(
   if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
   if (opts.ip) headers["x-forwarded-for"] = opts.ip;
   const url = typeof base === "string" ? base : base.url;
-  const res = await fetch(`${url}/${AUTH}/${method}`, { method: "POST", headers, body: opts.raw ?? JSON.stringify(body) });
+  const path = method.includes("/") ? method : `${AUTH}/${method}`;
+  const res = await fetch(`${url}/${path}`, { method: "POST", headers, body: opts.raw ?? JSON.stringify(body) });
   const text = await res.text();
   let parsed: Record<string, unknown>;
   try {

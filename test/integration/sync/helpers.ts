@@ -14,7 +14,7 @@ import {
   type Record as SyncRecord,
 } from "../../../gen/sqlstudio/sync/v1/sync_pb.js";
 import type { Db } from "../../../src/db/client.js";
-import { errorInfoOfJson, type JsonReply } from "../../support/auth.js";
+import { call, type JsonReply } from "../../support/auth.js";
 
 export const SYNC = "sqlstudio.sync.v1.SyncService";
 export const SYNC_METHODS = ["Push", "Pull", "ListConflicts", "ResolveConflict", "GetSyncStatus"] as const;
@@ -22,24 +22,8 @@ export const SYNC_METHODS = ["Push", "Pull", "ListConflicts", "ResolveConflict",
 export const uuid = () => randomUUID();
 
 /** A Connect JSON call to SyncService, as a browser would make it. */
-export async function syncCall(base: { url: string }, method: string, body: unknown, token?: string): Promise<JsonReply> {
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (token !== undefined) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(`${base.url}/${SYNC}/${method}`, { method: "POST", headers, body: JSON.stringify(body) });
-  const text = await res.text();
-  let parsed: Record<string, unknown>;
-  try {
-    parsed = text ? JSON.parse(text) : {};
-  } catch {
-    parsed = { unparsed: text };
-  }
-  const reply: JsonReply = { status: res.status, headers: res.headers, body: parsed };
-  if (res.status !== 200) {
-    reply.code = String(parsed.code ?? "");
-    reply.message = String(parsed.message ?? "");
-    reply.info = errorInfoOfJson(parsed);
-  }
-  return reply;
+export function syncCall(base: { url: string }, method: string, body: unknown, token?: string): Promise<JsonReply> {
+  return call(base, `${SYNC}/${method}`, body, { token });
 }
 
 async function typed<S extends DescMessage>(schema: S, base: { url: string }, method: string, body: unknown, token: string): Promise<MessageShape<S>> {
