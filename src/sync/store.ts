@@ -149,8 +149,12 @@ export class SyncStore {
     return out;
   }
 
-  async liveRecordCount(x: Exec, userId: string): Promise<number> {
-    const rs = await x.execute({ sql: "SELECT COUNT(*) AS n FROM sync_records WHERE user_id = ? AND deleted = 0", args: [userId] });
+  /** Live records of the user, counted up to `cap` (enough to enforce a limit, bounded cost). */
+  async liveRecordCount(x: Exec, userId: string, cap: number): Promise<number> {
+    const rs = await x.execute({
+      sql: "SELECT COUNT(*) AS n FROM (SELECT 1 FROM sync_records WHERE user_id = ? AND deleted = 0 LIMIT ?)",
+      args: [userId, cap],
+    });
     return Number(rs.rows[0]?.n ?? 0);
   }
 

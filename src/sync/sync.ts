@@ -63,7 +63,9 @@ export class Sync {
       const existing = await this.store.records(tx, userId, recordIds);
       const pushed = await this.store.mutations(tx, userId, deviceId, [...new Set(checked.map((c) => c.mutationId))]);
       const head = await this.store.head(tx, userId);
-      const live = await this.store.liveRecordCount(tx, userId);
+      // Only a push that may add live records needs the count, bounded by the limit itself.
+      const adds = checked.some((c) => c.ok && !c.delete);
+      const live = adds ? await this.store.liveRecordCount(tx, userId, this.limits.maxRecordsPerUser) : 0;
       const plan = planPush({
         changes: checked,
         deviceId,
