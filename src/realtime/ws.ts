@@ -35,9 +35,18 @@ export interface WsOptions {
  * is revoked (4403), the client is too slow (4408) or the server shuts down (1001).
  */
 export function realtimeSocketHandler(hub: RealtimeHub, accounts: Accounts, opts: WsOptions) {
+  // The hub hands every subscriber the same event object: encode it once per frame format.
+  const json = new WeakMap<ServerEvent, string>();
+  const bin = new WeakMap<ServerEvent, Uint8Array>();
+  const encode = <T>(cache: WeakMap<ServerEvent, T>, event: ServerEvent, f: (e: ServerEvent) => T): T => {
+    let out = cache.get(event);
+    if (out === undefined) cache.set(event, (out = f(event)));
+    return out;
+  };
   return (ws: WebSocket, _req: IncomingMessage) => {
     const binary = ws.protocol === PROTOCOL_PROTO;
-    const send = (event: ServerEvent) => ws.send(binary ? toBinary(ServerEventSchema, event) : toJsonString(ServerEventSchema, event));
+    const send = (event: ServerEvent) =>
+      ws.send(binary ? encode(bin, event, (e) => toBinary(ServerEventSchema, e)) : encode(json, event, (e) => toJsonString(ServerEventSchema, e)));
     let state: "waiting" | "authenticating" | "open" | "closed" = "waiting";
     let unsubscribe: (() => void) | undefined;
     const close = (code: number, reason: string) => {
