@@ -69,7 +69,9 @@ export class RealtimeHub {
   private readonly byUser = new Map<string, Set<Subscriber>>();
   /** Session id → when its revocation was heard, oldest first. */
   private readonly revoked = new Map<string, number>();
-  private lastId = 0;
+  /** The last event seen; undefined until the table could be read (e.g. migrations pending). */
+  private lastId?: number;
+  private failing = false;
   private timer?: NodeJS.Timeout;
   private polling?: Promise<void>;
   private again = false;
@@ -83,10 +85,19 @@ export class RealtimeHub {
     private readonly pollMs = 250,
   ) {}
 
-  /** Starts tailing from the current end of the table (history is not replayed). */
+  /**
+   * Starts tailing from the current end of the table (history is not replayed). A database that
+   * cannot be read yet (migrations pending with AUTO_MIGRATE=false, database down) does not stop
+   * the server: the hub keeps trying and starts from the end of the table once it can.
+   */
   async start(): Promise<void> {
-    this.lastId = await this.store.maxId();
+    await this.poll().catch((err) => this.failed(err));
     this.schedule();
+  }
+
+  private failed(err: unknown): void {
+    if (!this.failing) this.logger.error({ err }, "realtime: cannot read events; retrying");
+    this.failing = true;
   }
 
   async publish(userId: string, event: Published): Promise<void> {
@@ -143,7 +154,7 @@ export class RealtimeHub {
       return;
     }
     this.polling = this.poll()
-      .catch((err) => this.logger.error({ err }, "realtime poll failed"))
+      .catch((err) => this.failed(err))
       .finally(() => {
         this.polling = undefined;
         if (this.again) {
@@ -154,13 +165,18 @@ export class RealtimeHub {
   }
 
   private async poll(): Promise<void> {
+    if (this.lastId === undefined) this.lastId = await this.store.maxId();
     for (;;) {
       const rows = await this.store.after(this.lastId, 500);
       for (const row of rows) {
         this.lastId = row.id;
         this.dispatch(row);
       }
-      if (rows.length < 500) return;
+      if (rows.length < 500) break;
+    }
+    if (this.failing) {
+      this.failing = false;
+      this.logger.info("realtime: reading events again");
     }
   }
 
