@@ -73,14 +73,15 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
     {
       onLogin: (result) => deps.metrics.logins.inc({ result }),
       onSessionsRevoked: (userId, ids) => {
-        for (const sessionId of ids) hub.publishQuietly(userId, { case: "sessionRevoked", sessionId });
+        hub.publishQuietly(userId, ...ids.map((sessionId) => ({ case: "sessionRevoked" as const, sessionId })));
       },
     },
   );
   const syncStore = new SyncStore(db);
   const sync = new Sync(syncStore, runtime, config.sync, {
     changed: (userId, headSeq, deviceId) => hub.publishQuietly(userId, { case: "syncChanged", headSeq, deviceId }),
-    conflictCreated: (userId, conflictId, recordId) => hub.publishQuietly(userId, { case: "conflictCreated", conflictId, recordId }),
+    conflictsCreated: (userId, conflicts) =>
+      hub.publishQuietly(userId, ...conflicts.map((c) => ({ case: "conflictCreated" as const, conflictId: c.id, recordId: c.recordId }))),
     pushed: (results) => {
       for (const r of results) deps.metrics.syncChanges.inc({ result: r.status });
     },

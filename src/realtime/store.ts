@@ -16,11 +16,18 @@ export interface EventRow {
 export class RealtimeStore {
   constructor(private readonly db: Db) {}
 
-  async insert(userId: string, type: EventType, data: string, now: number): Promise<void> {
-    await this.db.execute({
-      sql: "INSERT INTO realtime_events (user_id, type, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-      args: [userId, type, data, now, now],
-    });
+  /** Inserts events in order, in one statement per 200 events (one write for a typical publish). */
+  async insert(userId: string, events: { type: EventType; data: string }[], now: number): Promise<void> {
+    const stmts = [];
+    for (let i = 0; i < events.length; i += 200) {
+      const chunk = events.slice(i, i + 200);
+      stmts.push({
+        sql: `INSERT INTO realtime_events (user_id, type, data, created_at, updated_at) VALUES ${chunk.map(() => "(?, ?, ?, ?, ?)").join(", ")}`,
+        args: chunk.flatMap((e) => [userId, e.type, e.data, now, now]),
+      });
+    }
+    if (stmts.length === 1) await this.db.execute(stmts[0]);
+    else await this.db.batch(stmts, "write");
   }
 
   async maxId(): Promise<number> {

@@ -17,7 +17,7 @@ export interface SyncLimits {
 export interface SyncHooks {
   /** The user's head moved (`deviceId` pushed; empty for a resolution). */
   changed?: (userId: string, headSeq: number, deviceId: string) => void;
-  conflictCreated?: (userId: string, conflictId: string, recordId: string) => void;
+  conflictsCreated?: (userId: string, conflicts: { id: string; recordId: string }[]) => void;
   pushed?: (results: Result[]) => void;
   pulled?: (outcome: "records" | "empty" | "reset") => void;
 }
@@ -88,7 +88,7 @@ export class Sync {
     });
     this.hooks.pushed?.(out.results);
     if (out.moved) this.hooks.changed?.(userId, out.headSeq, deviceId);
-    for (const c of out.conflicts) this.hooks.conflictCreated?.(userId, c.id, c.recordId);
+    if (out.conflicts.length > 0) this.hooks.conflictsCreated?.(userId, out.conflicts);
     return { results: out.results, headSeq: out.headSeq };
   }
 
