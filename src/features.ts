@@ -91,14 +91,18 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
     services: [
       [AuthService, authService(accounts)],
       [SyncService, syncService(sync)],
-      [RealtimeService, realtimeService(hub, { maxQueued: config.realtime.maxQueued })],
+      [RealtimeService, realtimeService(hub, { maxQueued: config.realtime.maxQueued, now: () => runtime.now() })],
     ],
     interceptors: [authInterceptor(accounts, { requireVerifiedEmail: a.requireVerifiedEmail })],
     jobs: [...authJobs(store, { refreshGraceMs: a.refreshGraceMs }), ...syncJobs(syncStore, config.sync), ...realtimeJobs(realtimeStore)],
     outbox,
     accounts,
     hub,
-    socketHandler: realtimeSocketHandler(hub, accounts, { authTimeoutMs: config.realtime.authTimeoutMs, maxBufferedBytes: config.realtime.maxBufferedBytes }),
+    socketHandler: realtimeSocketHandler(hub, accounts, {
+      authTimeoutMs: config.realtime.authTimeoutMs,
+      maxBufferedBytes: config.realtime.maxBufferedBytes,
+      now: () => runtime.now(),
+    }),
     socketProtocols: [PROTOCOL_PROTO, PROTOCOL_JSON],
   };
 }

@@ -254,7 +254,7 @@ export class Accounts {
     }
     const check = cached.check;
     if (!check || !check.live || check.userId !== claims.sub) throw unauthenticated("SESSION_REVOKED", "session has ended; log in again");
-    return { userId: check.userId, sessionId: claims.sid, role: check.role, emailVerified: check.emailVerified };
+    return { userId: check.userId, sessionId: claims.sid, role: check.role, emailVerified: check.emailVerified, tokenExpiresAt: claims.expiresAt };
   }
 
   private forgetUserSessions(): void {

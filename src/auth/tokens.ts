@@ -58,7 +58,7 @@ export class AccessTokens {
   }
 
   /** The claims of a valid token, or undefined for anything else (bad signature, expired, wrong audience…). */
-  async verify(token: string): Promise<AccessClaims | undefined> {
+  async verify(token: string): Promise<(AccessClaims & { expiresAt: number }) | undefined> {
     try {
       const { payload } = await jwtVerify(
         token,
@@ -77,7 +77,7 @@ export class AccessTokens {
       );
       if (typeof payload.sid !== "string" || typeof payload.sub !== "string") return undefined;
       const role = payload.role === "admin" ? "admin" : "user";
-      return { sub: payload.sub, sid: payload.sid, role, email_verified: payload.email_verified === true };
+      return { sub: payload.sub, sid: payload.sid, role, email_verified: payload.email_verified === true, expiresAt: payload.exp! * 1000 };
     } catch {
       return undefined;
     }

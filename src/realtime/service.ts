@@ -16,12 +16,12 @@ const caller = (ctx: HandlerContext) => {
  * stream for gRPC and Connect clients. A slow reader is ended (ResourceExhausted: pull, then
  * subscribe again) instead of buffering without bound.
  */
-export function realtimeService(hub: RealtimeHub, opts: { maxQueued: number }): ServiceImpl<typeof RealtimeService> {
+export function realtimeService(hub: RealtimeHub, opts: { maxQueued: number; now: () => number }): ServiceImpl<typeof RealtimeService> {
   return {
     async *subscribe(_req, ctx) {
       const auth = caller(ctx);
       const queue: ServerEvent[] = [];
-      let ended: EndReason | undefined;
+      let ended: EndReason | "expired" | undefined;
       let wake: (() => void) | undefined;
       const unsubscribe = hub.add({
         userId: auth.userId,
@@ -39,6 +39,14 @@ export function realtimeService(hub: RealtimeHub, opts: { maxQueued: number }): 
       });
       const onAbort = () => wake?.();
       ctx.signal.addEventListener("abort", onAbort);
+      // The stream lives as long as its access token; the client subscribes again with a fresh one.
+      const expiry =
+        auth.tokenExpiresAt === undefined
+          ? undefined
+          : setTimeout(() => {
+              ended ??= "expired";
+              wake?.();
+            }, Math.min(2 ** 31 - 1, Math.max(0, auth.tokenExpiresAt - opts.now())));
       try {
         while (!ctx.signal.aborted) {
           const next = queue.shift();
@@ -49,10 +57,12 @@ export function realtimeService(hub: RealtimeHub, opts: { maxQueued: number }): 
           if (ended === "revoked") throw rpcError(Code.Unauthenticated, "SESSION_REVOKED", "session has ended; log in again");
           if (ended === "slow") throw rpcError(Code.ResourceExhausted, "TOO_SLOW", "events arrived faster than they were read: pull, then subscribe again");
           if (ended === "shutdown") throw unavailable("server shutting down", "SHUTTING_DOWN");
+          if (ended === "expired") throw rpcError(Code.Unauthenticated, "TOKEN_EXPIRED", "access token expired: subscribe again with a fresh one");
           await new Promise<void>((resolve) => (wake = resolve));
           wake = undefined;
         }
       } finally {
+        clearTimeout(expiry);
         ctx.signal.removeEventListener("abort", onAbort);
         unsubscribe();
       }

@@ -25,6 +25,8 @@ export const StreamClose = {
 
 export interface WsOptions {
   authTimeoutMs: number;
+  /** The server clock (the injected Runtime's), for token expiry. */
+  now: () => number;
   /** A socket with more than this many bytes unsent is a slow consumer. */
   maxBufferedBytes: number;
 }
@@ -32,7 +34,9 @@ export interface WsOptions {
 /**
  * The realtime WebSocket protocol: the first client message carries the access token (never
  * the URL) within `authTimeoutMs`; then ServerEvents flow until the socket closes, the session
- * is revoked (4403), the client is too slow (4408) or the server shuts down (1001).
+ * is revoked (4403), the client is too slow (4408), the server shuts down (1001) or the access
+ * token expires (4401) — unless the client sends `authenticate` again with a fresh token of the
+ * same session, which extends the socket. Any other message closes it (4400).
  */
 export function realtimeSocketHandler(hub: RealtimeHub, accounts: Accounts, opts: WsOptions) {
   // The hub hands every subscriber the same event object: encode it once per frame format.
@@ -48,7 +52,9 @@ export function realtimeSocketHandler(hub: RealtimeHub, accounts: Accounts, opts
     const send = (event: ServerEvent) =>
       ws.send(binary ? encode(bin, event, (e) => toBinary(ServerEventSchema, e)) : encode(json, event, (e) => toJsonString(ServerEventSchema, e)));
     let state: "waiting" | "authenticating" | "open" | "closed" = "waiting";
+    let sessionId: string | undefined;
     let unsubscribe: (() => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
     const close = (code: number, reason: string) => {
       if (state === "closed") return;
       state = "closed";
@@ -56,31 +62,42 @@ export function realtimeSocketHandler(hub: RealtimeHub, accounts: Accounts, opts
       unsubscribe?.();
       ws.close(code, reason);
     };
-    const timer = setTimeout(() => close(StreamClose.unauthenticated, "authenticate within the time allowed"), opts.authTimeoutMs);
+    /** One timer at a time: the authentication deadline, then the access token's expiry. */
+    const closeAt = (ms: number, reason: string) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => close(StreamClose.unauthenticated, reason), Math.max(0, ms));
+    };
+    const untilExpiry = (at: number | undefined) => (at === undefined ? 2 ** 31 - 1 : Math.min(2 ** 31 - 1, at - opts.now()));
+    closeAt(opts.authTimeoutMs, "authenticate within the time allowed");
     ws.once("close", () => {
       state = "closed";
       clearTimeout(timer);
       unsubscribe?.();
     });
     ws.on("message", (data: Buffer, isBinary: boolean) => {
-      if (state !== "waiting") {
-        if (state === "open") close(StreamClose.badMessage, "no messages are expected after authentication");
-        return;
-      }
-      state = "authenticating";
+      if (state === "authenticating" || state === "closed") return;
       let token: string;
       try {
         const msg = isBinary ? fromBinary(ClientMessageSchema, data) : fromJsonString(ClientMessageSchema, data.toString("utf8"));
         if (msg.message.case !== "authenticate") throw new Error("expected authenticate");
         token = msg.message.value.accessToken;
       } catch {
-        return close(StreamClose.badMessage, "the first message must be {\"authenticate\":{\"accessToken\":\"…\"}}");
+        return close(StreamClose.badMessage, "expected {\"authenticate\":{\"accessToken\":\"…\"}}");
       }
+      const renewing = state === "open";
+      if (!renewing) state = "authenticating";
       accounts.authenticate(`Bearer ${token}`).then(
         (auth) => {
-          if (state !== "authenticating") return;
+          if (state === "closed") return;
+          const expiry = "access token expired: send authenticate with a fresh token, or reconnect";
+          if (renewing) {
+            // A fresh token of the same session extends the socket; another session's is refused.
+            if (auth.sessionId !== sessionId) return close(StreamClose.badMessage, "a renewed token must belong to the same session");
+            return closeAt(untilExpiry(auth.tokenExpiresAt), expiry);
+          }
           state = "open";
-          clearTimeout(timer);
+          sessionId = auth.sessionId;
+          closeAt(untilExpiry(auth.tokenExpiresAt), expiry);
           unsubscribe = hub.add({
             userId: auth.userId,
             sessionId: auth.sessionId,

@@ -6,6 +6,8 @@ export interface AuthContext {
   sessionId: string;
   role: "user" | "admin";
   emailVerified: boolean;
+  /** When the access token of this call expires (ms since epoch); long-lived streams end then. */
+  tokenExpiresAt?: number;
 }
 
 /** Where the call comes from: set for every RPC from the HTTP request. */

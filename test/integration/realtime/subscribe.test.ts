@@ -160,6 +160,20 @@ describe.each(TRANSPORTS)("RealtimeService.Subscribe over $name", ({ make }) => 
     }
   });
 
+  it("ends the stream with Unauthenticated (TOKEN_EXPIRED) when its access token expires", async () => {
+    const own = await startAuthServer({ env: { ACCESS_TOKEN_TTL_MS: "2000" } });
+    try {
+      const ownClient = createClient(RealtimeService, make(own.url));
+      const { session } = await registerAndLogin(own, "subttl");
+      const s = await subscribe(own, ownClient, session);
+      await until(() => s.ended, 5_000, "the stream to end at token expiry");
+      expect(s.error?.code).toBe(Code.Unauthenticated);
+      expect(errorInfoOf(s.error)?.reason).toBe("TOKEN_EXPIRED");
+    } finally {
+      await own.stop();
+    }
+  });
+
   it("refuses an unauthenticated Subscribe with Unauthenticated", async () => {
     const { session } = await registerAndLogin(server, "subanon");
     expect((await call(server, "Logout", {}, { token: session.accessToken })).status).toBe(200);

@@ -15,7 +15,7 @@ import WebSocket from "ws";
 import { ClientMessageSchema } from "../../../gen/sqlstudio/realtime/v1/realtime_pb.js";
 import { AccessTokens } from "../../../src/auth/tokens.js";
 import { systemRuntime } from "../../../src/common/runtime.js";
-import { call, login, manualRuntime, registerAndLogin, startAuthServer, type AuthTestServer } from "../../support/auth.js";
+import { call, login, manualRuntime, ok, registerAndLogin, startAuthServer, type AuthTestServer, type LoginReply } from "../../support/auth.js";
 import { editQuery, newQuery, push, PROTO, sleep, StreamClient, streamUrl, until, type Closed } from "./helpers.js";
 
 const AUTH_TIMEOUT_MS = 1_000;
@@ -223,8 +223,8 @@ describe("/v1/stream: authentication", () => {
     }
   });
 
-  it("a malformed first message is closed with 4400; so is any message after authentication", async () => {
-    const { session } = await registerAndLogin(server, "rtmal");
+  it("a malformed first message is closed with 4400; so is anything but a renewal after authentication", async () => {
+    const { user, session } = await registerAndLogin(server, "rtmal");
     const bad: [string, string | Buffer][] = [
       ["not JSON", "hello"],
       ["JSON of another shape", JSON.stringify({ token: session.accessToken })],
@@ -241,8 +241,33 @@ describe("/v1/stream: authentication", () => {
       expect(c.events, name).toEqual([]);
     }
     const c = track(await StreamClient.connect(streamUrl(server.ports), session.accessToken));
-    c.authenticate(session.accessToken);
+    c.ws.send(JSON.stringify({ hello: 1 }));
     expect((await c.closedWithin(2_000)).code).toBe(4400);
+    // A token of another session is no renewal.
+    const d = track(await StreamClient.connect(streamUrl(server.ports), session.accessToken));
+    const second = await login(server, user);
+    d.authenticate(second.accessToken);
+    expect((await d.closedWithin(2_000)).code).toBe(4400);
+  });
+
+  it("an open socket closes with 4401 when its access token expires, unless the client renews it", async () => {
+    const own = await startAuthServer({ env: { ACCESS_TOKEN_TTL_MS: "3000" } });
+    try {
+      const { session } = await registerAndLogin(own, "rtttl");
+      const lapsing = track(await StreamClient.connect(streamUrl(own.ports), session.accessToken));
+      const renewed = track(await StreamClient.connect(streamUrl(own.ports), session.accessToken));
+      // Renew the second socket with a fresh token of the same session before the first expires
+      // (exp has one-second resolution: wait a little so the new token outlives the old one).
+      await sleep(1_100);
+      const fresh = await ok<LoginReply>(own, "RefreshToken", { refreshToken: session.refreshToken });
+      renewed.authenticate(fresh.accessToken);
+      const closed = await lapsing.closedWithin(5_000);
+      expect(closed.code).toBe(4401);
+      expect(closed.reason).toContain("expired");
+      expect(renewed.closeInfo).toBeUndefined();
+    } finally {
+      await own.stop();
+    }
   });
 
   it("an expired access token is closed with 4401 (injected clock)", async () => {
