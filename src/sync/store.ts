@@ -86,6 +86,15 @@ function conflictOf(r: Row): ConflictRow {
 
 const placeholders = (n: number) => Array.from({ length: n }, () => "?").join(", ");
 
+/** Rows per multi-row statement: well under SQLite's bound-parameter limit. */
+const ROWS_PER_STATEMENT = 100;
+
+function chunks<T>(xs: T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
 export class SyncStore {
   constructor(private readonly db: Db) {}
 
@@ -168,12 +177,26 @@ export class SyncStore {
     };
   }
 
-  insertMutationStmt(userId: string, deviceId: string, m: MutationRow, now: number): InStatement {
-    return {
+  /**
+   * The same writes as upsertRecordStmt for many records, in multi-row statements (about three
+   * times cheaper per row than one statement each: a push of 1,000 changes is mostly writes).
+   */
+  upsertRecordsStmts(userId: string, rows: RecordRow[], now: number): InStatement[] {
+    return chunks(rows, ROWS_PER_STATEMENT).map((chunk) => ({
+      sql: `INSERT INTO sync_records (user_id, id, kind, version, seq, deleted, payload, created_at, updated_at)
+            VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")}
+            ON CONFLICT (user_id, id) DO UPDATE SET version = excluded.version, seq = excluded.seq,
+              deleted = excluded.deleted, payload = excluded.payload, updated_at = excluded.updated_at`,
+      args: chunk.flatMap((r) => [userId, r.id, r.kind, r.version, r.seq, r.deleted ? 1 : 0, r.payload, now, now]),
+    }));
+  }
+
+  insertMutationsStmts(userId: string, deviceId: string, rows: MutationRow[], now: number): InStatement[] {
+    return chunks(rows, ROWS_PER_STATEMENT).map((chunk) => ({
       sql: `INSERT INTO sync_mutations (user_id, device_id, mutation_id, record_id, status, version, conflict_id, reason, field, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      args: [userId, deviceId, m.mutationId, m.recordId, m.status, m.version, m.conflictId, m.reason, m.field, now, now],
-    };
+            VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")}`,
+      args: chunk.flatMap((m) => [userId, deviceId, m.mutationId, m.recordId, m.status, m.version, m.conflictId, m.reason, m.field, now, now]),
+    }));
   }
 
   insertConflictStmt(userId: string, c: ConflictRow, now: number): InStatement {

@@ -78,8 +78,8 @@ export class Sync {
         newId: () => this.runtime.newId(),
       });
       await tx.batch([
-        ...[...plan.records.values()].map((r) => this.store.upsertRecordStmt(userId, r, now)),
-        ...plan.mutations.map((m) => this.store.insertMutationStmt(userId, deviceId, m, now)),
+        ...this.store.upsertRecordsStmts(userId, [...plan.records.values()], now),
+        ...this.store.insertMutationsStmts(userId, deviceId, plan.mutations, now),
         ...plan.conflicts.map((c) => this.store.insertConflictStmt(userId, c, now)),
         this.store.setHeadStmt(userId, plan.headSeq, now),
         this.store.touchDeviceStmt(userId, deviceId, now, { clientVersion, push: true }),
