@@ -224,7 +224,9 @@ describe("protected RPCs refuse callers without a valid token of a live session"
     expect((await ping(server)).status).toBe(401);
     // REQUIRE_VERIFIED_EMAIL is off here (development): an unverified user may call it.
     expect((await ping(server, session.accessToken)).status).toBe(200);
-    expect(seenByProbe).toEqual([{ userId: id, sessionId: session.sessionId, role: "user", emailVerified: false }]);
+    expect(seenByProbe).toEqual([
+      { userId: id, sessionId: session.sessionId, role: "user", emailVerified: false, tokenExpiresAt: Date.parse(session.accessTokenExpiresAt) },
+    ]);
   });
 });
 
