@@ -8,7 +8,8 @@ import {
   type Record as SyncRecord,
 } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
 import type { CheckedChange } from "./push.js";
-import { classifyValue, findSecret, redactSql } from "./secrets.js";
+import { redactSql } from "./redact.js";
+import { classifyValue, findSecret } from "./secrets.js";
 import type { Kind } from "./store.js";
 
 export const ENGINES = new Set(["postgresql", "mysql", "mariadb", "sqlite"]);

@@ -11,10 +11,10 @@ import {
   isSecretName,
   isSecretOptionKey,
   looksRandom,
-  redactSql,
   shannonEntropy,
   type ConnectionFields,
 } from "../../../src/sync/secrets.js";
+import { redactSql } from "../../../src/sync/redact.js";
 
 const clean: ConnectionFields = {
   name: "Production (read replica)",
