@@ -3,7 +3,7 @@ import type { Change } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
 import { decodePageToken, encodePageToken, pageSize } from "../common/paging.js";
 import type { Runtime } from "../common/runtime.js";
 import { invalidArgument, rpcError } from "../server/errors.js";
-import { checkChange, encodePayload } from "./payload.js";
+import { checkChange } from "./payload.js";
 import { planPush, type Result } from "./push.js";
 import type { ConflictRow, DeviceRow, Kind, RecordRow, SyncStore } from "./store.js";
 
@@ -46,16 +46,16 @@ export class Sync {
     if (changes.length > this.limits.maxChangesPerPush) {
       throw invalidArgument("changes", `at most ${this.limits.maxChangesPerPush} changes per push; split the batch`, "TOO_MANY_CHANGES");
     }
-    let bytes = 0;
     changes.forEach((c, i) => {
       if (!TOKEN.test(c.mutationId)) throw invalidArgument(`changes.${i}.mutation_id`, "is required: 1-128 characters of A-Z a-z 0-9 _ . : -", "INVALID_MUTATION_ID");
       if (!ID.test(c.recordId)) throw invalidArgument(`changes.${i}.record_id`, "must be a UUID", "INVALID_RECORD_ID");
-      bytes += Buffer.byteLength(encodePayload(c.payload)?.json ?? "");
     });
+    // Each payload is encoded once, here; the byte limit counts what would be stored.
+    const checked = changes.map(checkChange);
+    const bytes = checked.reduce((n, c) => n + (c.ok && c.payload !== null ? Buffer.byteLength(c.payload) : 0), 0);
     if (bytes > this.limits.maxPushBytes) {
       throw invalidArgument("changes", `a push may carry at most ${this.limits.maxPushBytes} bytes of payload; split the batch`, "PUSH_TOO_LARGE");
     }
-    const checked = changes.map(checkChange);
     const now = this.runtime.now();
     const out = await this.store.write(async (tx) => {
       const recordIds = [...new Set(checked.map((c) => c.recordId))];
