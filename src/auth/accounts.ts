@@ -140,7 +140,7 @@ export class Accounts {
     const now = this.runtime.now();
     const userId = await this.store.verifyEmail(hashToken(token), now, (uid) => this.event(uid, "email_verified", info));
     if (!userId) throw rpcError(Code.FailedPrecondition, "TOKEN_INVALID_OR_USED", "the verification link is invalid, expired or already used", { field: "token" });
-    this.forgetUserSessions();
+    this.forgetUserSessions(userId);
     return (await this.store.userById(userId))!;
   }
 
@@ -257,8 +257,9 @@ export class Accounts {
     return { userId: check.userId, sessionId: claims.sid, role: check.role, emailVerified: check.emailVerified, tokenExpiresAt: claims.expiresAt };
   }
 
-  private forgetUserSessions(): void {
-    this.sessionCache.clear();
+  /** Drops this user's cached session checks (their email_verified changed). */
+  private forgetUserSessions(userId: string): void {
+    for (const [sid, entry] of this.sessionCache) if (entry.check?.userId === userId) this.sessionCache.delete(sid);
   }
 
   private async requireUser(auth: AuthContext): Promise<UserRow> {
@@ -303,7 +304,7 @@ export class Accounts {
     }
     if (token && changes.email) {
       this.outbox.enqueue(verificationEmail(changes.email, changes.displayName ?? (user.displayName || user.username), this.link("verify-email", token)));
-      this.forgetUserSessions();
+      this.forgetUserSessions(user.id);
     }
     return (await this.store.userById(user.id))!;
   }
