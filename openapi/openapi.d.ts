@@ -346,6 +346,362 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sqlstudio.database.v1.ConnectionService/CreateConnection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * CreateConnection stores a new profile.
+         * @description CreateConnection stores a new profile.
+         */
+        post: operations["ConnectionService_CreateConnection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.database.v1.ConnectionService/DeleteConnection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * DeleteConnection deletes a profile and closes its pool.
+         * @description DeleteConnection deletes a profile and closes its pool.
+         */
+        post: operations["ConnectionService_DeleteConnection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.database.v1.ConnectionService/GetConnection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * GetConnection returns one of the caller's profiles.
+         * @description GetConnection returns one of the caller's profiles.
+         *
+         *     Read-only (`idempotency_level = NO_SIDE_EFFECTS`): also callable with Connect GET, `GET /sqlstudio.database.v1.ConnectionService/GetConnection?connect=v1&encoding=json&message=<URL-encoded request JSON>`.
+         */
+        post: operations["ConnectionService_GetConnection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.database.v1.ConnectionService/GetConnectionHealth": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * GetConnectionHealth reports the state of the profile's pool.
+         * @description GetConnectionHealth reports the state of the profile's pool.
+         *
+         *     Read-only (`idempotency_level = NO_SIDE_EFFECTS`): also callable with Connect GET, `GET /sqlstudio.database.v1.ConnectionService/GetConnectionHealth?connect=v1&encoding=json&message=<URL-encoded request JSON>`.
+         */
+        post: operations["ConnectionService_GetConnectionHealth"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.database.v1.ConnectionService/ListConnections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * ListConnections lists the caller's profiles by name.
+         * @description ListConnections lists the caller's profiles by name.
+         *
+         *     Read-only (`idempotency_level = NO_SIDE_EFFECTS`): also callable with Connect GET, `GET /sqlstudio.database.v1.ConnectionService/ListConnections?connect=v1&encoding=json&message=<URL-encoded request JSON>`.
+         */
+        post: operations["ConnectionService_ListConnections"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.database.v1.ConnectionService/TestConnection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * TestConnection connects to a stored profile or an unsaved one and reports the server.
+         * @description TestConnection connects to a stored profile or an unsaved one and reports the server.
+         */
+        post: operations["ConnectionService_TestConnection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.database.v1.ConnectionService/UpdateConnection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * UpdateConnection replaces a profile; open pools for it are closed.
+         * @description UpdateConnection replaces a profile; open pools for it are closed.
+         */
+        post: operations["ConnectionService_UpdateConnection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.database.v1.QueryService/CancelQuery": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * CancelQuery stops a running query of the caller in the database itself.
+         * @description CancelQuery stops a running query of the caller in the database itself.
+         */
+        post: operations["QueryService_CancelQuery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.database.v1.QueryService/ExplainQuery": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * ExplainQuery returns the plan of one statement; ANALYZE runs it read-only and rolls back.
+         * @description ExplainQuery returns the plan of one statement; ANALYZE runs it read-only and rolls back.
+         */
+        post: operations["QueryService_ExplainQuery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.database.v1.QueryService/ListQueryHistory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * ListQueryHistory lists the caller's executed queries, newest first.
+         * @description ListQueryHistory lists the caller's executed queries, newest first.
+         *
+         *     Read-only (`idempotency_level = NO_SIDE_EFFECTS`): also callable with Connect GET, `GET /sqlstudio.database.v1.QueryService/ListQueryHistory?connect=v1&encoding=json&message=<URL-encoded request JSON>`.
+         */
+        post: operations["QueryService_ListQueryHistory"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.database.v1.SchemaService/DescribeTable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * DescribeTable returns a table's columns, primary key, indexes and foreign keys.
+         * @description DescribeTable returns a table's columns, primary key, indexes and foreign keys.
+         *
+         *     Read-only (`idempotency_level = NO_SIDE_EFFECTS`): also callable with Connect GET, `GET /sqlstudio.database.v1.SchemaService/DescribeTable?connect=v1&encoding=json&message=<URL-encoded request JSON>`.
+         */
+        post: operations["SchemaService_DescribeTable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.database.v1.SchemaService/ListSchemas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * ListSchemas lists the schemas (PostgreSQL), databases (MySQL) or attached databases (SQLite).
+         * @description ListSchemas lists the schemas (PostgreSQL), databases (MySQL) or attached databases (SQLite).
+         *
+         *     Read-only (`idempotency_level = NO_SIDE_EFFECTS`): also callable with Connect GET, `GET /sqlstudio.database.v1.SchemaService/ListSchemas?connect=v1&encoding=json&message=<URL-encoded request JSON>`.
+         */
+        post: operations["SchemaService_ListSchemas"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.database.v1.SchemaService/ListTables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * ListTables lists the tables, views and materialized views of one schema.
+         * @description ListTables lists the tables, views and materialized views of one schema.
+         *
+         *     Read-only (`idempotency_level = NO_SIDE_EFFECTS`): also callable with Connect GET, `GET /sqlstudio.database.v1.SchemaService/ListTables?connect=v1&encoding=json&message=<URL-encoded request JSON>`.
+         */
+        post: operations["SchemaService_ListTables"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.database.v1.TableService/DeleteRows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * DeleteRows deletes rows by primary key, optionally checking their old values.
+         * @description DeleteRows deletes rows by primary key, optionally checking their old values.
+         */
+        post: operations["TableService_DeleteRows"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.database.v1.TableService/GetRows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * GetRows reads a page of rows with filters and a sort; pages follow the primary key.
+         * @description GetRows reads a page of rows with filters and a sort; pages follow the primary key.
+         *
+         *     Read-only (`idempotency_level = NO_SIDE_EFFECTS`): also callable with Connect GET, `GET /sqlstudio.database.v1.TableService/GetRows?connect=v1&encoding=json&message=<URL-encoded request JSON>`.
+         */
+        post: operations["TableService_GetRows"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.database.v1.TableService/InsertRows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * InsertRows inserts rows and returns them as stored (generated values included).
+         * @description InsertRows inserts rows and returns them as stored (generated values included).
+         */
+        post: operations["TableService_InsertRows"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.database.v1.TableService/UpdateRows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * UpdateRows updates rows by primary key, optionally checking their old values.
+         * @description UpdateRows updates rows by primary key, optionally checking their old values.
+         */
+        post: operations["TableService_UpdateRows"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sqlstudio.sync.v1.SyncService/GetSyncStatus": {
         parameters: {
             query?: never;
@@ -794,6 +1150,673 @@ export interface components {
             metadata?: {
                 [key: string]: string;
             };
+        };
+        /** @description CancelQueryRequest names a running query. */
+        "sqlstudio.database.v1.CancelQueryRequest": {
+            /** @description The query id from ExecuteQueryRequest or ResultHeader. */
+            queryId?: string;
+        };
+        /** @description CancelQueryResponse tells whether a query was stopped. */
+        "sqlstudio.database.v1.CancelQueryResponse": {
+            /** @description Whether a running query of the caller was found and canceled. */
+            canceled?: boolean;
+        };
+        /** @description Column describes one result or table column. */
+        "sqlstudio.database.v1.Column": {
+            /** @description Column name as the database reports it. */
+            name?: string;
+            /** @description The database's type name, e.g. "int8", "numeric", "varchar(20)", "BLOB". */
+            databaseType?: string;
+            /** @description Whether the column may hold NULL; true when the database cannot tell. */
+            nullable?: boolean;
+        };
+        /** @description Connection is a stored profile as the server answers it (never with the password). */
+        "sqlstudio.database.v1.Connection": {
+            /** @description Id (a UUID). */
+            id?: string;
+            /** @description Name shown in the client. */
+            name?: string;
+            /** @description The engine. */
+            engine?: components["schemas"]["sqlstudio.database.v1.Engine"];
+            /** @description Host name or address (SQLite: the file path). */
+            host?: string;
+            /**
+             * Format: int32
+             * @description TCP port; 0 for the engine's default.
+             */
+            port?: number;
+            /** @description Database name. */
+            database?: string;
+            /** @description User name. */
+            username?: string;
+            /** @description Whether a password is stored. */
+            hasPassword?: boolean;
+            /** @description TLS mode. */
+            sslMode?: components["schemas"]["sqlstudio.database.v1.SslMode"];
+            /** @description Driver options. */
+            options?: {
+                [key: string]: string;
+            };
+            /** @description Whether every query on this profile runs read-only. */
+            readOnly?: boolean;
+            /** @description When it was created. */
+            createdAt?: components["schemas"]["google.protobuf.Timestamp"];
+            /** @description When it last changed. */
+            updatedAt?: components["schemas"]["google.protobuf.Timestamp"];
+        };
+        /** @description ConnectionSpec is what the caller writes: how to reach a database. */
+        "sqlstudio.database.v1.ConnectionSpec": {
+            /** @description Name shown in the client (1-200 characters). */
+            name?: string;
+            /** @description The engine. */
+            engine?: components["schemas"]["sqlstudio.database.v1.Engine"];
+            /** @description Host name or address; for SQLite the file path relative to the server's SQLite directory. */
+            host?: string;
+            /**
+             * Format: int32
+             * @description TCP port; 0 for the engine's default.
+             */
+            port?: number;
+            /** @description Database name. */
+            database?: string;
+            /** @description User name. */
+            username?: string;
+            /** @description Password; write-only. On update an empty password keeps the stored one. */
+            password?: string;
+            /** @description TLS mode. */
+            sslMode?: components["schemas"]["sqlstudio.database.v1.SslMode"];
+            /** @description Driver options, e.g. application_name, connect_timeout_ms. */
+            options?: {
+                [key: string]: string;
+            };
+            /** @description Whether every query on this profile runs read-only (enforced by the database). */
+            readOnly?: boolean;
+        };
+        /** @description CreateConnectionRequest carries the new profile. */
+        "sqlstudio.database.v1.CreateConnectionRequest": {
+            /** @description The profile. */
+            spec?: components["schemas"]["sqlstudio.database.v1.ConnectionSpec"];
+            /** @description Optional id chosen by the client (a UUID, e.g. its synced profile's id); the server makes one when empty. */
+            id?: string;
+        };
+        /** @description CreateConnectionResponse is the stored profile. */
+        "sqlstudio.database.v1.CreateConnectionResponse": {
+            /** @description The stored profile. */
+            connection?: components["schemas"]["sqlstudio.database.v1.Connection"];
+        };
+        /** @description DeleteConnectionRequest names a profile. */
+        "sqlstudio.database.v1.DeleteConnectionRequest": {
+            /** @description The profile id. */
+            id?: string;
+        };
+        /** @description DeleteConnectionResponse is empty. */
+        "sqlstudio.database.v1.DeleteConnectionResponse": Record<string, never>;
+        /** @description DeleteRowsRequest carries the deletions. */
+        "sqlstudio.database.v1.DeleteRowsRequest": {
+            /** @description The table. */
+            table?: components["schemas"]["sqlstudio.database.v1.TableRef"];
+            /** @description The deletions (1 to 1000), applied in one transaction. */
+            deletes?: components["schemas"]["sqlstudio.database.v1.RowDelete"][];
+        };
+        /** @description DeleteRowsResponse counts the rows deleted. */
+        "sqlstudio.database.v1.DeleteRowsResponse": {
+            /**
+             * Format: int64
+             * @description Rows deleted.
+             */
+            deleted?: string;
+        };
+        /** @description DescribeTableRequest names a relation. */
+        "sqlstudio.database.v1.DescribeTableRequest": {
+            /** @description The caller's connection profile. */
+            connectionId?: string;
+            /** @description The schema; empty for the default schema. */
+            schema?: string;
+            /** @description The relation's name. */
+            table?: string;
+        };
+        /** @description DescribeTableResponse is the structure of a relation. */
+        "sqlstudio.database.v1.DescribeTableResponse": {
+            /** @description The relation. */
+            table?: components["schemas"]["sqlstudio.database.v1.Table"];
+            /** @description Its columns in order. */
+            columns?: components["schemas"]["sqlstudio.database.v1.TableColumn"][];
+            /** @description The primary key's columns in key order; empty without a primary key. */
+            primaryKey?: string[];
+            /** @description Its indexes by name. */
+            indexes?: components["schemas"]["sqlstudio.database.v1.Index"][];
+            /** @description Its foreign keys by name. */
+            foreignKeys?: components["schemas"]["sqlstudio.database.v1.ForeignKey"][];
+        };
+        /**
+         * @description Engine is the kind of database server.
+         *
+         *     - `ENGINE_UNSPECIFIED`: Not set.
+         *     - `ENGINE_POSTGRESQL`: PostgreSQL.
+         *     - `ENGINE_MYSQL`: MySQL or MariaDB.
+         *     - `ENGINE_SQLITE`: A SQLite file (the host is the file path inside the server's SQLite directory).
+         * @enum {string}
+         */
+        "sqlstudio.database.v1.Engine": "ENGINE_UNSPECIFIED" | "ENGINE_POSTGRESQL" | "ENGINE_MYSQL" | "ENGINE_SQLITE";
+        /** @description ExplainQueryRequest is the statement to explain. */
+        "sqlstudio.database.v1.ExplainQueryRequest": {
+            /** @description The caller's connection profile. */
+            connectionId?: string;
+            /** @description One statement. */
+            sql?: string;
+            /** @description Run the statement to measure it (read-only, rolled back; not for SQLite). */
+            analyze?: boolean;
+        };
+        /** @description ExplainQueryResponse is the plan. */
+        "sqlstudio.database.v1.ExplainQueryResponse": {
+            /** @description The plan as the database prints it. */
+            plan?: string;
+            /** @description "text" or "json". */
+            format?: string;
+        };
+        /** @description Filter is one condition; the conditions of a request all apply (AND). */
+        "sqlstudio.database.v1.Filter": {
+            /** @description The column. */
+            column?: string;
+            /** @description The comparison. */
+            operator?: components["schemas"]["sqlstudio.database.v1.FilterOperator"];
+            /** @description The operands, bound as parameters. */
+            values?: components["schemas"]["sqlstudio.database.v1.Value"][];
+        };
+        /**
+         * @description FilterOperator is how a filter compares.
+         *
+         *     - `FILTER_OPERATOR_UNSPECIFIED`: Not set.
+         *     - `FILTER_OPERATOR_EQ`: column = value
+         *     - `FILTER_OPERATOR_NE`: column <> value
+         *     - `FILTER_OPERATOR_LT`: column < value
+         *     - `FILTER_OPERATOR_LE`: column <= value
+         *     - `FILTER_OPERATOR_GT`: column > value
+         *     - `FILTER_OPERATOR_GE`: column >= value
+         *     - `FILTER_OPERATOR_LIKE`: column LIKE pattern (one text value)
+         *     - `FILTER_OPERATOR_IN`: column IN (values...) (1 to 1000 values)
+         *     - `FILTER_OPERATOR_IS_NULL`: column IS NULL (no value)
+         *     - `FILTER_OPERATOR_IS_NOT_NULL`: column IS NOT NULL (no value)
+         *     - `FILTER_OPERATOR_BETWEEN`: column BETWEEN first AND second (two values)
+         * @enum {string}
+         */
+        "sqlstudio.database.v1.FilterOperator": "FILTER_OPERATOR_UNSPECIFIED" | "FILTER_OPERATOR_EQ" | "FILTER_OPERATOR_NE" | "FILTER_OPERATOR_LT" | "FILTER_OPERATOR_LE" | "FILTER_OPERATOR_GT" | "FILTER_OPERATOR_GE" | "FILTER_OPERATOR_LIKE" | "FILTER_OPERATOR_IN" | "FILTER_OPERATOR_IS_NULL" | "FILTER_OPERATOR_IS_NOT_NULL" | "FILTER_OPERATOR_BETWEEN";
+        /** @description ForeignKey is one foreign key of a relation. */
+        "sqlstudio.database.v1.ForeignKey": {
+            /** @description The constraint name. */
+            name?: string;
+            /** @description The referencing columns, in order. */
+            columns?: string[];
+            /** @description The referenced schema. */
+            referencedSchema?: string;
+            /** @description The referenced table. */
+            referencedTable?: string;
+            /** @description The referenced columns, paired with `columns`. */
+            referencedColumns?: string[];
+            /** @description ON UPDATE action, e.g. NO ACTION, CASCADE. */
+            onUpdate?: string;
+            /** @description ON DELETE action. */
+            onDelete?: string;
+        };
+        /** @description GetConnectionHealthRequest names a profile. */
+        "sqlstudio.database.v1.GetConnectionHealthRequest": {
+            /** @description The profile id. */
+            id?: string;
+        };
+        /** @description GetConnectionHealthResponse is the state of the profile's pool in this server process. */
+        "sqlstudio.database.v1.GetConnectionHealthResponse": {
+            /** @description Whether a pool is open for the caller and this profile. */
+            poolOpen?: boolean;
+            /**
+             * Format: int32
+             * @description Connections open (idle and in use).
+             */
+            total?: number;
+            /**
+             * Format: int32
+             * @description Connections idle.
+             */
+            idle?: number;
+            /**
+             * Format: int32
+             * @description Requests waiting for a connection.
+             */
+            waiting?: number;
+            /**
+             * Format: int32
+             * @description The most connections the pool opens.
+             */
+            max?: number;
+            /** @description Whether the last health check succeeded. */
+            healthy?: boolean;
+            /** @description When the pool was last checked. */
+            lastCheckedAt?: components["schemas"]["google.protobuf.Timestamp"];
+            /** @description The last check's error, if it failed. */
+            lastError?: string;
+        };
+        /** @description GetConnectionRequest names a profile. */
+        "sqlstudio.database.v1.GetConnectionRequest": {
+            /** @description The profile id. */
+            id?: string;
+        };
+        /** @description GetConnectionResponse is the profile. */
+        "sqlstudio.database.v1.GetConnectionResponse": {
+            /** @description The profile. */
+            connection?: components["schemas"]["sqlstudio.database.v1.Connection"];
+        };
+        /** @description GetRowsRequest asks for a page of rows. */
+        "sqlstudio.database.v1.GetRowsRequest": {
+            /** @description The table. */
+            table?: components["schemas"]["sqlstudio.database.v1.TableRef"];
+            /** @description Conditions (AND). */
+            filters?: components["schemas"]["sqlstudio.database.v1.Filter"][];
+            /** @description Sort keys; the primary key is the tie-break (and the order when empty). */
+            sort?: components["schemas"]["sqlstudio.database.v1.Sort"][];
+            /**
+             * Format: int32
+             * @description Rows per page (default 100, at most 5000).
+             */
+            pageSize?: number;
+            /** @description Token from a previous response (only valid with the same filters and sort). */
+            pageToken?: string;
+        };
+        /** @description GetRowsResponse is one page. */
+        "sqlstudio.database.v1.GetRowsResponse": {
+            /** @description The columns. */
+            columns?: components["schemas"]["sqlstudio.database.v1.Column"][];
+            /** @description The rows. */
+            rows?: components["schemas"]["sqlstudio.database.v1.Row"][];
+            /** @description Token for the next page; empty at the end. */
+            nextPageToken?: string;
+            /** @description The primary key's columns (empty: the table cannot be edited by key). */
+            primaryKey?: string[];
+        };
+        /** @description Index is one index of a relation. */
+        "sqlstudio.database.v1.Index": {
+            /** @description Its name. */
+            name?: string;
+            /** @description Columns (or expressions) in key order. */
+            columns?: string[];
+            /** @description Whether it is unique. */
+            unique?: boolean;
+            /** @description Whether it is the primary key's index. */
+            primary?: boolean;
+            /** @description The access method, e.g. btree, hash, gin. */
+            method?: string;
+        };
+        /** @description InsertRowsRequest carries the rows to insert. */
+        "sqlstudio.database.v1.InsertRowsRequest": {
+            /** @description The table. */
+            table?: components["schemas"]["sqlstudio.database.v1.TableRef"];
+            /** @description The rows (1 to 1000); columns left out take their defaults. */
+            rows?: components["schemas"]["sqlstudio.database.v1.RowValues"][];
+        };
+        /** @description InsertRowsResponse is the inserted rows as stored. */
+        "sqlstudio.database.v1.InsertRowsResponse": {
+            /** @description The columns of `rows`. */
+            columns?: components["schemas"]["sqlstudio.database.v1.Column"][];
+            /** @description The inserted rows, generated values included, in request order. */
+            rows?: components["schemas"]["sqlstudio.database.v1.Row"][];
+        };
+        /** @description ListConnectionsRequest pages through the caller's profiles. */
+        "sqlstudio.database.v1.ListConnectionsRequest": {
+            /**
+             * Format: int32
+             * @description Page size (default 50, at most 200).
+             */
+            pageSize?: number;
+            /** @description Token from a previous response. */
+            pageToken?: string;
+        };
+        /** @description ListConnectionsResponse is one page of profiles. */
+        "sqlstudio.database.v1.ListConnectionsResponse": {
+            /** @description The profiles, by name. */
+            connections?: components["schemas"]["sqlstudio.database.v1.Connection"][];
+            /** @description Token for the next page; empty at the end. */
+            nextPageToken?: string;
+        };
+        /** @description ListQueryHistoryRequest pages through the caller's history. */
+        "sqlstudio.database.v1.ListQueryHistoryRequest": {
+            /** @description Only this connection's entries, when set. */
+            connectionId?: string;
+            /**
+             * Format: int32
+             * @description Page size (default 50, at most 200).
+             */
+            pageSize?: number;
+            /** @description Token from a previous response. */
+            pageToken?: string;
+        };
+        /** @description ListQueryHistoryResponse is one page of history. */
+        "sqlstudio.database.v1.ListQueryHistoryResponse": {
+            /** @description The entries, newest first. */
+            entries?: components["schemas"]["sqlstudio.database.v1.QueryHistoryEntry"][];
+            /** @description Token for the next page; empty at the end. */
+            nextPageToken?: string;
+        };
+        /** @description ListSchemasRequest names the connection. */
+        "sqlstudio.database.v1.ListSchemasRequest": {
+            /** @description The caller's connection profile. */
+            connectionId?: string;
+        };
+        /** @description ListSchemasResponse lists the schemas by name. */
+        "sqlstudio.database.v1.ListSchemasResponse": {
+            /** @description The schemas. */
+            schemas?: components["schemas"]["sqlstudio.database.v1.Schema"][];
+            /** @description The schema unqualified names resolve to (PostgreSQL: the first of the search path). */
+            defaultSchema?: string;
+        };
+        /** @description ListTablesRequest names a schema. */
+        "sqlstudio.database.v1.ListTablesRequest": {
+            /** @description The caller's connection profile. */
+            connectionId?: string;
+            /** @description The schema; empty for the default schema. */
+            schema?: string;
+            /**
+             * Format: int32
+             * @description Page size (default 1000, at most 5000).
+             */
+            pageSize?: number;
+            /** @description Token from a previous response. */
+            pageToken?: string;
+        };
+        /** @description ListTablesResponse is one page of relations, by name. */
+        "sqlstudio.database.v1.ListTablesResponse": {
+            /** @description The relations. */
+            tables?: components["schemas"]["sqlstudio.database.v1.Table"][];
+            /** @description Token for the next page; empty at the end. */
+            nextPageToken?: string;
+        };
+        /** @description QueryHistoryEntry is one execution (a synced history record). */
+        "sqlstudio.database.v1.QueryHistoryEntry": {
+            /** @description The record id. */
+            id?: string;
+            /** @description The SQL, secrets redacted. */
+            sql?: string;
+            /** @description The connection profile. */
+            connectionId?: string;
+            /** @description When it ran. */
+            executedAt?: components["schemas"]["google.protobuf.Timestamp"];
+            /** @description How long it took. */
+            duration?: components["schemas"]["google.protobuf.Duration"];
+            /**
+             * Format: int64
+             * @description Rows returned or affected.
+             */
+            rowCount?: string;
+            /** @description Whether it succeeded. */
+            success?: boolean;
+            /** @description The error, when it failed. */
+            errorMessage?: string;
+        };
+        /** @description Row is one result row, one value per column in column order. */
+        "sqlstudio.database.v1.Row": {
+            /** @description The cells. */
+            values?: components["schemas"]["sqlstudio.database.v1.Value"][];
+        };
+        /** @description RowDelete deletes one row. */
+        "sqlstudio.database.v1.RowDelete": {
+            /** @description The primary key's values (every key column). */
+            key?: {
+                [key: string]: components["schemas"]["sqlstudio.database.v1.Value"];
+            };
+            /** @description Values the row must still have (optimistic check); a difference answers Aborted. */
+            expected?: {
+                [key: string]: components["schemas"]["sqlstudio.database.v1.Value"];
+            };
+        };
+        /** @description RowUpdate changes one row. */
+        "sqlstudio.database.v1.RowUpdate": {
+            /** @description The primary key's values (every key column). */
+            key?: {
+                [key: string]: components["schemas"]["sqlstudio.database.v1.Value"];
+            };
+            /** @description The new values. */
+            set?: {
+                [key: string]: components["schemas"]["sqlstudio.database.v1.Value"];
+            };
+            /** @description Values the row must still have (optimistic check); a difference answers Aborted. */
+            expected?: {
+                [key: string]: components["schemas"]["sqlstudio.database.v1.Value"];
+            };
+        };
+        /** @description RowValues is a set of values by column name. */
+        "sqlstudio.database.v1.RowValues": {
+            /** @description Column name to value. */
+            values?: {
+                [key: string]: components["schemas"]["sqlstudio.database.v1.Value"];
+            };
+        };
+        /** @description Schema is one namespace of tables. */
+        "sqlstudio.database.v1.Schema": {
+            /** @description Its name. */
+            name?: string;
+            /** @description Whether it belongs to the system (pg_catalog, information_schema, mysql, ...). */
+            system?: boolean;
+        };
+        /** @description Sort is one sort key. */
+        "sqlstudio.database.v1.Sort": {
+            /** @description The column. */
+            column?: string;
+            /** @description Descending instead of ascending. */
+            descending?: boolean;
+        };
+        /**
+         * @description SslMode is how the connection uses TLS (libpq's names).
+         *
+         *     - `SSL_MODE_UNSPECIFIED`: Not set: prefer.
+         *     - `SSL_MODE_DISABLE`: Never TLS.
+         *     - `SSL_MODE_PREFER`: TLS when the server offers it, without verification.
+         *     - `SSL_MODE_REQUIRE`: TLS required, the certificate not verified.
+         *     - `SSL_MODE_VERIFY_CA`: TLS required, the certificate chain verified.
+         *     - `SSL_MODE_VERIFY_FULL`: TLS required, the chain and the host name verified.
+         * @enum {string}
+         */
+        "sqlstudio.database.v1.SslMode": "SSL_MODE_UNSPECIFIED" | "SSL_MODE_DISABLE" | "SSL_MODE_PREFER" | "SSL_MODE_REQUIRE" | "SSL_MODE_VERIFY_CA" | "SSL_MODE_VERIFY_FULL";
+        /** @description Table is one relation of a schema. */
+        "sqlstudio.database.v1.Table": {
+            /** @description The schema. */
+            schema?: string;
+            /** @description The name. */
+            name?: string;
+            /** @description The kind. */
+            kind?: components["schemas"]["sqlstudio.database.v1.TableKind"];
+            /**
+             * Format: int64
+             * @description The database's row estimate; -1 when it has none.
+             */
+            rowEstimate?: string;
+            /** @description The comment, if any. */
+            comment?: string;
+        };
+        /** @description TableColumn is one column of a relation. */
+        "sqlstudio.database.v1.TableColumn": {
+            /** @description Its name. */
+            name?: string;
+            /** @description The database's type, e.g. "character varying(20)". */
+            databaseType?: string;
+            /** @description Whether it may hold NULL. */
+            nullable?: boolean;
+            /** @description The default expression, if any. */
+            defaultExpression?: string;
+            /** @description Whether the database generates it (identity, serial, auto_increment, generated column). */
+            generated?: boolean;
+            /**
+             * Format: int32
+             * @description Position, from 1.
+             */
+            ordinal?: number;
+            /** @description The comment, if any. */
+            comment?: string;
+        };
+        /**
+         * @description TableKind is the kind of relation.
+         *
+         *     - `TABLE_KIND_UNSPECIFIED`: Not set.
+         *     - `TABLE_KIND_TABLE`: A table.
+         *     - `TABLE_KIND_VIEW`: A view.
+         *     - `TABLE_KIND_MATERIALIZED_VIEW`: A materialized view (PostgreSQL).
+         *     - `TABLE_KIND_FOREIGN_TABLE`: A foreign table (PostgreSQL).
+         * @enum {string}
+         */
+        "sqlstudio.database.v1.TableKind": "TABLE_KIND_UNSPECIFIED" | "TABLE_KIND_TABLE" | "TABLE_KIND_VIEW" | "TABLE_KIND_MATERIALIZED_VIEW" | "TABLE_KIND_FOREIGN_TABLE";
+        /** @description TableRef names a table of a connection. */
+        "sqlstudio.database.v1.TableRef": {
+            /** @description The caller's connection profile. */
+            connectionId?: string;
+            /** @description The schema; empty for the default schema. */
+            schema?: string;
+            /** @description The table. */
+            table?: string;
+        };
+        /**
+         * @description TestConnectionRequest names what to test.
+         *
+         *     Oneof `target`: at most one of `id`, `spec` is set.
+         */
+        "sqlstudio.database.v1.TestConnectionRequest": {
+            /**
+             * @description A stored profile.
+             *
+             *     Member of oneof `target`: set at most one of its fields.
+             */
+            id?: string;
+            /**
+             * @description An unsaved profile.
+             *
+             *     Member of oneof `target`: set at most one of its fields.
+             */
+            spec?: components["schemas"]["sqlstudio.database.v1.ConnectionSpec"];
+        };
+        /** @description TestConnectionResponse reports the server. */
+        "sqlstudio.database.v1.TestConnectionResponse": {
+            /** @description Time to connect and run a trivial query. */
+            latency?: components["schemas"]["google.protobuf.Duration"];
+            /** @description The server's version string. */
+            serverVersion?: string;
+        };
+        /** @description UpdateConnectionRequest replaces a profile. */
+        "sqlstudio.database.v1.UpdateConnectionRequest": {
+            /** @description The profile id. */
+            id?: string;
+            /** @description The new profile; an empty password keeps the stored one. */
+            spec?: components["schemas"]["sqlstudio.database.v1.ConnectionSpec"];
+            /** @description Remove the stored password (spec.password must then be empty). */
+            clearPassword?: boolean;
+        };
+        /** @description UpdateConnectionResponse is the stored profile. */
+        "sqlstudio.database.v1.UpdateConnectionResponse": {
+            /** @description The stored profile. */
+            connection?: components["schemas"]["sqlstudio.database.v1.Connection"];
+        };
+        /** @description UpdateRowsRequest carries the updates. */
+        "sqlstudio.database.v1.UpdateRowsRequest": {
+            /** @description The table. */
+            table?: components["schemas"]["sqlstudio.database.v1.TableRef"];
+            /** @description The updates (1 to 1000), applied in one transaction. */
+            updates?: components["schemas"]["sqlstudio.database.v1.RowUpdate"][];
+        };
+        /** @description UpdateRowsResponse counts the rows changed. */
+        "sqlstudio.database.v1.UpdateRowsResponse": {
+            /**
+             * Format: int64
+             * @description Rows updated.
+             */
+            updated?: string;
+        };
+        /**
+         * @description Value is one typed cell or bound parameter. Every kind keeps the database's value exactly:
+         *     integers are 64-bit, decimals and temporal values travel as the database's own text, bytes
+         *     as bytes. A Value with no kind set is read as SQL NULL.
+         *
+         *     Oneof `kind`: at most one of `nullValue`, `boolValue`, `intValue`, `floatValue`, `decimalValue`, `textValue`, `bytesValue`, `timestampValue`, `dateValue`, `timeValue`, `intervalValue`, `jsonValue`, `arrayValue` is set.
+         */
+        "sqlstudio.database.v1.Value": {
+            /**
+             * @description SQL NULL (always true when set).
+             *
+             *     Member of oneof `kind`: set at most one of its fields.
+             */
+            nullValue?: boolean;
+            /**
+             * @description A boolean.
+             *
+             *     Member of oneof `kind`: set at most one of its fields.
+             */
+            boolValue?: boolean;
+            /**
+             * Format: int64
+             * @description A signed integer up to 64 bits (JSON: a string, so no precision is lost).
+             *
+             *     Member of oneof `kind`: set at most one of its fields.
+             */
+            intValue?: string;
+            /**
+             * @description A floating point number (real, double, float).
+             *
+             *     Member of oneof `kind`: set at most one of its fields.
+             */
+            floatValue?: number | ("NaN" | "Infinity" | "-Infinity");
+            /**
+             * @description An exact decimal as text, e.g. "12345678901234567890.1234567890"; also integers beyond 64 bits.
+             *
+             *     Member of oneof `kind`: set at most one of its fields.
+             */
+            decimalValue?: string;
+            /**
+             * @description Text.
+             *
+             *     Member of oneof `kind`: set at most one of its fields.
+             */
+            textValue?: string;
+            /**
+             * Format: byte
+             * @description Binary data (bytea, blob, varbinary).
+             *
+             *     Member of oneof `kind`: set at most one of its fields.
+             */
+            bytesValue?: string;
+            /**
+             * @description A timestamp as the database prints it in ISO 8601, with the offset when it has one.
+             *
+             *     Member of oneof `kind`: set at most one of its fields.
+             */
+            timestampValue?: string;
+            /**
+             * @description A date, YYYY-MM-DD.
+             *
+             *     Member of oneof `kind`: set at most one of its fields.
+             */
+            dateValue?: string;
+            /**
+             * @description A time of day, with the offset when it has one.
+             *
+             *     Member of oneof `kind`: set at most one of its fields.
+             */
+            timeValue?: string;
+            /**
+             * @description An interval as the database prints it.
+             *
+             *     Member of oneof `kind`: set at most one of its fields.
+             */
+            intervalValue?: string;
+            /**
+             * @description JSON text, exactly as stored.
+             *
+             *     Member of oneof `kind`: set at most one of its fields.
+             */
+            jsonValue?: string;
+            /**
+             * @description An array (PostgreSQL), element by element.
+             *
+             *     Member of oneof `kind`: set at most one of its fields.
+             */
+            arrayValue?: components["schemas"]["sqlstudio.database.v1.ValueList"];
+        };
+        /** @description ValueList is an ordered list of values. */
+        "sqlstudio.database.v1.ValueList": {
+            /** @description The elements. */
+            values?: components["schemas"]["sqlstudio.database.v1.Value"][];
         };
         /**
          * @description Change is one write a device made.
@@ -1681,6 +2704,533 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["sqlstudio.auth.v1.VerifyEmailResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    ConnectionService_CreateConnection: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.database.v1.CreateConnectionRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.database.v1.CreateConnectionRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.database.v1.CreateConnectionResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.database.v1.CreateConnectionResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    ConnectionService_DeleteConnection: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.database.v1.DeleteConnectionRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.database.v1.DeleteConnectionRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.database.v1.DeleteConnectionResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.database.v1.DeleteConnectionResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    ConnectionService_GetConnection: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.database.v1.GetConnectionRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.database.v1.GetConnectionRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.database.v1.GetConnectionResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.database.v1.GetConnectionResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    ConnectionService_GetConnectionHealth: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.database.v1.GetConnectionHealthRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.database.v1.GetConnectionHealthRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.database.v1.GetConnectionHealthResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.database.v1.GetConnectionHealthResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    ConnectionService_ListConnections: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.database.v1.ListConnectionsRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.database.v1.ListConnectionsRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.database.v1.ListConnectionsResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.database.v1.ListConnectionsResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    ConnectionService_TestConnection: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.database.v1.TestConnectionRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.database.v1.TestConnectionRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.database.v1.TestConnectionResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.database.v1.TestConnectionResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    ConnectionService_UpdateConnection: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.database.v1.UpdateConnectionRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.database.v1.UpdateConnectionRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.database.v1.UpdateConnectionResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.database.v1.UpdateConnectionResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    QueryService_CancelQuery: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.database.v1.CancelQueryRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.database.v1.CancelQueryRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.database.v1.CancelQueryResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.database.v1.CancelQueryResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    QueryService_ExplainQuery: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.database.v1.ExplainQueryRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.database.v1.ExplainQueryRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.database.v1.ExplainQueryResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.database.v1.ExplainQueryResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    QueryService_ListQueryHistory: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.database.v1.ListQueryHistoryRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.database.v1.ListQueryHistoryRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.database.v1.ListQueryHistoryResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.database.v1.ListQueryHistoryResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    SchemaService_DescribeTable: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.database.v1.DescribeTableRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.database.v1.DescribeTableRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.database.v1.DescribeTableResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.database.v1.DescribeTableResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    SchemaService_ListSchemas: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.database.v1.ListSchemasRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.database.v1.ListSchemasRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.database.v1.ListSchemasResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.database.v1.ListSchemasResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    SchemaService_ListTables: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.database.v1.ListTablesRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.database.v1.ListTablesRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.database.v1.ListTablesResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.database.v1.ListTablesResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    TableService_DeleteRows: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.database.v1.DeleteRowsRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.database.v1.DeleteRowsRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.database.v1.DeleteRowsResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.database.v1.DeleteRowsResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    TableService_GetRows: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.database.v1.GetRowsRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.database.v1.GetRowsRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.database.v1.GetRowsResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.database.v1.GetRowsResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    TableService_InsertRows: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.database.v1.InsertRowsRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.database.v1.InsertRowsRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.database.v1.InsertRowsResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.database.v1.InsertRowsResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    TableService_UpdateRows: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.database.v1.UpdateRowsRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.database.v1.UpdateRowsRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.database.v1.UpdateRowsResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.database.v1.UpdateRowsResponse"];
                 };
             };
             default: components["responses"]["ConnectError"];

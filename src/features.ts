@@ -1,3 +1,4 @@
+import { mkdirSync } from "node:fs";
 import type { Interceptor } from "@connectrpc/connect";
 import { AuthService } from "../gen/sqlstudio/auth/v1/auth_pb.js";
 import { RealtimeService } from "../gen/sqlstudio/realtime/v1/realtime_pb.js";
@@ -23,6 +24,19 @@ import { realtimeService } from "./realtime/service.js";
 import { RealtimeStore } from "./realtime/store.js";
 import { PROTOCOL_JSON, PROTOCOL_PROTO, realtimeSocketHandler } from "./realtime/ws.js";
 import type { ServiceEntry } from "./server/app.js";
+import { ConnectionService } from "../gen/sqlstudio/database/v1/connection_pb.js";
+import { QueryService } from "../gen/sqlstudio/database/v1/query_pb.js";
+import { SchemaService } from "../gen/sqlstudio/database/v1/schema_pb.js";
+import { TableService } from "../gen/sqlstudio/database/v1/table_pb.js";
+import { Catalog } from "./engine/catalog.js";
+import { Connections } from "./engine/connections.js";
+import { engineKey } from "./engine/key.js";
+import { Pools } from "./engine/pools.js";
+import { Queries } from "./engine/queries.js";
+import { SecretBox } from "./engine/secret-box.js";
+import { connectionService, queryService, schemaService, tableService } from "./engine/service.js";
+import { ConnectionStore } from "./engine/store.js";
+import { Tables } from "./engine/tables.js";
 import { syncJobs } from "./sync/jobs.js";
 import { syncService } from "./sync/service.js";
 import { SyncStore } from "./sync/store.js";
@@ -35,6 +49,8 @@ export interface Features {
   outbox: Outbox;
   accounts: Accounts;
   hub: RealtimeHub;
+  /** The query engine's connection pools (closed at shutdown). */
+  pools: Pools;
   /** Attaches to /v1/stream (both listeners). */
   socketHandler: ReturnType<typeof realtimeSocketHandler>;
   /** Subprotocols /v1/stream speaks. */
@@ -87,17 +103,39 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
     },
     pulled: (outcome) => deps.metrics.syncPulls.inc({ outcome }),
   });
+  const e = config.engine;
+  if (e.sqliteDir) mkdirSync(e.sqliteDir, { recursive: true });
+  const pools = new Pools({ max: e.poolMax, idleMs: e.poolIdleMs }, () => runtime.now(), logger);
+  const connections = new Connections(
+    new ConnectionStore(db),
+    new SecretBox(engineKey(e, logger)),
+    runtime,
+    { allowPrivateHosts: e.allowPrivateHosts, allowlist: e.hostAllowlist, sqliteDir: e.sqliteDir, connectTimeoutMs: e.connectTimeoutMs },
+    pools,
+  );
+  const queries = new Queries(connections, e, sync, runtime, logger);
+  const catalog = new Catalog(connections);
   return {
     services: [
       [AuthService, authService(accounts)],
       [SyncService, syncService(sync)],
       [RealtimeService, realtimeService(hub, { maxQueued: config.realtime.maxQueued, now: () => runtime.now() })],
+      [ConnectionService, connectionService(connections, pools)],
+      [QueryService, queryService(queries, sync)],
+      [SchemaService, schemaService(catalog)],
+      [TableService, tableService(new Tables(connections, catalog))],
     ],
     interceptors: [authInterceptor(accounts, { requireVerifiedEmail: a.requireVerifiedEmail })],
-    jobs: [...authJobs(store, { refreshGraceMs: a.refreshGraceMs }), ...syncJobs(syncStore, config.sync), ...realtimeJobs(realtimeStore)],
+    jobs: [
+      ...authJobs(store, { refreshGraceMs: a.refreshGraceMs }),
+      ...syncJobs(syncStore, config.sync),
+      ...realtimeJobs(realtimeStore),
+      { name: "engine.pools", intervalMs: e.healthCheckMs, perInstance: true, run: () => pools.check() },
+    ],
     outbox,
     accounts,
     hub,
+    pools,
     socketHandler: realtimeSocketHandler(hub, accounts, {
       authTimeoutMs: config.realtime.authTimeoutMs,
       maxBufferedBytes: config.realtime.maxBufferedBytes,

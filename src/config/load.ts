@@ -86,6 +86,8 @@ function productionRefusals(get: (path: string) => unknown): string[] {
   const url = get("database.url");
   if (typeof secret !== "string" || secret === "") out.push("JWT_SECRET: required in production");
   else if (Buffer.byteLength(secret) < 32) out.push("JWT_SECRET: must be at least 32 bytes in production");
+  const key = get("engine.secretKey");
+  if (typeof key !== "string" || Buffer.from(key, "base64").length !== 32) out.push("ENGINE_SECRET_KEY: required in production: 32 random bytes, base64");
   if (typeof url === "string" && url.startsWith("file:") && get("database.allowFileInProduction") !== true) {
     out.push("DATABASE_URL: a file: database is refused in production unless ALLOW_FILE_DATABASE_IN_PRODUCTION=true");
   }

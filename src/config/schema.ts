@@ -93,6 +93,26 @@ export const configSchema = z.object({
     maxConnections: positiveInt,
     heartbeatMs: positiveInt,
   }),
+  engine: z.object({
+    /** AES-256-GCM key for stored connection passwords: 32 bytes, base64. */
+    secretKey: z.string().optional(),
+    /** Development: where a generated key is kept when ENGINE_SECRET_KEY is unset. */
+    secretKeyFile: z.string().optional(),
+    /** SQLite profiles may only name files inside this directory; unset disables SQLite. */
+    sqliteDir: z.string().optional(),
+    /** Allow hosts on loopback, private, link-local and metadata addresses. */
+    allowPrivateHosts: bool,
+    /** Hosts, addresses or CIDR ranges allowed even when private. */
+    hostAllowlist: list,
+    poolMax: z.coerce.number().int().min(2).max(100),
+    poolIdleMs: positiveInt,
+    connectTimeoutMs: positiveInt,
+    defaultMaxRows: positiveInt,
+    defaultTimeoutMs: positiveInt,
+    batchRows: positiveInt,
+    batchBytes: positiveInt,
+    healthCheckMs: positiveInt,
+  }),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -145,6 +165,19 @@ export const ENV_KEYS: Record<string, string> = {
   REALTIME_MAX_BUFFERED_BYTES: "realtime.maxBufferedBytes",
   WS_MAX_CONNECTIONS: "ws.maxConnections",
   WS_HEARTBEAT_MS: "ws.heartbeatMs",
+  ENGINE_SECRET_KEY: "engine.secretKey",
+  ENGINE_SECRET_KEY_FILE: "engine.secretKeyFile",
+  ENGINE_SQLITE_DIR: "engine.sqliteDir",
+  ENGINE_ALLOW_PRIVATE_HOSTS: "engine.allowPrivateHosts",
+  ENGINE_HOST_ALLOWLIST: "engine.hostAllowlist",
+  ENGINE_POOL_MAX: "engine.poolMax",
+  ENGINE_POOL_IDLE_MS: "engine.poolIdleMs",
+  ENGINE_CONNECT_TIMEOUT_MS: "engine.connectTimeoutMs",
+  ENGINE_DEFAULT_MAX_ROWS: "engine.defaultMaxRows",
+  ENGINE_DEFAULT_TIMEOUT_MS: "engine.defaultTimeoutMs",
+  ENGINE_BATCH_ROWS: "engine.batchRows",
+  ENGINE_BATCH_BYTES: "engine.batchBytes",
+  ENGINE_HEALTH_CHECK_MS: "engine.healthCheckMs",
 };
 
 /** Defaults per profile. Development needs no configuration at all. */
@@ -187,5 +220,19 @@ export function defaultsFor(environment: Environment): Record<string, unknown> {
     sync: { maxChangesPerPush: 500, maxPushBytes: 4 * 1024 * 1024, maxRecordsPerUser: 100_000, tombstoneRetentionDays: 90, historyRetentionDays: 90 },
     realtime: { pollMs: 250, authTimeoutMs: 5_000, maxQueued: 1_000, maxBufferedBytes: 1024 * 1024 },
     ws: { maxConnections: 10_000, heartbeatMs: 30_000 },
+    engine: {
+      secretKeyFile: dev ? "./data/engine.key" : undefined,
+      sqliteDir: dev ? "./data/sqlite" : undefined,
+      allowPrivateHosts: dev,
+      hostAllowlist: [],
+      poolMax: 5,
+      poolIdleMs: 60_000,
+      connectTimeoutMs: 10_000,
+      defaultMaxRows: 10_000,
+      defaultTimeoutMs: 5 * 60_000,
+      batchRows: 1_000,
+      batchBytes: 256 * 1024,
+      healthCheckMs: 30_000,
+    },
   };
 }

@@ -6,6 +6,8 @@ import type { JobStore } from "./store.js";
 export interface Job {
   name: string;
   intervalMs: number;
+  /** Runs on every instance, without a lease (work on this process's own state, e.g. its pools). */
+  perInstance?: boolean;
   /** Does the work; returns counts for the log line (e.g. { deleted: 3 }). */
   run(now: number): Promise<Record<string, number>>;
 }
@@ -48,21 +50,21 @@ export class JobRunner {
     const now = this.runtime.now();
     try {
       // The lease covers most of the interval, so each interval runs the job once in the fleet.
-      if (!(await this.store.acquire(job.name, this.holder, now, now + Math.floor(job.intervalMs * 0.9)))) {
+      if (!job.perInstance && !(await this.store.acquire(job.name, this.holder, now, now + Math.floor(job.intervalMs * 0.9)))) {
         this.metrics.jobRuns.inc({ job: job.name, result: "skipped" });
         return;
       }
       const started = performance.now();
       const counts = await job.run(now);
       const ms = performance.now() - started;
-      await this.store.finish(job.name, this.holder, this.runtime.now(), "ok");
+      if (!job.perInstance) await this.store.finish(job.name, this.holder, this.runtime.now(), "ok");
       this.metrics.jobRuns.inc({ job: job.name, result: "ok" });
       this.metrics.jobDuration.observe({ job: job.name }, ms / 1000);
       this.logger.info({ job: job.name, ms: Math.round(ms), ...counts }, "job ran");
     } catch (err) {
       this.metrics.jobRuns.inc({ job: job.name, result: "error" });
       this.logger.error({ job: job.name, err }, "job failed");
-      await this.store.finish(job.name, this.holder, this.runtime.now(), "error").catch(() => undefined);
+      if (!job.perInstance) await this.store.finish(job.name, this.holder, this.runtime.now(), "error").catch(() => undefined);
     }
   }
 

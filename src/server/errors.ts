@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../gen/sqlstudio/common/v1/error_pb.js";
+import { DatabaseError } from "../engine/driver.js";
 
 /**
  * The one place where errors become Connect errors. Feature code throws these helpers (or
@@ -33,9 +34,27 @@ export const unavailable = (message: string, reason = "UNAVAILABLE", retryAfterM
 export const resourceExhausted = (message: string, retryAfterMs: number, reason = "RATE_LIMITED") =>
   rpcError(Code.ResourceExhausted, reason, message, { retryAfterMs });
 
+/** What the user's own database answered: theirs to read, with a code that says what to do. */
+function fromDatabase(err: DatabaseError): ConnectError {
+  const meta = { metadata: { sqlstate: err.code } };
+  switch (err.kind) {
+    case "readonly":
+      return rpcError(Code.PermissionDenied, "READ_ONLY", `read-only: ${err.message}`, meta);
+    case "canceled":
+      return rpcError(Code.Canceled, "QUERY_CANCELED", err.message, meta);
+    case "connect":
+      return rpcError(Code.Unavailable, "DATABASE_UNREACHABLE", err.message, meta);
+    case "constraint":
+      return rpcError(Code.FailedPrecondition, "CONSTRAINT_VIOLATION", err.message, meta);
+    default:
+      return rpcError(Code.InvalidArgument, "SQL_ERROR", err.message, meta);
+  }
+}
+
 /** Internal errors keep their cause for the log, never for the client. */
 export function toPublicError(err: unknown): { error: ConnectError; cause?: unknown } {
   if (err instanceof ConnectError) return { error: err };
+  if (err instanceof DatabaseError) return { error: fromDatabase(err) };
   // Connect's own errors from other realms, and aborts, arrive here as ConnectError via from().
   if (err instanceof Error && err.name === "AbortError") return { error: new ConnectError("operation canceled", Code.Canceled) };
   return { error: rpcError(Code.Internal, "INTERNAL", "internal error"), cause: err };

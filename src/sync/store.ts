@@ -229,6 +229,17 @@ export class SyncStore {
     await this.db.execute(this.touchDeviceStmt(userId, deviceId, now, what));
   }
 
+  /** Live history records, newest first, before a seq; optionally of one connection. */
+  async history(userId: string, limit: number, beforeSeq: number | undefined, connectionId: string): Promise<RecordRow[]> {
+    const rs = await this.db.execute({
+      sql: `SELECT ${RECORD_COLS} FROM sync_records
+             WHERE user_id = ? AND seq < ? AND kind = 'history' AND deleted = 0 AND (? = '' OR json_extract(payload, '$.connectionId') = ?)
+             ORDER BY seq DESC LIMIT ?`,
+      args: [userId, beforeSeq ?? Number.MAX_SAFE_INTEGER, connectionId, connectionId, limit],
+    });
+    return rs.rows.map(recordOf);
+  }
+
   /** Records with seq > since, ascending, at most `limit`. */
   async changedSince(userId: string, since: number, limit: number): Promise<RecordRow[]> {
     const rs = await this.db.execute({

@@ -1,5 +1,6 @@
 import { Code } from "@connectrpc/connect";
-import type { Change } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { ChangeSchema, type Change, type HistoryEntrySchema } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
 import { decodePageToken, encodePageToken, pageSize } from "../common/paging.js";
 import type { Runtime } from "../common/runtime.js";
 import { invalidArgument, rpcError } from "../server/errors.js";
@@ -27,6 +28,9 @@ export type Resolution =
   | { case: "keepClient" }
   | { case: "keepBoth" }
   | { case: "merged"; change: Change };
+
+/** The device id history entries written by the server carry. */
+export const SERVER_DEVICE = "server";
 
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TOKEN = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -172,6 +176,22 @@ export class Sync {
     });
     if (out.moved) this.hooks.changed?.(userId, out.headSeq, "");
     return out;
+  }
+
+  /** Adds a history entry written by the server (the query engine), as the device `server`. */
+  async recordHistory(userId: string, entry: MessageInitShape<typeof HistoryEntrySchema>): Promise<void> {
+    const change = create(ChangeSchema, { mutationId: this.runtime.newId(), recordId: this.runtime.newId(), payload: { case: "history", value: entry } });
+    await this.push(userId, SERVER_DEVICE, "", [change]);
+  }
+
+  /** The user's history, newest first; the page token is the last seq seen. */
+  async history(userId: string, connectionId: string, size: number, token: string): Promise<{ records: RecordRow[]; next: string }> {
+    const limit = pageSize(size);
+    const before = decodePageToken(token);
+    if (before !== undefined && !/^\d{1,16}$/.test(before)) throw invalidArgument("page_token", "is not a token this server issued", "INVALID_PAGE_TOKEN");
+    const rows = await this.store.history(userId, limit + 1, before === undefined ? undefined : Number(before), connectionId);
+    const page = rows.slice(0, limit);
+    return { records: page, next: rows.length > limit ? encodePageToken(String(page[page.length - 1].seq)) : "" };
   }
 
   status(userId: string): Promise<{ devices: DeviceRow[]; headSeq: number; openConflicts: number; records: number }> {

@@ -25,6 +25,8 @@ export function testEnv(dir: string, extra: Record<string, string> = {}): Record
     LOG_LEVEL: "info",
     LOG_PRETTY: "false",
     CONFIG_FILE: join(dir, "none.yaml"),
+    ENGINE_SECRET_KEY_FILE: join(dir, "engine.key"),
+    ENGINE_SQLITE_DIR: join(dir, "sqlite"),
     ...extra,
   };
 }

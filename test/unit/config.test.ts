@@ -33,6 +33,7 @@ const production = {
   JWT_SECRET: GOOD_SECRET,
   DATABASE_URL: "libsql://app-org.turso.io",
   TURSO_AUTH_TOKEN: "token",
+  ENGINE_SECRET_KEY: Buffer.alloc(32, 7).toString("base64"),
 };
 
 describe("loadConfig defaults", () => {

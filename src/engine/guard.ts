@@ -1,0 +1,29 @@
+import type { EngineName } from "./driver.js";
+import type { Statement } from "./split.js";
+
+/**
+ * Statements refused before they reach the database. The database enforces read-only itself
+ * (read-only transaction, `query_only`); this closes the ways out of that transaction:
+ * ending it, changing the session (MySQL's implicit commits), or attaching other files.
+ */
+const TRANSACTION_CONTROL = new Set(["BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE", "PREPARE"]);
+/** MySQL statements that commit implicitly or change the session's transaction mode. */
+const MYSQL_READONLY_REFUSED = new Set([
+  "SET", "CALL", "CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE", "GRANT", "REVOKE", "LOCK", "UNLOCK",
+  "LOAD", "FLUSH", "INSTALL", "UNINSTALL", "OPTIMIZE", "REPAIR", "ANALYZE", "CACHE", "RESET", "XA", "HANDLER", "DO",
+]);
+
+export function refusal(stmt: Statement, engine: EngineName, readOnly: boolean): string | undefined {
+  const first = stmt.words[0] ?? "";
+  if (engine === "sqlite") {
+    // Files outside the SQLite directory stay out of reach, read-only or not.
+    if (first === "ATTACH" || first === "DETACH") return "ATTACH and DETACH are not allowed";
+    if (first === "VACUUM" && stmt.words.includes("INTO")) return "VACUUM INTO is not allowed";
+  }
+  if (!readOnly) return undefined;
+  if (TRANSACTION_CONTROL.has(first)) return `${first} is not allowed in a read-only query`;
+  if (engine === "mysql" && MYSQL_READONLY_REFUSED.has(first)) return `${first} is not allowed in a read-only query`;
+  if (engine === "sqlite" && first === "PRAGMA") return "PRAGMA is not allowed in a read-only query";
+  if (engine === "postgresql" && (first === "COPY" && stmt.words.includes("PROGRAM"))) return "COPY PROGRAM is not allowed in a read-only query";
+  return undefined;
+}

@@ -1,0 +1,124 @@
+import type { Logger } from "../observability/logger.js";
+import type { Driver, EngineName, EnginePool, PoolStats, Session, Target } from "./driver.js";
+import { mysqlDriver } from "./drivers/mysql.js";
+import { postgresDriver } from "./drivers/postgres.js";
+import { sqliteDriver } from "./drivers/sqlite.js";
+
+export const DRIVERS: Record<EngineName, Driver> = { postgresql: postgresDriver, mysql: mysqlDriver, sqlite: sqliteDriver };
+
+interface Entry {
+  pool: EnginePool;
+  driver: Driver;
+  /** The profile version the pool was opened for; an updated profile gets a new pool. */
+  version: number;
+  lastUsed: number;
+  inUse: number;
+  health: { healthy: boolean; checkedAt: number; error: string };
+}
+
+export interface PoolHealth extends PoolStats {
+  open: boolean;
+  healthy: boolean;
+  checkedAt: number;
+  error: string;
+}
+
+/** One pool per (user, connection profile) in this process, closed when idle. */
+export class Pools {
+  private readonly entries = new Map<string, Entry>();
+  constructor(
+    private readonly limits: { max: number; idleMs: number },
+    private readonly now: () => number,
+    private readonly logger: Logger,
+  ) {}
+
+  private key(userId: string, connectionId: string) {
+    return `${userId}\n${connectionId}`;
+  }
+
+  /** A session on the profile's pool, opening the pool (with `target()`) when needed. */
+  async session(userId: string, connectionId: string, version: number, engine: EngineName, target: () => Promise<Target>): Promise<{ session: Session; driver: Driver; done: (broken?: boolean) => void }> {
+    const key = this.key(userId, connectionId);
+    let e = this.entries.get(key);
+    if (e && e.version !== version) {
+      this.entries.delete(key);
+      void e.pool.end();
+      e = undefined;
+    }
+    if (!e) {
+      const driver = DRIVERS[engine];
+      const pool = driver.pool(await target(), this.limits);
+      e = this.entries.get(key) ?? { pool, driver, version, lastUsed: this.now(), inUse: 0, health: { healthy: true, checkedAt: 0, error: "" } };
+      if (e.pool !== pool) void pool.end();
+      this.entries.set(key, e);
+    }
+    const entry = e;
+    entry.inUse++;
+    entry.lastUsed = this.now();
+    try {
+      const session = await entry.pool.acquire();
+      let released = false;
+      return {
+        session,
+        driver: entry.driver,
+        done: (broken = false) => {
+          if (released) return;
+          released = true;
+          entry.inUse--;
+          entry.lastUsed = this.now();
+          session.release(broken);
+        },
+      };
+    } catch (err) {
+      entry.inUse--;
+      entry.health = { healthy: false, checkedAt: this.now(), error: (err as Error).message };
+      throw err;
+    }
+  }
+
+  health(userId: string, connectionId: string): PoolHealth {
+    const e = this.entries.get(this.key(userId, connectionId));
+    if (!e) return { open: false, total: 0, idle: 0, waiting: 0, max: this.limits.max, healthy: true, checkedAt: 0, error: "" };
+    return { open: true, ...e.pool.stats(), ...e.health };
+  }
+
+  async close(userId: string, connectionId: string): Promise<void> {
+    const key = this.key(userId, connectionId);
+    const e = this.entries.get(key);
+    if (!e) return;
+    this.entries.delete(key);
+    await e.pool.end();
+  }
+
+  /** The health check job: idle pools are closed, the others asked for their version. */
+  async check(): Promise<Record<string, number>> {
+    const now = this.now();
+    let closed = 0;
+    let healthy = 0;
+    let failing = 0;
+    for (const [key, e] of [...this.entries]) {
+      if (e.inUse === 0 && now - e.lastUsed >= this.limits.idleMs) {
+        this.entries.delete(key);
+        await e.pool.end();
+        closed++;
+        continue;
+      }
+      try {
+        await e.pool.version();
+        e.health = { healthy: true, checkedAt: this.now(), error: "" };
+        healthy++;
+      } catch (err) {
+        e.health = { healthy: false, checkedAt: this.now(), error: (err as Error).message };
+        failing++;
+      }
+    }
+    return { pools: this.entries.size, closed, healthy, failing };
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.entries.values()];
+    this.entries.clear();
+    await Promise.allSettled(all.map((e) => e.pool.end()));
+    this.logger.debug({ pools: all.length }, "engine pools closed");
+  }
+}

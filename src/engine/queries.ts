@@ -1,0 +1,236 @@
+import { Code } from "@connectrpc/connect";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { ExecuteQueryResponseSchema } from "../../gen/sqlstudio/database/v1/query_pb.js";
+import type { Runtime } from "../common/runtime.js";
+import type { Logger } from "../observability/logger.js";
+import { invalidArgument, rpcError } from "../server/errors.js";
+import type { Sync } from "../sync/sync.js";
+import type { Connections } from "./connections.js";
+import { DatabaseError, type Cell, type Cursor, type Session } from "./driver.js";
+import { refusal } from "./guard.js";
+import { splitStatements, type Statement } from "./split.js";
+
+type Event = MessageInitShape<typeof ExecuteQueryResponseSchema>;
+
+export interface QuerySettings {
+  defaultMaxRows: number;
+  defaultTimeoutMs: number;
+  batchRows: number;
+  batchBytes: number;
+}
+
+export interface ExecuteRequest {
+  connectionId: string;
+  sql: string;
+  maxRows: number;
+  timeoutMs: number;
+  readOnly: boolean;
+  queryId: string;
+}
+
+const QUERY_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+const MAX_STATEMENTS = 1_000;
+
+/** Why a running query stopped early. */
+type Stop = "canceled" | "deadline" | "client";
+
+interface Running {
+  userId: string;
+  stop(why: Stop): void;
+}
+
+/** A rough wire size of a row, to cut batches near `batchBytes`. */
+function rowBytes(row: Cell[]): number {
+  let n = 2;
+  for (const c of row) {
+    const v = c.kind?.value;
+    n += typeof v === "string" ? v.length + 3 : v instanceof Uint8Array ? v.length + 3 : 10;
+  }
+  return n;
+}
+
+/** Runs SQL for users: statements in order, streamed with backpressure, cancellable in the database. */
+export class Queries {
+  private readonly running = new Map<string, Running>();
+
+  constructor(
+    private readonly connections: Connections,
+    private readonly settings: QuerySettings,
+    private readonly sync: Sync,
+    private readonly runtime: Runtime,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Statements of a script, each checked (read-only, SQLite confinement) before any runs. */
+  private statements(sql: string, engine: Parameters<typeof splitStatements>[1], readOnly: boolean): Statement[] {
+    if (sql.trim() === "") throw invalidArgument("sql", "is required");
+    const list = splitStatements(sql, engine);
+    if (list.length === 0) throw invalidArgument("sql", "holds no statement");
+    if (list.length > MAX_STATEMENTS) throw invalidArgument("sql", `at most ${MAX_STATEMENTS} statements per request`);
+    list.forEach((s, i) => {
+      const why = refusal(s, engine, readOnly);
+      if (why) throw rpcError(readOnly ? Code.PermissionDenied : Code.InvalidArgument, readOnly ? "READ_ONLY" : "STATEMENT_REFUSED", `sql: statement ${i + 1}: ${why}`, { field: "sql" });
+    });
+    return list;
+  }
+
+  async *execute(userId: string, req: ExecuteRequest, signal: AbortSignal): AsyncGenerator<Event> {
+    if (req.maxRows < 0) throw invalidArgument("max_rows", "must not be negative");
+    if (req.timeoutMs < 0) throw invalidArgument("timeout_ms", "must not be negative");
+    if (req.queryId !== "" && !QUERY_ID.test(req.queryId)) throw invalidArgument("query_id", "must be 1-128 characters of A-Z a-z 0-9 _ . : -");
+    const row = await this.connections.get(userId, req.connectionId);
+    const readOnly = req.readOnly || row.readOnly;
+    const statements = this.statements(req.sql, row.engine, readOnly);
+    const maxRows = req.maxRows > 0 ? req.maxRows : this.settings.defaultMaxRows;
+    const queryId = req.queryId || this.runtime.newId();
+    const key = `${userId}\n${queryId}`;
+    if (this.running.has(key)) throw rpcError(Code.AlreadyExists, "QUERY_RUNNING", "a query with this id is running", { field: "query_id" });
+
+    const started = this.runtime.now();
+    let stopped: Stop | undefined;
+    let session: Session | undefined;
+    let cancelInDb: Promise<void> | undefined;
+    const stop = (why: Stop) => {
+      if (stopped) return;
+      stopped = why;
+      if (session) cancelInDb = session.cancel().catch((err: unknown) => this.logger.warn({ err, queryId }, "cancel in the database failed"));
+    };
+    this.running.set(key, { userId, stop });
+    const onAbort = () => stop("client");
+    signal.addEventListener("abort", onAbort);
+    const timer = setTimeout(() => stop("deadline"), req.timeoutMs > 0 ? req.timeoutMs : this.settings.defaultTimeoutMs);
+
+    let total = 0;
+    let failure: string | undefined;
+    let broken = false;
+    let done: ((broken?: boolean) => void) | undefined;
+    try {
+      const acquired = await this.connections.session(userId, row);
+      session = acquired.session;
+      done = acquired.done;
+      if (stopped) throw this.stopError(stopped);
+      if (readOnly) await session.begin(true);
+      for (let index = 0; index < statements.length; index++) {
+        const t0 = performance.now();
+        let cursor: Cursor | undefined;
+        try {
+          cursor = await session.open(statements[index].sql);
+          yield { event: { case: "header", value: { queryId, statementIndex: index, columns: cursor.columns } } };
+          let count = 0;
+          let truncated = false;
+          while (count < maxRows) {
+            const rows: Cell[][] = [];
+            let bytes = 0;
+            while (rows.length < this.settings.batchRows && bytes < this.settings.batchBytes && count + rows.length < maxRows) {
+              const part = await cursor.next(Math.min(100, this.settings.batchRows - rows.length, maxRows - count - rows.length));
+              if (part.length === 0) break;
+              for (const r of part) {
+                rows.push(r);
+                bytes += rowBytes(r);
+              }
+            }
+            if (stopped) throw this.stopError(stopped);
+            if (rows.length === 0) break;
+            count += rows.length;
+            yield { event: { case: "rows", value: { statementIndex: index, rows: rows.map((values) => ({ values })) } } };
+            if (stopped) throw this.stopError(stopped);
+          }
+          if (count >= maxRows && cursor.columns.length > 0) truncated = (await cursor.next(1)).length > 0;
+          await cursor.close();
+          const affected = cursor.affected();
+          total += count + affected;
+          cursor = undefined;
+          yield {
+            event: {
+              case: "footer",
+              value: {
+                statementIndex: index,
+                rowCount: BigInt(count),
+                affectedRows: BigInt(affected),
+                duration: durationFromMs(Math.round(performance.now() - t0)),
+                truncated,
+                command: "",
+              },
+            },
+          };
+        } finally {
+          if (cursor) {
+            broken = true;
+            await cursor.close().catch(() => undefined);
+          }
+        }
+      }
+      if (readOnly) await session.rollback();
+    } catch (err) {
+      broken = true;
+      const out = stopped ? this.stopError(stopped) : err;
+      failure = out instanceof Error ? out.message : "failed";
+      throw out;
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+      await cancelInDb;
+      this.running.delete(key);
+      done?.(broken);
+      await this.sync
+        .recordHistory(userId, {
+          sql: req.sql,
+          connectionId: row.id,
+          executedAt: timestampFromMs(started),
+          durationMs: BigInt(this.runtime.now() - started),
+          rowCount: BigInt(total),
+          success: failure === undefined,
+          errorMessage: failure?.slice(0, 1000) ?? "",
+        })
+        .catch((err: unknown) => this.logger.warn({ err }, "query history not recorded"));
+    }
+  }
+
+  private stopError(why: Stop) {
+    if (why === "deadline") return rpcError(Code.DeadlineExceeded, "QUERY_TIMEOUT", "the query ran out of time and was stopped in the database");
+    return rpcError(Code.Canceled, "QUERY_CANCELED", "the query was canceled and stopped in the database");
+  }
+
+  /** Stops a running query of this user; false when there is none (another user's id included). */
+  cancel(userId: string, queryId: string): boolean {
+    if (!QUERY_ID.test(queryId)) throw invalidArgument("query_id", "must be 1-128 characters of A-Z a-z 0-9 _ . : -");
+    const r = this.running.get(`${userId}\n${queryId}`);
+    if (!r || r.userId !== userId) return false;
+    r.stop("canceled");
+    return true;
+  }
+
+  /** The plan of one statement; ANALYZE runs inside a read-only transaction that is rolled back. */
+  async explain(userId: string, connectionId: string, sql: string, analyze: boolean): Promise<{ plan: string; format: string }> {
+    const row = await this.connections.get(userId, connectionId);
+    const statements = this.statements(sql, row.engine, true);
+    if (statements.length !== 1) throw invalidArgument("sql", "must be exactly one statement");
+    if (analyze && row.engine === "sqlite") throw invalidArgument("analyze", "SQLite has no EXPLAIN ANALYZE");
+    const text = statements[0].sql;
+    const explain =
+      row.engine === "postgresql"
+        ? `EXPLAIN (FORMAT JSON${analyze ? ", ANALYZE, BUFFERS" : ""}) ${text}`
+        : row.engine === "mysql"
+          ? analyze ? `ANALYZE FORMAT=JSON ${text}` : `EXPLAIN FORMAT=JSON ${text}`
+          : `EXPLAIN QUERY PLAN ${text}`;
+    const { session, done } = await this.connections.session(userId, row);
+    let broken = false;
+    try {
+      await session.begin(true);
+      const r = await session.all(explain);
+      await session.rollback();
+      if (row.engine === "sqlite") {
+        const lines = r.rows.map((cells) => cells.map((c) => String(c.kind?.value ?? "")));
+        return { plan: lines.map((l) => `${l[0]}|${l[1]}|${l[3]}`).join("\n"), format: "text" };
+      }
+      return { plan: r.rows.map((cells) => String(cells[0].kind?.value ?? "")).join("\n"), format: "json" };
+    } catch (err) {
+      broken = true;
+      if (err instanceof DatabaseError) throw err;
+      throw err;
+    } finally {
+      done(broken);
+    }
+  }
+}

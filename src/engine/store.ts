@@ -1,0 +1,94 @@
+import type { Row } from "@libsql/client";
+import type { Db } from "../db/client.js";
+import type { EngineName, SslMode } from "./driver.js";
+
+/** The only code with SQL for engine_connections (migrations/0005_engine.sql). */
+
+export interface ConnectionRow {
+  id: string;
+  userId: string;
+  name: string;
+  engine: EngineName;
+  host: string;
+  port: number;
+  database: string;
+  username: string;
+  /** Sealed password (SecretBox), or null. */
+  passwordSealed: string | null;
+  sslMode: SslMode;
+  options: Record<string, string>;
+  readOnly: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+const COLS = "id, user_id, name, engine, host, port, database_name, username, password_sealed, ssl_mode, options, read_only, created_at, updated_at";
+
+function row(r: Row): ConnectionRow {
+  return {
+    id: String(r.id),
+    userId: String(r.user_id),
+    name: String(r.name),
+    engine: String(r.engine) as EngineName,
+    host: String(r.host),
+    port: Number(r.port),
+    database: String(r.database_name),
+    username: String(r.username),
+    passwordSealed: r.password_sealed === null ? null : String(r.password_sealed),
+    sslMode: String(r.ssl_mode) as SslMode,
+    options: JSON.parse(String(r.options)) as Record<string, string>,
+    readOnly: Number(r.read_only) === 1,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+function args(c: ConnectionRow) {
+  return [c.name, c.engine, c.host, c.port, c.database, c.username, c.passwordSealed, c.sslMode, JSON.stringify(c.options), c.readOnly ? 1 : 0, c.updatedAt];
+}
+
+export class ConnectionStore {
+  constructor(private readonly db: Db) {}
+
+  /** False when the id is taken (by this user or another). */
+  async insert(c: ConnectionRow): Promise<boolean> {
+    const r = await this.db.execute({
+      sql: `INSERT INTO engine_connections (name, engine, host, port, database_name, username, password_sealed, ssl_mode, options, read_only, updated_at, id, user_id, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+      args: [...args(c), c.id, c.userId, c.createdAt],
+    });
+    return r.rowsAffected === 1;
+  }
+
+  async get(userId: string, id: string): Promise<ConnectionRow | undefined> {
+    const r = await this.db.execute({ sql: `SELECT ${COLS} FROM engine_connections WHERE id = ? AND user_id = ?`, args: [id, userId] });
+    return r.rows[0] ? row(r.rows[0]) : undefined;
+  }
+
+  /** A page by (name, id), after the given key. */
+  async list(userId: string, limit: number, after?: { name: string; id: string }): Promise<ConnectionRow[]> {
+    const r = await this.db.execute(
+      after
+        ? {
+            sql: `SELECT ${COLS} FROM engine_connections WHERE user_id = ? AND (name, id) > (?, ?) ORDER BY name, id LIMIT ?`,
+            args: [userId, after.name, after.id, limit],
+          }
+        : { sql: `SELECT ${COLS} FROM engine_connections WHERE user_id = ? ORDER BY name, id LIMIT ?`, args: [userId, limit] },
+    );
+    return r.rows.map(row);
+  }
+
+  async update(c: ConnectionRow): Promise<boolean> {
+    const r = await this.db.execute({
+      sql: `UPDATE engine_connections SET name = ?, engine = ?, host = ?, port = ?, database_name = ?, username = ?, password_sealed = ?,
+              ssl_mode = ?, options = ?, read_only = ?, updated_at = ? WHERE id = ? AND user_id = ?`,
+      args: [...args(c), c.id, c.userId],
+    });
+    return r.rowsAffected === 1;
+  }
+
+  async delete(userId: string, id: string): Promise<boolean> {
+    const r = await this.db.execute({ sql: "DELETE FROM engine_connections WHERE id = ? AND user_id = ?", args: [id, userId] });
+    return r.rowsAffected === 1;
+  }
+}

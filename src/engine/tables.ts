@@ -1,0 +1,189 @@
+import { Code } from "@connectrpc/connect";
+import { invalidArgument, rpcError } from "../server/errors.js";
+import { checkName, withSession, type Catalog } from "./catalog.js";
+import type { Connections } from "./connections.js";
+import { DatabaseError, type Cell, type ColumnInfo, type Session } from "./driver.js";
+import type { TableDescription } from "./introspect/types.js";
+import { deleteRow, insertRow, selectAll, selectByKey, selectPage, updateRow, type FilterSpec, type SortSpec } from "./rows.js";
+import type { ConnectionRow } from "./store.js";
+import { cellJson, cellText } from "./values.js";
+
+export interface TableRefSpec {
+  connectionId: string;
+  schema: string;
+  table: string;
+}
+
+const MAX_EDITS = 1_000;
+
+const readOnlyRefusal = () => rpcError(Code.PermissionDenied, "READ_ONLY", "the connection is read-only", { field: "table.connection_id" });
+
+function columnsOf(t: TableDescription): ColumnInfo[] {
+  return t.columns.map((c) => ({ name: c.name, databaseType: c.databaseType, nullable: c.nullable }));
+}
+
+/** Row browsing and editing (TableService): one transaction per edit call, by primary key. */
+export class Tables {
+  constructor(
+    private readonly connections: Connections,
+    private readonly catalog: Catalog,
+  ) {}
+
+  private async on<T>(userId: string, ref: TableRefSpec, fn: (s: Session, t: TableDescription, row: ConnectionRow) => Promise<T>, edit = false): Promise<T> {
+    checkName(ref.table, "table.table", true);
+    const row = await this.connections.get(userId, ref.connectionId);
+    if (edit && row.readOnly) throw readOnlyRefusal();
+    return withSession(this.connections, userId, row, async (s) => fn(s, await this.catalog.describeOn(s, row.engine, ref.schema, ref.table), row));
+  }
+
+  async getRows(userId: string, ref: TableRefSpec, filters: FilterSpec[], sort: SortSpec[], pageSize: number, token: string) {
+    if (pageSize < 0) throw invalidArgument("page_size", "must not be negative");
+    const size = pageSize === 0 ? 100 : Math.min(pageSize, 5000);
+    return this.on(userId, ref, async (s, t, conn) => {
+      const q = selectPage(this.connections.dialectOf(conn.engine), t, filters, sort, size, token);
+      const r = await s.all(q.sql, q.params);
+      return { columns: columnsOf(t), rows: r.rows.slice(0, size), next: q.next(r.rows), primaryKey: t.primaryKey };
+    });
+  }
+
+  /** One transaction: every statement applies or none does. */
+  private async transaction<T>(s: Session, fn: () => Promise<T>): Promise<T> {
+    await s.begin(false);
+    try {
+      const out = await fn();
+      await s.commit();
+      return out;
+    } catch (err) {
+      await s.rollback().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async insert(userId: string, ref: TableRefSpec, rows: Record<string, Cell>[]) {
+    if (rows.length < 1 || rows.length > MAX_EDITS) throw invalidArgument("rows", `takes 1-${MAX_EDITS} rows`);
+    return this.on(
+      userId,
+      ref,
+      (s, t, conn) =>
+        this.transaction(s, async () => {
+          const d = this.connections.dialectOf(conn.engine);
+          const out: Cell[][] = [];
+          for (let i = 0; i < rows.length; i++) {
+            const q = insertRow(d, t, rows[i], `rows.${i}.values`, true);
+            const r = await s.all(q.sql, q.params);
+            out.push(r.rows[0] ?? []);
+          }
+          return { columns: columnsOf(t), rows: out };
+        }),
+      true,
+    );
+  }
+
+  /** Zero rows matched: the key is gone (NotFound) or the old values changed (Aborted). */
+  private async missed(s: Session, t: TableDescription, engine: ConnectionRow["engine"], key: [string, Cell][], field: string, checked: boolean): Promise<never> {
+    const q = selectByKey(this.connections.dialectOf(engine), t, key);
+    const exists = (await s.all(q.sql, q.params)).rows.length > 0;
+    if (exists && checked) throw rpcError(Code.Aborted, "ROW_CHANGED", `${field}: the row no longer has the expected values`, { field: `${field}.expected` });
+    throw rpcError(Code.NotFound, "ROW_NOT_FOUND", `${field}: no row has this key`, { field: `${field}.key` });
+  }
+
+  async update(userId: string, ref: TableRefSpec, updates: { key: Record<string, Cell>; set: Record<string, Cell>; expected: Record<string, Cell> }[]) {
+    if (updates.length < 1 || updates.length > MAX_EDITS) throw invalidArgument("updates", `takes 1-${MAX_EDITS} updates`);
+    return this.on(
+      userId,
+      ref,
+      (s, t, conn) =>
+        this.transaction(s, async () => {
+          const d = this.connections.dialectOf(conn.engine);
+          let total = 0;
+          for (let i = 0; i < updates.length; i++) {
+            const q = updateRow(d, t, updates[i], `updates.${i}`);
+            const r = await s.all(q.sql, q.params);
+            if (r.affected === 0) await this.missed(s, t, conn.engine, q.key, `updates.${i}`, Object.keys(updates[i].expected).length > 0);
+            total += r.affected;
+          }
+          return total;
+        }),
+      true,
+    );
+  }
+
+  async delete(userId: string, ref: TableRefSpec, deletes: { key: Record<string, Cell>; expected: Record<string, Cell> }[]) {
+    if (deletes.length < 1 || deletes.length > MAX_EDITS) throw invalidArgument("deletes", `takes 1-${MAX_EDITS} deletes`);
+    return this.on(
+      userId,
+      ref,
+      (s, t, conn) =>
+        this.transaction(s, async () => {
+          const d = this.connections.dialectOf(conn.engine);
+          let total = 0;
+          for (let i = 0; i < deletes.length; i++) {
+            const q = deleteRow(d, t, deletes[i], `deletes.${i}`);
+            const r = await s.all(q.sql, q.params);
+            if (r.affected === 0) await this.missed(s, t, conn.engine, q.key, `deletes.${i}`, Object.keys(deletes[i].expected).length > 0);
+            total += r.affected;
+          }
+          return total;
+        }),
+      true,
+    );
+  }
+
+  /** The rows as CSV or NDJSON, in chunks of about `chunkBytes`, read from a cursor as the client reads. */
+  async *export(userId: string, ref: TableRefSpec, filters: FilterSpec[], sort: SortSpec[], format: "csv" | "ndjson" | undefined, maxRows: number, signal: AbortSignal, chunkBytes = 64 * 1024): AsyncGenerator<Uint8Array> {
+    if (!format) throw invalidArgument("format", "is required");
+    if (maxRows < 0) throw invalidArgument("max_rows", "must not be negative");
+    checkName(ref.table, "table.table", true);
+    const row = await this.connections.get(userId, ref.connectionId);
+    const { session, done } = await this.connections.session(userId, row);
+    let broken = true;
+    const onAbort = () => void session.cancel().catch(() => undefined);
+    signal.addEventListener("abort", onAbort);
+    try {
+      const t = await this.catalog.describeOn(session, row.engine, ref.schema, ref.table);
+      const q = selectAll(this.connections.dialectOf(row.engine), t, filters, sort, maxRows);
+      await session.begin(true);
+      const cursor = await session.open(q.sql, q.params);
+      const names = t.columns.map((c) => c.name);
+      let buf: string[] = [];
+      let size = 0;
+      if (format === "csv") {
+        const line = names.map(csvField).join(",") + "\r\n";
+        buf.push(line);
+        size += line.length;
+      }
+      for (let rows = await cursor.next(500); rows.length > 0; rows = await cursor.next(500)) {
+        for (const r of rows) {
+          const line = format === "csv" ? r.map((c) => csvCell(c)).join(",") + "\r\n" : `{${r.map((c, i) => `${JSON.stringify(names[i])}:${cellJson(c)}`).join(",")}}\n`;
+          buf.push(line);
+          size += line.length;
+        }
+        if (size >= chunkBytes) {
+          yield Buffer.from(buf.join(""), "utf8");
+          buf = [];
+          size = 0;
+        }
+        if (signal.aborted) throw new DatabaseError("export canceled", "CANCELED", "canceled");
+      }
+      if (buf.length > 0) yield Buffer.from(buf.join(""), "utf8");
+      await cursor.close();
+      await session.rollback();
+      broken = false;
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      done(broken);
+    }
+  }
+}
+
+function csvField(s: string): string {
+  return /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** NULL is an empty field; an empty string is "" so the two stay apart. */
+function csvCell(c: Cell): string {
+  const t = cellText(c);
+  if (t === null) return "";
+  if (t === "") return '""';
+  return csvField(t);
+}

@@ -1,0 +1,42 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AuthTestServer } from "../../support/auth.js";
+import { startPostgres, startMariadb, type DatabaseServer } from "../../support/databases.js";
+import { cell, createConnection, engineUser, run, specFor, sqliteSpec, startEngineServer, type EngineUser } from "../../support/engine.js";
+
+let server: AuthTestServer;
+let u: EngineUser;
+let pgDb: DatabaseServer;
+let my: DatabaseServer | { unavailable: string };
+
+beforeAll(async () => {
+  server = await startEngineServer();
+  u = await engineUser(server);
+  pgDb = await startPostgres();
+  my = await startMariadb();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe("engine smoke", () => {
+  it("postgres", async () => {
+    const id = await createConnection(u, specFor(pgDb));
+    const r = await run(u, id, "select 1::int8 as a, 'x' as b; select 2");
+    expect(r).toHaveLength(2);
+    expect(r[0].columns.map((c) => c.name)).toEqual(["a", "b"]);
+    expect(cell(r[0].rows[0][0])).toEqual(["intValue", 1n]);
+  });
+  it("mariadb", async () => {
+    if ("unavailable" in my) throw new Error(my.unavailable);
+    const id = await createConnection(u, specFor(my));
+    const r = await run(u, id, "select 1 as a, 'x' as b; select 2");
+    expect(r).toHaveLength(2);
+    expect(cell(r[0].rows[0][0])).toEqual(["intValue", 1n]);
+  });
+  it("sqlite", async () => {
+    const id = await createConnection(u, sqliteSpec("a.db"));
+    const r = await run(u, id, "create table t(a integer primary key, b text); insert into t(b) values ('x'),('y'); select * from t");
+    expect(r).toHaveLength(3);
+    expect(r[2].rows).toHaveLength(2);
+  });
+});
