@@ -174,7 +174,7 @@ describe("YAML file", () => {
     const c = loadConfig({ JWT_SECRET: GOOD_SECRET }, join(ROOT, "configs/config.example.yaml"));
     expect(c.environment).toBe("development");
     const prod = loadConfig(
-      { ENVIRONMENT: "production", JWT_SECRET: GOOD_SECRET, TURSO_DATABASE_URL: "libsql://db-org.turso.io", TURSO_AUTH_TOKEN: "t" },
+      { ENVIRONMENT: "production", JWT_SECRET: GOOD_SECRET, TURSO_DATABASE_URL: "libsql://db-org.turso.io", TURSO_AUTH_TOKEN: "t", ENGINE_SECRET_KEY: production.ENGINE_SECRET_KEY },
       join(ROOT, "configs/config.example.yaml"),
     );
     expect(prod.database.url).toBe("libsql://db-org.turso.io");
@@ -254,12 +254,12 @@ describe("production refusals", () => {
 
   it("lists every refusal at once", () => {
     const problems = problemsOf({ ENVIRONMENT: "production", CORS_ORIGINS: "*" });
-    expect(problems.map((p) => p.split(":")[0]).sort()).toEqual(["CORS_ORIGINS", "DATABASE_URL", "JWT_SECRET"]);
+    expect(problems.map((p) => p.split(":")[0]).sort()).toEqual(["CORS_ORIGINS", "DATABASE_URL", "ENGINE_SECRET_KEY", "JWT_SECRET"]);
   });
 
   it("reports refusals together with invalid values", () => {
     const problems = problemsOf({ ENVIRONMENT: "production", PORT: "x", CORS_ORIGINS: "*" });
-    expect(problems.map((p) => p.split(":")[0]).sort()).toEqual(["CORS_ORIGINS", "DATABASE_URL", "JWT_SECRET", "PORT"]);
+    expect(problems.map((p) => p.split(":")[0]).sort()).toEqual(["CORS_ORIGINS", "DATABASE_URL", "ENGINE_SECRET_KEY", "JWT_SECRET", "PORT"]);
   });
 
   it("does not hold staging to the production refusals", () => {
