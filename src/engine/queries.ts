@@ -1,4 +1,4 @@
-import { Code } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ExecuteQueryResponseSchema } from "../../gen/sqlstudio/database/v1/query_pb.js";
@@ -97,7 +97,8 @@ export class Queries {
       if (session) cancelInDb = session.cancel().catch((err: unknown) => this.logger.warn({ err, queryId }, "cancel in the database failed"));
     };
     this.running.set(key, { userId, stop });
-    const onAbort = () => stop("client");
+    // The RPC deadline aborts the signal too: it stops the query like its own timeout does.
+    const onAbort = () => stop(ConnectError.from(signal.reason).code === Code.DeadlineExceeded ? "deadline" : "client");
     signal.addEventListener("abort", onAbort);
     const timer = setTimeout(() => stop("deadline"), req.timeoutMs > 0 ? req.timeoutMs : this.settings.defaultTimeoutMs);
 

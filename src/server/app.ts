@@ -125,6 +125,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
     const path = (raw.url ?? "").split("?")[0];
     if (routedPaths.has(path)) {
+      // connect-node's writer waits for 'drain' on a full socket and never hears that the client
+      // went away (a closed HTTP/1.1 response emits 'close', not 'error'): a stream to a vanished
+      // client would wait forever, holding its database session. 'drain' after 'close' lets its
+      // next write fail, so the call ends and its handler's finally blocks run.
+      const res = reply.raw;
+      res.once("close", () => {
+        if (!res.writableFinished) res.emit("drain");
+      });
       const grpc = String(raw.headers["content-type"] ?? "").startsWith("application/grpc");
       const clientMs = grpc ? parseGrpcTimeout(raw.headers["grpc-timeout"] as string | undefined) : parseConnectTimeout(raw.headers["connect-timeout-ms"] as string | undefined);
       const ms = effectiveDeadlineMs(clientMs, unaryPaths.has(path), limits);

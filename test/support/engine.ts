@@ -1,15 +1,27 @@
 /** Helpers for the database engine tests: a server, a signed-in user, typed clients for the four services. */
 import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import { ConnectionService, Engine, SslMode, type ConnectionSpec } from "../../gen/sqlstudio/database/v1/connection_pb.js";
+import { ConnectionService, Engine, SslMode } from "../../gen/sqlstudio/database/v1/connection_pb.js";
 import { QueryService, type ExecuteQueryResponse } from "../../gen/sqlstudio/database/v1/query_pb.js";
 import { SchemaService } from "../../gen/sqlstudio/database/v1/schema_pb.js";
 import { TableService } from "../../gen/sqlstudio/database/v1/table_pb.js";
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { ConnectionSpecSchema } from "../../gen/sqlstudio/database/v1/connection_pb.js";
 import type { Value } from "../../gen/sqlstudio/database/v1/values_pb.js";
 import { registerAndLogin, startAuthServer, type AuthTestServer } from "./auth.js";
 import type { ServerInfo } from "./databases.js";
+
+/** A ConnectionSpec as a plain object. */
+export interface SpecInit {
+  name?: string;
+  engine?: Engine;
+  host?: string;
+  port?: number;
+  database?: string;
+  username?: string;
+  password?: string;
+  sslMode?: SslMode;
+  options?: Record<string, string>;
+  readOnly?: boolean;
+}
 
 export type Protocol = "connect" | "grpc" | "grpc-web";
 
@@ -52,7 +64,7 @@ export function startEngineServer(env: Record<string, string> = {}): Promise<Aut
 }
 
 /** The spec of a profile for a test database server. */
-export function specFor(db: ServerInfo, extra: Partial<MessageInitShape<typeof ConnectionSpecSchema>> = {}): MessageInitShape<typeof ConnectionSpecSchema> {
+export function specFor(db: ServerInfo, extra: SpecInit = {}): SpecInit {
   return {
     name: `${db.engine} ${db.database}`,
     engine: db.engine === "postgresql" ? Engine.POSTGRESQL : Engine.MYSQL,
@@ -66,11 +78,11 @@ export function specFor(db: ServerInfo, extra: Partial<MessageInitShape<typeof C
   };
 }
 
-export function sqliteSpec(file: string, extra: Partial<MessageInitShape<typeof ConnectionSpecSchema>> = {}): MessageInitShape<typeof ConnectionSpecSchema> {
+export function sqliteSpec(file: string, extra: SpecInit = {}): SpecInit {
   return { name: `sqlite ${file}`, engine: Engine.SQLITE, host: file, ...extra };
 }
 
-export async function createConnection(u: EngineUser, spec: MessageInitShape<typeof ConnectionSpecSchema>): Promise<string> {
+export async function createConnection(u: EngineUser, spec: SpecInit): Promise<string> {
   const r = await u.connections.createConnection({ spec });
   return r.connection!.id;
 }

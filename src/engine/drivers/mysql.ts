@@ -9,7 +9,18 @@ const T = {
   DATETIME: 12, YEAR: 13, NEWDATE: 14, VARCHAR: 15, BIT: 16, JSON: 245, NEWDECIMAL: 246, ENUM: 247, SET: 248, TINY_BLOB: 249,
   MEDIUM_BLOB: 250, LONG_BLOB: 251, BLOB: 252, VAR_STRING: 253, STRING: 254, GEOMETRY: 255,
 } as const;
-const NAMES: Record<number, string> = Object.fromEntries(Object.entries(T).map(([k, v]) => [v, k]));
+/** SQL type names of the protocol's type codes; [text, binary] where the character set tells them apart. */
+const NAMES: Record<number, string | [string, string]> = {
+  [T.DECIMAL]: "decimal", [T.NEWDECIMAL]: "decimal", [T.TINY]: "tinyint", [T.SHORT]: "smallint", [T.INT24]: "mediumint", [T.LONG]: "int",
+  [T.LONGLONG]: "bigint", [T.FLOAT]: "float", [T.DOUBLE]: "double", [T.NULL]: "null", [T.TIMESTAMP]: "timestamp", [T.DATE]: "date",
+  [T.NEWDATE]: "date", [T.TIME]: "time", [T.DATETIME]: "datetime", [T.YEAR]: "year", [T.BIT]: "bit", [T.JSON]: "json", [T.ENUM]: "enum",
+  [T.SET]: "set", [T.GEOMETRY]: "geometry", [T.VARCHAR]: ["varchar", "varbinary"], [T.VAR_STRING]: ["varchar", "varbinary"],
+  [T.STRING]: ["char", "binary"], [T.TINY_BLOB]: ["tinytext", "tinyblob"], [T.MEDIUM_BLOB]: ["mediumtext", "mediumblob"],
+  [T.LONG_BLOB]: ["longtext", "longblob"], [T.BLOB]: ["text", "blob"],
+};
+const NUMERIC: Set<number> = new Set([T.DECIMAL, T.NEWDECIMAL, T.TINY, T.SHORT, T.INT24, T.LONG, T.LONGLONG, T.FLOAT, T.DOUBLE]);
+const ENUM_FLAG = 256;
+const SET_FLAG = 2048;
 const BINARY_CHARSET = 63;
 const NOT_NULL_FLAG = 1;
 const UNSIGNED_FLAG = 32;
@@ -20,6 +31,10 @@ interface Field {
   characterSet: number;
   flags: number;
   columnLength: number;
+  /** MariaDB's extended metadata: "json" for a JSON column (sent as text). */
+  extendedFormat?: string;
+  /** MariaDB's extended metadata: e.g. "uuid", "inet6". */
+  extendedTypeName?: string;
 }
 
 type Convert = (v: string | Buffer) => Cell;
@@ -27,6 +42,7 @@ const asText = (v: string | Buffer) => (typeof v === "string" ? v : v.toString("
 const INT64_MAX = 9223372036854775807n;
 
 function converter(f: Field): Convert {
+  if (f.extendedFormat === "json") return (v) => ({ kind: { case: "jsonValue", value: asText(v) } });
   switch (f.columnType) {
     case T.TINY: case T.SHORT: case T.LONG: case T.INT24: case T.LONGLONG: case T.YEAR:
       return (v) => {
@@ -54,16 +70,23 @@ function converter(f: Field): Convert {
 }
 
 /** Binary columns arrive as bytes, everything else as the server's text: nothing is rounded. */
-const typeCast = (field: { type: string; charset?: number; characterSet?: number; buffer(): Buffer | null; string(): string | null }, _next: () => unknown) => {
+const typeCast = (field: { type: string; charset?: number; characterSet?: number; buffer(): Buffer | null; string(encoding?: string): string | null }, _next: () => unknown) => {
+  // MySQL sends JSON with the binary character set; its text is UTF-8 (mysql2 would decode it as latin1).
+  if (field.type === "JSON") return field.string("utf8");
   const charset = (field as { characterSet?: number }).characterSet;
   const binary = charset === BINARY_CHARSET || field.type === "BIT" || field.type === "GEOMETRY";
   return binary ? field.buffer() : field.string();
 };
 
 function columnInfo(f: Field): ColumnInfo {
-  let type = (NAMES[f.columnType] ?? String(f.columnType)).toLowerCase();
-  if (f.characterSet === BINARY_CHARSET && /blob|string/.test(type)) type = type.replace("string", "binary").replace("var_binary", "varbinary");
-  if (f.flags & UNSIGNED_FLAG) type += " unsigned";
+  const name = NAMES[f.columnType] ?? String(f.columnType);
+  let type = Array.isArray(name) ? name[f.characterSet === BINARY_CHARSET ? 1 : 0] : name;
+  // ENUM and SET columns travel as strings with a flag; MariaDB names JSON, UUID, INET6 in its extended metadata.
+  if (f.flags & ENUM_FLAG) type = "enum";
+  else if (f.flags & SET_FLAG) type = "set";
+  else if (f.extendedFormat === "json") type = "json";
+  else if (f.extendedTypeName) type = f.extendedTypeName;
+  if (f.flags & UNSIGNED_FLAG && NUMERIC.has(f.columnType)) type += " unsigned";
   return { name: f.name, databaseType: type, nullable: (f.flags & NOT_NULL_FLAG) === 0 };
 }
 
@@ -157,8 +180,11 @@ class MysqlCursor implements Cursor {
   async next(n: number): Promise<Cell[][]> {
     this.want = n;
     while (this.rows.length < n && !this.ended && !this.error) {
+      // resume() replays queued packets synchronously: the waiter must exist before it runs.
+      const woke = new Promise<void>((r) => (this.wake = r));
       this.conn.resume();
-      await new Promise<void>((r) => (this.wake = r));
+      if (this.rows.length >= n || this.ended || this.error) break;
+      await woke;
     }
     if (this.error) throw this.error;
     const out = this.rows.splice(0, n);

@@ -108,11 +108,12 @@ class SqliteSession implements Session {
     const stmt = await this.prepare(sql);
     try {
       if (!stmt.reader) {
-        const r = await stmt.run(...bind(params));
+        // As one array: libsql reads a single object argument (a Buffer, NULL) as named parameters and panics.
+        const r = await stmt.run(bind(params));
         return new SqliteCursor([], undefined, r.changes);
       }
       stmt.raw(true).safeIntegers(true);
-      const it = await stmt.iterate(...bind(params));
+      const it = await stmt.iterate(bind(params));
       return new SqliteCursor(columnsOf(stmt), it, 0);
     } catch (err) {
       throw dbError(err);
