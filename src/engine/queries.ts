@@ -140,6 +140,7 @@ export class Queries {
           if (count >= maxRows && cursor.columns.length > 0) truncated = (await cursor.next(1)).length > 0;
           await cursor.close();
           const affected = cursor.affected();
+          const command = cursor.command();
           total += count + affected;
           cursor = undefined;
           yield {
@@ -151,7 +152,7 @@ export class Queries {
                 affectedRows: BigInt(affected),
                 duration: durationFromMs(Math.round(performance.now() - t0)),
                 truncated,
-                command: "",
+                command,
               },
             },
           };
