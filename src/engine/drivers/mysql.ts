@@ -136,9 +136,10 @@ class MysqlCursor implements Cursor {
     this.fieldsReady = new Promise((r) => (ready = r));
     this.finished = new Promise((r) => (finish = r));
     const q = conn.query({ sql, values: bind(params), rowsAsArray: true, typeCast: typeCast as never });
-    q.on("fields", (fields: Field[]) => {
-      this.columns = fields.map(columnInfo);
-      this.converters = fields.map(converter);
+    q.on("fields", (fields: Field[] | undefined) => {
+      // A statement without a result set (CREATE, INSERT) has no fields.
+      this.columns = (fields ?? []).map(columnInfo);
+      this.converters = (fields ?? []).map(converter);
       ready();
     });
     q.on("result", (row: unknown) => {

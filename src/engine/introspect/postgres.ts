@@ -48,9 +48,11 @@ export const postgresIntrospector: Introspector = {
       [oid],
     );
     const indexes = await s.all(
-      `SELECT ic.relname, i.indisunique, i.indisprimary, am.amname, pg_get_indexdef(i.indexrelid, k, true), k
+      // A key column by its name as stored (pg_get_indexdef would quote it); an expression as the database prints it.
+      `SELECT ic.relname, i.indisunique, i.indisprimary, am.amname, coalesce(a.attname, pg_get_indexdef(i.indexrelid, k, true)), k
          FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
         CROSS JOIN LATERAL generate_series(1, i.indnkeyatts) AS k
+         LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k - 1] AND i.indkey[k - 1] <> 0
         WHERE i.indrelid = $1 ORDER BY ic.relname, k`,
       [oid],
     );

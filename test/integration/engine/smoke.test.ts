@@ -32,6 +32,11 @@ describe("engine smoke", () => {
     const r = await run(u, id, "select 1 as a, 'x' as b; select 2");
     expect(r).toHaveLength(2);
     expect(cell(r[0].rows[0][0])).toEqual(["intValue", 1n]);
+    // Statements without a result set: columns empty, affected rows counted.
+    const w = await run(u, id, "create table smoke_t (a int); insert into smoke_t values (1), (2); select count(*) from smoke_t");
+    expect(w.map((s) => s.columns.length)).toEqual([0, 0, 1]);
+    expect(w[1].affectedRows).toBe(2n);
+    expect(cell(w[2].rows[0][0])).toEqual(["intValue", 2n]);
   });
   it("sqlite", async () => {
     const id = await createConnection(u, sqliteSpec("a.db"));
