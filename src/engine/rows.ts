@@ -102,16 +102,22 @@ function requestHash(t: TableDescription, filters: FilterSpec[], sort: SortSpec[
   return h.digest("base64url").slice(0, 16);
 }
 
-function readToken(token: string, hash: string): Token | undefined {
+const badToken = () => invalidArgument("page_token", "is not a token of this table, filters and sort", "INVALID_PAGE_TOKEN");
+
+/** The position a token names; anything this server did not issue for this request is refused. */
+function readToken(token: string, hash: string): { key?: Cell[]; offset?: number } | undefined {
   if (token === "") return undefined;
   try {
     if (token.length > 8192) throw new Error();
     const t = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as Token;
     if (t.h !== hash) throw new Error();
     if (t.o !== undefined && (!Number.isSafeInteger(t.o) || t.o < 0)) throw new Error();
-    return t;
+    if (t.k !== undefined && typeof t.k !== "string") throw new Error();
+    // Decoded here so a forged key is refused like any bad token (not an internal error).
+    const key = t.k === undefined ? undefined : fromBinary(RowSchema, Buffer.from(t.k, "base64url")).values;
+    return { key, offset: t.o };
   } catch {
-    throw invalidArgument("page_token", "is not a token of this table, filters and sort", "INVALID_PAGE_TOKEN");
+    throw badToken();
   }
 }
 
@@ -129,14 +135,13 @@ export function selectPage(d: Dialect, t: TableDescription, filters: FilterSpec[
   const pos = readToken(token, hash);
   const pk = t.primaryKey;
   const keyset = sort.length === 0 && pk.length > 0;
-  if (pos?.k !== undefined) {
-    if (!keyset) throw invalidArgument("page_token", "is not a token of this table, filters and sort", "INVALID_PAGE_TOKEN");
-    const last = fromBinary(RowSchema, Buffer.from(pos.k, "base64url")).values;
-    if (last.length !== pk.length) throw invalidArgument("page_token", "is not a token of this table, filters and sort", "INVALID_PAGE_TOKEN");
+  if (pos?.key !== undefined) {
+    const last = pos.key;
+    if (!keyset || last.length !== pk.length) throw badToken();
     conds.push(`(${pk.map((c) => d.quote(c)).join(", ")}) > (${last.map((v) => p.add(v)).join(", ")})`);
   }
-  const order = [...sort.map((s) => `${d.quote(s.column)}${s.descending ? " DESC" : ""}`), ...pk.filter((c) => !sort.some((s) => s.column === c)).map((c) => d.quote(c))];
-  const offset = !keyset ? (pos?.o ?? 0) : 0;
+  const order = orderBy(d, t, sort);
+  const offset = !keyset ? (pos?.offset ?? 0) : 0;
   const sql =
     `SELECT ${t.columns.map((c) => d.quote(c.name)).join(", ")} FROM ${d.table(t.table.schema, t.table.name)}` +
     (conds.length ? ` WHERE ${conds.join(" AND ")}` : "") +
@@ -154,12 +159,17 @@ export function selectPage(d: Dialect, t: TableDescription, filters: FilterSpec[
   return { sql, params: p.values, next };
 }
 
-/** SELECT of everything matching, for an export (no paging). */
+/** The sort keys, then the primary key's columns not already sorted on (a deterministic order). */
+function orderBy(d: Dialect, t: TableDescription, sort: SortSpec[]): string[] {
+  return [...sort.map((s) => `${d.quote(s.column)}${s.descending ? " DESC" : ""}`), ...t.primaryKey.filter((c) => !sort.some((s) => s.column === c)).map((c) => d.quote(c))];
+}
+
+/** SELECT of everything matching, for an export (no paging); in key order unless sorted. */
 export function selectAll(d: Dialect, t: TableDescription, filters: FilterSpec[], sort: SortSpec[], limit: number): Built {
   const p = new Params(d);
   const conds = where(d, t, filters, p);
   sort.forEach((s, i) => checkColumn(t, s.column, `sort.${i}.column`));
-  const order = sort.map((s) => `${d.quote(s.column)}${s.descending ? " DESC" : ""}`);
+  const order = orderBy(d, t, sort);
   const sql =
     `SELECT ${t.columns.map((c) => d.quote(c.name)).join(", ")} FROM ${d.table(t.table.schema, t.table.name)}` +
     (conds.length ? ` WHERE ${conds.join(" AND ")}` : "") +

@@ -150,18 +150,19 @@ export class Tables {
       if (format === "csv") {
         const line = names.map(csvField).join(",") + "\r\n";
         buf.push(line);
-        size += line.length;
+        size += Buffer.byteLength(line, "utf8");
       }
       for (let rows = await cursor.next(500); rows.length > 0; rows = await cursor.next(500)) {
         for (const r of rows) {
           const line = format === "csv" ? r.map((c) => csvCell(c)).join(",") + "\r\n" : `{${r.map((c, i) => `${JSON.stringify(names[i])}:${cellJson(c)}`).join(",")}}\n`;
           buf.push(line);
-          size += line.length;
-        }
-        if (size >= chunkBytes) {
-          yield Buffer.from(buf.join(""), "utf8");
-          buf = [];
-          size = 0;
+          // Bytes, checked per row: a chunk is at most chunkBytes plus one row, however wide the rows.
+          size += Buffer.byteLength(line, "utf8");
+          if (size >= chunkBytes) {
+            yield Buffer.from(buf.join(""), "utf8");
+            buf = [];
+            size = 0;
+          }
         }
         if (signal.aborted) throw new DatabaseError("export canceled", "CANCELED", "canceled");
       }
