@@ -1,5 +1,5 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { ValueSchema } from "../../gen/sqlstudio/database/v1/values_pb.js";
+import type { Value, ValueSchema } from "../../gen/sqlstudio/database/v1/values_pb.js";
 
 /** The engines a profile may name (MariaDB is "mysql"). */
 export type EngineName = "postgresql" | "mysql" | "sqlite";
@@ -7,7 +7,16 @@ export type SslMode = "disable" | "prefer" | "require" | "verify-ca" | "verify-f
 
 /** One cell as the wire carries it; `{}` (no kind) is never produced: NULL is `nullValue`. */
 export type Cell = MessageInitShape<typeof ValueSchema>;
-export const NULL: Cell = { kind: { case: "nullValue", value: true } };
+/** What drivers produce: a Value message. */
+export type CellMessage = Value;
+/**
+ * Drivers make cells as messages (`$typeName` set), not init objects: protobuf-es then takes them
+ * as they are instead of copying every cell of every row before encoding.
+ */
+export const VALUE = "sqlstudio.database.v1.Value" as const;
+export const VALUE_LIST = "sqlstudio.database.v1.ValueList" as const;
+export const ROW = "sqlstudio.database.v1.Row" as const;
+export const NULL: Cell = { $typeName: VALUE, kind: { case: "nullValue", value: true } };
 
 export interface ColumnInfo {
   name: string;

@@ -7,7 +7,7 @@ import type { Logger } from "../observability/logger.js";
 import { invalidArgument, rpcError } from "../server/errors.js";
 import type { Sync } from "../sync/sync.js";
 import type { Connections } from "./connections.js";
-import { DatabaseError, type Cell, type Cursor, type Session } from "./driver.js";
+import { DatabaseError, ROW, type Cell, type CellMessage, type Cursor, type Session } from "./driver.js";
 import { refusal } from "./guard.js";
 import { splitStatements, type Statement } from "./split.js";
 
@@ -120,21 +120,30 @@ export class Queries {
           yield { event: { case: "header", value: { queryId, statementIndex: index, columns: cursor.columns } } };
           let count = 0;
           let truncated = false;
+          // Rows are asked for by the expected size of the batch: 100 first, then as many as the
+          // bytes seen so far say fit, so a batch is one or two fetches, whatever the row width.
+          let seenRows = 0;
+          let seenBytes = 0;
           while (count < maxRows) {
             const rows: Cell[][] = [];
             let bytes = 0;
             while (rows.length < this.settings.batchRows && bytes < this.settings.batchBytes && count + rows.length < maxRows) {
-              const part = await cursor.next(Math.min(100, this.settings.batchRows - rows.length, maxRows - count - rows.length));
+              const room = Math.min(this.settings.batchRows - rows.length, maxRows - count - rows.length);
+              const fit = seenRows > 0 ? Math.floor((this.settings.batchBytes - bytes) / (seenBytes / seenRows)) : 100;
+              const part = await cursor.next(Math.max(1, Math.min(room, fit)));
               if (part.length === 0) break;
               for (const r of part) {
                 rows.push(r);
-                bytes += rowBytes(r);
+                const b = rowBytes(r);
+                bytes += b;
+                seenBytes += b;
               }
+              seenRows += part.length;
             }
             if (stopped) throw this.stopError(stopped);
             if (rows.length === 0) break;
             count += rows.length;
-            yield { event: { case: "rows", value: { statementIndex: index, rows: rows.map((values) => ({ values })) } } };
+            yield { event: { case: "rows", value: { statementIndex: index, rows: rows.map((values) => ({ $typeName: ROW, values: values as CellMessage[] })) } } };
             if (stopped) throw this.stopError(stopped);
           }
           if (count >= maxRows && cursor.columns.length > 0) truncated = (await cursor.next(1)).length > 0;

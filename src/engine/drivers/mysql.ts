@@ -1,6 +1,6 @@
 import mysql from "mysql2";
 import { mysqlDialect } from "../dialect.js";
-import { DatabaseError, NULL, type Cell, type ColumnInfo, type Cursor, type Driver, type EnginePool, type Session, type Target } from "../driver.js";
+import { DatabaseError, NULL, VALUE, VALUE_LIST, type Cell, type ColumnInfo, type Cursor, type Driver, type EnginePool, type Session, type Target } from "../driver.js";
 import { cellParam, type Param } from "../values.js";
 
 /** mysql2 column type codes (protocol constants). */
@@ -42,30 +42,30 @@ const asText = (v: string | Buffer) => (typeof v === "string" ? v : v.toString("
 const INT64_MAX = 9223372036854775807n;
 
 function converter(f: Field): Convert {
-  if (f.extendedFormat === "json") return (v) => ({ kind: { case: "jsonValue", value: asText(v) } });
+  if (f.extendedFormat === "json") return (v) => ({ $typeName: VALUE, kind: { case: "jsonValue", value: asText(v) } });
   switch (f.columnType) {
     case T.TINY: case T.SHORT: case T.LONG: case T.INT24: case T.LONGLONG: case T.YEAR:
       return (v) => {
         const n = BigInt(asText(v));
-        return n > INT64_MAX ? { kind: { case: "decimalValue", value: String(n) } } : { kind: { case: "intValue", value: n } };
+        return n > INT64_MAX ? { $typeName: VALUE, kind: { case: "decimalValue", value: String(n) } } : { $typeName: VALUE, kind: { case: "intValue", value: n } };
       };
     case T.FLOAT: case T.DOUBLE:
-      return (v) => ({ kind: { case: "floatValue", value: Number(asText(v)) } });
+      return (v) => ({ $typeName: VALUE, kind: { case: "floatValue", value: Number(asText(v)) } });
     case T.DECIMAL: case T.NEWDECIMAL:
-      return (v) => ({ kind: { case: "decimalValue", value: asText(v) } });
+      return (v) => ({ $typeName: VALUE, kind: { case: "decimalValue", value: asText(v) } });
     case T.DATE: case T.NEWDATE:
-      return (v) => ({ kind: { case: "dateValue", value: asText(v) } });
+      return (v) => ({ $typeName: VALUE, kind: { case: "dateValue", value: asText(v) } });
     case T.TIME:
-      return (v) => ({ kind: { case: "timeValue", value: asText(v) } });
+      return (v) => ({ $typeName: VALUE, kind: { case: "timeValue", value: asText(v) } });
     case T.DATETIME: case T.TIMESTAMP:
-      return (v) => ({ kind: { case: "timestampValue", value: asText(v) } });
+      return (v) => ({ $typeName: VALUE, kind: { case: "timestampValue", value: asText(v) } });
     case T.JSON:
-      return (v) => ({ kind: { case: "jsonValue", value: asText(v) } });
+      return (v) => ({ $typeName: VALUE, kind: { case: "jsonValue", value: asText(v) } });
     case T.BIT: case T.GEOMETRY:
-      return (v) => ({ kind: { case: "bytesValue", value: typeof v === "string" ? Buffer.from(v) : v } });
+      return (v) => ({ $typeName: VALUE, kind: { case: "bytesValue", value: typeof v === "string" ? Buffer.from(v) : v } });
     default:
-      if (f.characterSet === BINARY_CHARSET) return (v) => ({ kind: { case: "bytesValue", value: typeof v === "string" ? Buffer.from(v, "binary") : v } });
-      return (v) => ({ kind: { case: "textValue", value: asText(v) } });
+      if (f.characterSet === BINARY_CHARSET) return (v) => ({ $typeName: VALUE, kind: { case: "bytesValue", value: typeof v === "string" ? Buffer.from(v, "binary") : v } });
+      return (v) => ({ $typeName: VALUE, kind: { case: "textValue", value: asText(v) } });
   }
 }
 

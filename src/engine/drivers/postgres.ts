@@ -2,30 +2,30 @@ import pg from "pg";
 import PgCursor from "pg-cursor";
 import { parse as parseArray } from "postgres-array";
 import { postgresDialect } from "../dialect.js";
-import { DatabaseError, NULL, type Cell, type ColumnInfo, type Cursor, type Driver, type EnginePool, type Session, type Target } from "../driver.js";
+import { DatabaseError, NULL, VALUE, VALUE_LIST, type CellMessage, type Cell, type ColumnInfo, type Cursor, type Driver, type EnginePool, type Session, type Target } from "../driver.js";
 import { cellParam } from "../values.js";
 
 /** Every value arrives as PostgreSQL's text; cells are made from it by type, so nothing is rounded. */
 const RAW = { getTypeParser: () => (v: string) => v };
 
 type Convert = (v: string) => Cell;
-const int: Convert = (v) => ({ kind: { case: "intValue", value: BigInt(v) } });
-const float: Convert = (v) => ({ kind: { case: "floatValue", value: Number(v) } });
-const text: Convert = (v) => ({ kind: { case: "textValue", value: v } });
+const int: Convert = (v) => ({ $typeName: VALUE, kind: { case: "intValue", value: BigInt(v) } });
+const float: Convert = (v) => ({ $typeName: VALUE, kind: { case: "floatValue", value: Number(v) } });
+const text: Convert = (v) => ({ $typeName: VALUE, kind: { case: "textValue", value: v } });
 const CONVERT: Record<number, Convert> = {
-  16: (v) => ({ kind: { case: "boolValue", value: v === "t" } }),
-  17: (v) => ({ kind: { case: "bytesValue", value: Buffer.from(v.slice(2), "hex") } }),
+  16: (v) => ({ $typeName: VALUE, kind: { case: "boolValue", value: v === "t" } }),
+  17: (v) => ({ $typeName: VALUE, kind: { case: "bytesValue", value: Buffer.from(v.slice(2), "hex") } }),
   20: int, 21: int, 23: int, 26: int,
   700: float, 701: float,
-  1700: (v) => ({ kind: { case: "decimalValue", value: v } }),
-  114: (v) => ({ kind: { case: "jsonValue", value: v } }),
-  3802: (v) => ({ kind: { case: "jsonValue", value: v } }),
-  1082: (v) => ({ kind: { case: "dateValue", value: v } }),
-  1083: (v) => ({ kind: { case: "timeValue", value: v } }),
-  1266: (v) => ({ kind: { case: "timeValue", value: v } }),
-  1114: (v) => ({ kind: { case: "timestampValue", value: v } }),
-  1184: (v) => ({ kind: { case: "timestampValue", value: v } }),
-  1186: (v) => ({ kind: { case: "intervalValue", value: v } }),
+  1700: (v) => ({ $typeName: VALUE, kind: { case: "decimalValue", value: v } }),
+  114: (v) => ({ $typeName: VALUE, kind: { case: "jsonValue", value: v } }),
+  3802: (v) => ({ $typeName: VALUE, kind: { case: "jsonValue", value: v } }),
+  1082: (v) => ({ $typeName: VALUE, kind: { case: "dateValue", value: v } }),
+  1083: (v) => ({ $typeName: VALUE, kind: { case: "timeValue", value: v } }),
+  1266: (v) => ({ $typeName: VALUE, kind: { case: "timeValue", value: v } }),
+  1114: (v) => ({ $typeName: VALUE, kind: { case: "timestampValue", value: v } }),
+  1184: (v) => ({ $typeName: VALUE, kind: { case: "timestampValue", value: v } }),
+  1186: (v) => ({ $typeName: VALUE, kind: { case: "intervalValue", value: v } }),
 };
 /** Array type → element type. */
 const ARRAYS: Record<number, number> = {
@@ -46,7 +46,7 @@ export function converter(oid: number): Convert {
   if (element === undefined) return text;
   const each = converter(element);
   const build = (items: unknown[]): Cell => ({
-    kind: { case: "arrayValue", value: { values: items.map((x) => (x === null ? NULL : Array.isArray(x) ? build(x) : each(x as string))) } },
+    kind: { case: "arrayValue", value: { $typeName: VALUE_LIST, values: items.map((x) => (x === null ? NULL : Array.isArray(x) ? build(x) : each(x as string))) as CellMessage[] } },
   });
   return (v) => build(parseArray(v));
 }

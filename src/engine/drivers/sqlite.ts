@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { sqliteDialect } from "../dialect.js";
-import { DatabaseError, NULL, type Cell, type ColumnInfo, type Cursor, type Driver, type EnginePool, type Session, type Target } from "../driver.js";
+import { DatabaseError, NULL, VALUE, VALUE_LIST, type Cell, type ColumnInfo, type Cursor, type Driver, type EnginePool, type Session, type Target } from "../driver.js";
 import { cellParam } from "../values.js";
 
 // libsql (the engine under @libsql/client) directly: its statements iterate row by row and its
@@ -25,12 +25,12 @@ interface LibsqlDb {
 
 function toCell(v: unknown): Cell {
   if (v === null || v === undefined) return NULL;
-  if (typeof v === "bigint") return { kind: { case: "intValue", value: v } };
-  if (typeof v === "number") return Number.isInteger(v) && !Object.is(v, -0) ? { kind: { case: "floatValue", value: v } } : { kind: { case: "floatValue", value: v } };
-  if (typeof v === "string") return { kind: { case: "textValue", value: v } };
-  if (v instanceof ArrayBuffer) return { kind: { case: "bytesValue", value: new Uint8Array(v) } };
-  if (ArrayBuffer.isView(v)) return { kind: { case: "bytesValue", value: new Uint8Array(v.buffer, v.byteOffset, v.byteLength) } };
-  return { kind: { case: "textValue", value: String(v) } };
+  if (typeof v === "bigint") return { $typeName: VALUE, kind: { case: "intValue", value: v } };
+  if (typeof v === "number") return Number.isInteger(v) && !Object.is(v, -0) ? { $typeName: VALUE, kind: { case: "floatValue", value: v } } : { $typeName: VALUE, kind: { case: "floatValue", value: v } };
+  if (typeof v === "string") return { $typeName: VALUE, kind: { case: "textValue", value: v } };
+  if (v instanceof ArrayBuffer) return { $typeName: VALUE, kind: { case: "bytesValue", value: new Uint8Array(v) } };
+  if (ArrayBuffer.isView(v)) return { $typeName: VALUE, kind: { case: "bytesValue", value: new Uint8Array(v.buffer, v.byteOffset, v.byteLength) } };
+  return { $typeName: VALUE, kind: { case: "textValue", value: String(v) } };
 }
 
 function bind(params: Cell[]): unknown[] {

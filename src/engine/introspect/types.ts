@@ -1,4 +1,4 @@
-import type { Cell, Session } from "../driver.js";
+import { VALUE, type Cell, type Session } from "../driver.js";
 
 export type Kind = "table" | "view" | "materialized_view" | "foreign_table";
 
@@ -73,7 +73,7 @@ export function bool(c: Cell | undefined): boolean {
   const s = str(c).toLowerCase();
   return s === "1" || s === "t" || s === "true" || s === "yes";
 }
-export const text = (v: string): Cell => ({ kind: { case: "textValue", value: v } });
+export const text = (v: string): Cell => ({ $typeName: VALUE, kind: { case: "textValue", value: v } });
 
 /** Groups ordered rows by a key into lists, keeping first-seen order. */
 export function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
