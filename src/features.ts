@@ -105,7 +105,7 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
   });
   const e = config.engine;
   if (e.sqliteDir) mkdirSync(e.sqliteDir, { recursive: true });
-  const pools = new Pools({ max: e.poolMax, idleMs: e.poolIdleMs }, () => runtime.now(), logger);
+  const pools = new Pools({ max: e.poolMax, idleMs: e.poolIdleMs }, () => runtime.now(), logger, (n) => deps.metrics.enginePools.set(n));
   const connections = new Connections(
     new ConnectionStore(db),
     new SecretBox(engineKey(e, logger)),
@@ -113,7 +113,12 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
     { allowPrivateHosts: e.allowPrivateHosts, allowlist: e.hostAllowlist, sqliteDir: e.sqliteDir, connectTimeoutMs: e.connectTimeoutMs },
     pools,
   );
-  const queries = new Queries(connections, e, sync, runtime, logger);
+  const queries = new Queries(connections, e, sync, runtime, logger, {
+    statement: (engine, result, rows) => {
+      deps.metrics.engineStatements.inc({ engine, result });
+      if (rows > 0) deps.metrics.engineRows.inc({ engine }, rows);
+    },
+  });
   const catalog = new Catalog(connections);
   return {
     services: [

@@ -11,6 +11,10 @@ const TRANSACTION_CONTROL = new Set(["BEGIN", "START", "COMMIT", "END", "ROLLBAC
 const MYSQL_READONLY_REFUSED = new Set([
   "SET", "CALL", "CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE", "GRANT", "REVOKE", "LOCK", "UNLOCK",
   "LOAD", "FLUSH", "INSTALL", "UNINSTALL", "OPTIMIZE", "REPAIR", "ANALYZE", "CACHE", "RESET", "XA", "HANDLER", "DO",
+  // EXECUTE IMMEDIATE 'COMMIT' (and statements PREPAREd earlier on the pooled session) would end
+  // the read-only transaction out of sight; compound statements (MariaDB runs them outside
+  // stored programs) can hold anything.
+  "EXECUTE", "IF", "WHILE", "LOOP", "REPEAT", "FOR",
 ]);
 
 export function refusal(stmt: Statement, engine: EngineName, readOnly: boolean): string | undefined {
@@ -25,5 +29,11 @@ export function refusal(stmt: Statement, engine: EngineName, readOnly: boolean):
   if (engine === "mysql" && MYSQL_READONLY_REFUSED.has(first)) return `${first} is not allowed in a read-only query`;
   if (engine === "sqlite" && first === "PRAGMA") return "PRAGMA is not allowed in a read-only query";
   if (engine === "postgresql" && (first === "COPY" && stmt.words.includes("PROGRAM"))) return "COPY PROGRAM is not allowed in a read-only query";
+  // PostgreSQL lets SET TRANSACTION READ WRITE (or SET transaction_read_only = off) turn the
+  // read-only transaction read-write while no query has run in it yet. A quoted name could spell
+  // transaction_read_only out of sight (U&"\0074ransaction_read_only"), so those are refused too.
+  if (engine === "postgresql" && (first === "SET" || first === "RESET") && (/transaction/i.test(stmt.sql) || stmt.sql.includes('"'))) {
+    return `${first} of the transaction mode (or of a quoted name) is not allowed in a read-only query`;
+  }
   return undefined;
 }

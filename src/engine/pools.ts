@@ -30,6 +30,8 @@ export class Pools {
     private readonly limits: { max: number; idleMs: number },
     private readonly now: () => number,
     private readonly logger: Logger,
+    /** Told the number of open pools whenever it changes (a metrics gauge). */
+    private readonly onCount: (pools: number) => void = () => undefined,
   ) {}
 
   private key(userId: string, connectionId: string) {
@@ -51,6 +53,7 @@ export class Pools {
       e = this.entries.get(key) ?? { pool, driver, version, lastUsed: this.now(), inUse: 0, health: { healthy: true, checkedAt: 0, error: "" } };
       if (e.pool !== pool) void pool.end();
       this.entries.set(key, e);
+      this.onCount(this.entries.size);
     }
     const entry = e;
     entry.inUse++;
@@ -87,6 +90,7 @@ export class Pools {
     const e = this.entries.get(key);
     if (!e) return;
     this.entries.delete(key);
+    this.onCount(this.entries.size);
     await e.pool.end();
   }
 
@@ -112,12 +116,14 @@ export class Pools {
         failing++;
       }
     }
+    this.onCount(this.entries.size);
     return { pools: this.entries.size, closed, healthy, failing };
   }
 
   async closeAll(): Promise<void> {
     const all = [...this.entries.values()];
     this.entries.clear();
+    this.onCount(0);
     await Promise.allSettled(all.map((e) => e.pool.end()));
     this.logger.debug({ pools: all.length }, "engine pools closed");
   }

@@ -35,6 +35,12 @@ const MAX_STATEMENTS = 1_000;
 /** Why a running query stopped early. */
 type Stop = "canceled" | "deadline" | "client";
 
+/** What the rest of the server hears from the engine (metrics). */
+export interface QueryHooks {
+  /** A statement ended: its engine, how, and the rows it streamed. */
+  statement?: (engine: string, result: "ok" | "error" | "canceled" | "timeout", rows: number) => void;
+}
+
 interface Running {
   userId: string;
   stop(why: Stop): void;
@@ -60,6 +66,7 @@ export class Queries {
     private readonly sync: Sync,
     private readonly runtime: Runtime,
     private readonly logger: Logger,
+    private readonly hooks: QueryHooks = {},
   ) {}
 
   /** Statements of a script, each checked (read-only, SQLite confinement) before any runs. */
@@ -152,6 +159,7 @@ export class Queries {
           const command = cursor.command();
           total += count + affected;
           cursor = undefined;
+          this.hooks.statement?.(row.engine, "ok", count);
           yield {
             event: {
               case: "footer",
@@ -177,8 +185,11 @@ export class Queries {
       broken = true;
       const out = stopped ? this.stopError(stopped) : err;
       failure = out instanceof Error ? out.message : "failed";
+      this.hooks.statement?.(row.engine, stopped === "deadline" ? "timeout" : stopped ? "canceled" : "error", 0);
       throw out;
     } finally {
+      // A client that went away ends the generator without an error: the history says so.
+      if (stopped && failure === undefined) failure = this.stopError(stopped).message;
       clearTimeout(timer);
       signal.removeEventListener("abort", onAbort);
       await cancelInDb;

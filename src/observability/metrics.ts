@@ -67,6 +67,23 @@ export class Metrics {
     help: "Open realtime subscriptions (authenticated WebSockets and Subscribe streams).",
     registers: [this.registry],
   });
+  readonly engineStatements = new Counter({
+    name: "engine_statements_total",
+    help: "Statements run by ExecuteQuery, by engine and result (ok, error, canceled, timeout).",
+    labelNames: ["engine", "result"] as const,
+    registers: [this.registry],
+  });
+  readonly engineRows = new Counter({
+    name: "engine_rows_streamed_total",
+    help: "Rows streamed to clients by ExecuteQuery, by engine.",
+    labelNames: ["engine"] as const,
+    registers: [this.registry],
+  });
+  readonly enginePools = new Gauge({
+    name: "engine_pools",
+    help: "Open connection pools (one per user and connection profile) in this instance.",
+    registers: [this.registry],
+  });
   readonly syncChanges = new Counter({
     name: "sync_changes_total",
     help: "Pushed changes by result (applied, duplicate, conflict, rejected).",

@@ -130,6 +130,7 @@ class MysqlCursor implements Cursor {
     private readonly conn: mysql.PoolConnection,
     sql: string,
     params: Cell[],
+    private readonly kill: () => Promise<void>,
   ) {
     let ready!: () => void;
     let finish!: () => void;
@@ -202,9 +203,11 @@ class MysqlCursor implements Cursor {
 
   async close(): Promise<void> {
     if (this.ended || this.error) return;
-    // The rest of the result must be read off the socket before the connection is reusable.
+    // The rest of the result must be read off the socket before the connection is reusable:
+    // the server is told to stop first, so a truncated million-row result is not read to its end.
     this.discarding = true;
     this.rows = [];
+    await this.kill();
     this.conn.resume();
     await this.finished;
   }
@@ -217,7 +220,7 @@ class MysqlSession implements Session {
   ) {}
 
   async open(sql: string, params: Cell[] = []): Promise<Cursor> {
-    const c = new MysqlCursor(this.conn, sql, params);
+    const c = new MysqlCursor(this.conn, sql, params, () => this.cancel());
     await c.start();
     return c;
   }

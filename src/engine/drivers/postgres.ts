@@ -137,11 +137,7 @@ class PgCursorAdapter implements Cursor {
   }
 
   async next(n: number): Promise<Cell[][]> {
-    if (this.buffered.length > 0) {
-      const out = this.buffered;
-      this.buffered = [];
-      return out;
-    }
+    if (this.buffered.length > 0) return this.buffered.splice(0, n);
     if (this.done) return [];
     return this.convert(await this.read(n));
   }

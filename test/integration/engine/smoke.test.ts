@@ -38,6 +38,25 @@ describe("engine smoke", () => {
     expect(w[1].affectedRows).toBe(2n);
     expect(cell(w[2].rows[0][0])).toEqual(["intValue", 2n]);
   });
+  it("max_rows truncates without reading the rest (10 of 10M rows, at once) on every engine", async () => {
+    const engines: [string, string][] = [
+      [await createConnection(u, specFor(pgDb)), "SELECT g FROM generate_series(1, 10000000) g"],
+      [await createConnection(u, sqliteSpec("t.db")), "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 10000000) SELECT x FROM c"],
+    ];
+    if (!("unavailable" in my)) engines.push([await createConnection(u, specFor(my)), "SELECT seq FROM seq_1_to_10000000"]);
+    for (const [id, sql] of engines) {
+      const t0 = performance.now();
+      const r = await run(u, id, sql, { maxRows: 10 });
+      expect(r[0].rows).toHaveLength(10);
+      expect(r[0].rowCount).toBe(10n);
+      expect(r[0].truncated).toBe(true);
+      expect(performance.now() - t0).toBeLessThan(3_000);
+      // The connection is clean for the next query.
+      expect(cell((await run(u, id, "SELECT 7"))[0].rows[0][0])).toEqual(["intValue", 7n]);
+    }
+    const metrics = await server.metrics.registry.getSingleMetricAsString("engine_statements_total");
+    expect(metrics).toMatch(/engine_statements_total\{engine="postgresql",result="ok"\} \d+/);
+  });
   it("sqlite", async () => {
     const id = await createConnection(u, sqliteSpec("a.db"));
     const r = await run(u, id, "create table t(a integer primary key, b text); insert into t(b) values ('x'),('y'); select * from t");
