@@ -105,12 +105,12 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
   });
   const e = config.engine;
   if (e.sqliteDir) mkdirSync(e.sqliteDir, { recursive: true });
-  const pools = new Pools({ max: e.poolMax, idleMs: e.poolIdleMs }, () => runtime.now(), logger, (n) => deps.metrics.enginePools.set(n));
+  const pools = new Pools({ max: e.poolMax, idleMs: e.poolIdleMs, perUser: e.poolsPerUser }, () => runtime.now(), logger, (n) => deps.metrics.enginePools.set(n));
   const connections = new Connections(
     new ConnectionStore(db),
     new SecretBox(engineKey(e, logger)),
     runtime,
-    { allowPrivateHosts: e.allowPrivateHosts, allowlist: e.hostAllowlist, sqliteDir: e.sqliteDir, connectTimeoutMs: e.connectTimeoutMs },
+    { allowPrivateHosts: e.allowPrivateHosts, allowlist: e.hostAllowlist, sqliteDir: e.sqliteDir, connectTimeoutMs: e.connectTimeoutMs, maxPerUser: e.maxConnectionsPerUser },
     pools,
   );
   const queries = new Queries(connections, e, sync, runtime, logger, {

@@ -24,6 +24,8 @@ export interface Spec {
 export interface EngineSettings extends HostPolicy {
   sqliteDir?: string;
   connectTimeoutMs: number;
+  /** Profiles one user may store. */
+  maxPerUser: number;
 }
 
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -67,6 +69,9 @@ export class Connections {
     check(spec, "spec.");
     if (requestedId !== "" && !ID.test(requestedId)) throw invalidArgument("id", "must be a UUID");
     await this.target(spec, "spec.");
+    if ((await this.store.count(userId, this.settings.maxPerUser)) >= this.settings.maxPerUser) {
+      throw rpcError(Code.ResourceExhausted, "TOO_MANY_CONNECTIONS", `at most ${this.settings.maxPerUser} connection profiles per user`);
+    }
     const id = requestedId || this.runtime.newId();
     const now = this.runtime.now();
     const row: ConnectionRow = {

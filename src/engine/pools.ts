@@ -1,4 +1,5 @@
 import type { Logger } from "../observability/logger.js";
+import { resourceExhausted } from "../server/errors.js";
 import type { Driver, EngineName, EnginePool, PoolStats, Session, Target } from "./driver.js";
 import { mysqlDriver } from "./drivers/mysql.js";
 import { postgresDriver } from "./drivers/postgres.js";
@@ -27,7 +28,7 @@ export interface PoolHealth extends PoolStats {
 export class Pools {
   private readonly entries = new Map<string, Entry>();
   constructor(
-    private readonly limits: { max: number; idleMs: number },
+    private readonly limits: { max: number; idleMs: number; perUser: number },
     private readonly now: () => number,
     private readonly logger: Logger,
     /** Told the number of open pools whenever it changes (a metrics gauge). */
@@ -48,6 +49,7 @@ export class Pools {
       e = undefined;
     }
     if (!e) {
+      this.makeRoom(userId);
       const driver = DRIVERS[engine];
       const pool = driver.pool(await target(), this.limits);
       e = this.entries.get(key) ?? { pool, driver, version, lastUsed: this.now(), inUse: 0, health: { healthy: true, checkedAt: 0, error: "" } };
@@ -77,6 +79,21 @@ export class Pools {
       entry.health = { healthy: false, checkedAt: this.now(), error: (err as Error).message };
       throw err;
     }
+  }
+
+  /**
+   * A user holds at most `perUser` pools here: the least recently used idle one is closed to
+   * open another; when all are busy the user is told to wait.
+   */
+  private makeRoom(userId: string) {
+    const prefix = `${userId}\n`;
+    const mine = [...this.entries].filter(([k]) => k.startsWith(prefix));
+    if (mine.length < this.limits.perUser) return;
+    const idle = mine.filter(([, e]) => e.inUse === 0).sort((a, b) => a[1].lastUsed - b[1].lastUsed)[0];
+    if (!idle) throw resourceExhausted(`at most ${this.limits.perUser} connections may be in use at once; wait for one to finish`, 1_000, "TOO_MANY_POOLS");
+    this.entries.delete(idle[0]);
+    this.onCount(this.entries.size);
+    void idle[1].pool.end();
   }
 
   health(userId: string, connectionId: string): PoolHealth {

@@ -50,6 +50,12 @@ function args(c: ConnectionRow) {
 export class ConnectionStore {
   constructor(private readonly db: Db) {}
 
+  /** How many profiles the user has, counted up to `limit`. */
+  async count(userId: string, limit: number): Promise<number> {
+    const r = await this.db.execute({ sql: "SELECT count(*) AS n FROM (SELECT 1 FROM engine_connections WHERE user_id = ? LIMIT ?)", args: [userId, limit] });
+    return Number(r.rows[0].n);
+  }
+
   /** False when the id is taken (by this user or another). */
   async insert(c: ConnectionRow): Promise<boolean> {
     const r = await this.db.execute({

@@ -1,0 +1,52 @@
+/** Per-user limits of the engine: stored profiles, and pools held open in one instance. */
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { AuthTestServer } from "../../support/auth.js";
+import { createConnection, engineUser, run, sqliteSpec, startEngineServer, type EngineUser } from "../../support/engine.js";
+
+let server: AuthTestServer;
+let u: EngineUser;
+
+beforeAll(async () => {
+  server = await startEngineServer({ ENGINE_POOLS_PER_USER: "2", ENGINE_MAX_CONNECTIONS_PER_USER: "3" });
+  u = await engineUser(server, "limits");
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+const codeOf = (p: Promise<unknown>) => p.then(() => "ok", (e: unknown) => ConnectError.from(e));
+const ENDLESS = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
+
+it("stores at most ENGINE_MAX_CONNECTIONS_PER_USER profiles per user", async () => {
+  const ids = [];
+  for (let i = 0; i < 3; i++) ids.push(await createConnection(u, sqliteSpec(`l${i}.db`)));
+  const err = await codeOf(u.connections.createConnection({ spec: sqliteSpec("l3.db") }));
+  expect(err).toBeInstanceOf(ConnectError);
+  expect((err as ConnectError).code).toBe(Code.ResourceExhausted);
+  // Another user is not affected.
+  const other = await engineUser(server, "limits-b");
+  await createConnection(other, sqliteSpec("mine.db"));
+  for (const id of ids) await u.connections.deleteConnection({ id });
+});
+
+it("holds at most ENGINE_POOLS_PER_USER pools: an idle one is closed for a new one, busy ones are never taken", async () => {
+  const ids = [];
+  for (let i = 0; i < 3; i++) ids.push(await createConnection(u, sqliteSpec(`p${i}.db`)));
+  for (const id of ids) await run(u, id, "SELECT 1");
+  const open = await Promise.all(ids.map(async (id) => (await u.connections.getConnectionHealth({ id })).poolOpen));
+  // The least recently used pool (the first) was closed to open the third.
+  expect(open).toEqual([false, true, true]);
+
+  // Two queries keep two pools busy: a third profile cannot get a pool until one ends.
+  const busy = ids.slice(1).map((id, i) => {
+    const queryId = `busy-${i}`;
+    return { queryId, done: codeOf(run(u, id, ENDLESS, { queryId })) };
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  const refused = await codeOf(run(u, ids[0], "SELECT 1"));
+  expect((refused as ConnectError).code).toBe(Code.ResourceExhausted);
+  for (const b of busy) expect((await u.queries.cancelQuery({ queryId: b.queryId })).canceled).toBe(true);
+  for (const b of busy) expect(((await b.done) as ConnectError).code).toBe(Code.Canceled);
+  expect((await run(u, ids[0], "SELECT 1"))[0].rows).toHaveLength(1);
+});
