@@ -14,7 +14,7 @@ const MYSQL_READONLY_REFUSED = new Set([
   // EXECUTE IMMEDIATE 'COMMIT' (and statements PREPAREd earlier on the pooled session) would end
   // the read-only transaction out of sight; compound statements (MariaDB runs them outside
   // stored programs) can hold anything.
-  "EXECUTE", "IF", "WHILE", "LOOP", "REPEAT", "FOR",
+  "EXECUTE", "IF", "CASE", "WHILE", "LOOP", "REPEAT", "FOR",
 ]);
 
 export function refusal(stmt: Statement, engine: EngineName, readOnly: boolean): string | undefined {
@@ -29,6 +29,14 @@ export function refusal(stmt: Statement, engine: EngineName, readOnly: boolean):
   if (engine === "mysql" && MYSQL_READONLY_REFUSED.has(first)) return `${first} is not allowed in a read-only query`;
   if (engine === "sqlite" && first === "PRAGMA") return "PRAGMA is not allowed in a read-only query";
   if (engine === "postgresql" && (first === "COPY" && stmt.words.includes("PROGRAM"))) return "COPY PROGRAM is not allowed in a read-only query";
+  // Files on the database server are written even in a read-only transaction: COPY … TO 'file'
+  // (only TO STDOUT reads), SELECT … INTO OUTFILE / DUMPFILE.
+  if (engine === "postgresql" && first === "COPY" && stmt.words.includes("TO") && stmt.words[stmt.words.lastIndexOf("TO") + 1] !== "STDOUT") {
+    return "COPY to a file is not allowed in a read-only query";
+  }
+  if (engine === "mysql" && stmt.words.some((w, i) => w === "INTO" && (stmt.words[i + 1] === "OUTFILE" || stmt.words[i + 1] === "DUMPFILE"))) {
+    return "SELECT INTO OUTFILE and DUMPFILE are not allowed in a read-only query";
+  }
   // PostgreSQL lets SET TRANSACTION READ WRITE (or SET transaction_read_only = off) turn the
   // read-only transaction read-write while no query has run in it yet. A quoted name could spell
   // transaction_read_only out of sight (U&"\0074ransaction_read_only"), so those are refused too.

@@ -1,5 +1,5 @@
 import { lookup } from "node:dns/promises";
-import { realpathSync } from "node:fs";
+import { lstatSync, realpathSync } from "node:fs";
 import { BlockList, isIP } from "node:net";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 
@@ -90,6 +90,14 @@ export function confineSqlitePath(dir: string | undefined, path: string): { path
   try {
     real = realpathSync(full);
   } catch {
+    // No such file yet, or a dangling symlink: SQLite would create the file where that link points.
+    let link = false;
+    try {
+      link = lstatSync(full).isSymbolicLink();
+    } catch {
+      // the file does not exist: it is created inside its (checked) folder
+    }
+    if (link) return { refused: "must not be a symbolic link to a missing file" };
     try {
       real = resolve(realpathSync(resolve(full, "..")), full.slice(full.lastIndexOf(sep) + 1));
     } catch {
