@@ -96,7 +96,8 @@ export class DatabaseError extends Error {
   constructor(
     message: string,
     readonly code: string,
-    readonly kind: "sql" | "readonly" | "canceled" | "connect" | "constraint" = "sql",
+    /** sql: the statement; auth: the profile's credentials or database; connect: the server cannot be reached. */
+    readonly kind: "sql" | "readonly" | "canceled" | "connect" | "auth" | "constraint" = "sql",
   ) {
     super(message);
     this.name = "DatabaseError";

@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
-import type { ExecuteQueryResponseSchema } from "../../gen/sqlstudio/database/v1/query_pb.js";
+import type { ExecuteQueryResponseSchema, RowBatch } from "../../gen/sqlstudio/database/v1/query_pb.js";
 import type { Runtime } from "../common/runtime.js";
 import type { Logger } from "../observability/logger.js";
 import { invalidArgument, rpcError } from "../server/errors.js";
@@ -10,6 +10,7 @@ import type { Connections } from "./connections.js";
 import { DatabaseError, ROW, type Cell, type CellMessage, type Cursor, type Session } from "./driver.js";
 import { refusal } from "./guard.js";
 import { splitStatements, type Statement } from "./split.js";
+import { encodeRows } from "./wire.js";
 
 type Event = MessageInitShape<typeof ExecuteQueryResponseSchema>;
 
@@ -27,6 +28,8 @@ export interface ExecuteRequest {
   timeoutMs: number;
   readOnly: boolean;
   queryId: string;
+  /** The client speaks protobuf (not JSON): row batches are encoded by wire.ts. */
+  binary?: boolean;
 }
 
 const QUERY_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -44,6 +47,11 @@ export interface QueryHooks {
 interface Running {
   userId: string;
   stop(why: Stop): void;
+}
+
+/** A batch whose rows are already protobuf bytes (wire.ts): a message, so nothing re-encodes it. */
+function encodedBatch(statementIndex: number, rows: Cell[][]): RowBatch {
+  return { $typeName: "sqlstudio.database.v1.RowBatch", statementIndex, rows: [], $unknown: [encodeRows(rows)] };
 }
 
 /** A rough wire size of a row, to cut batches near `batchBytes`. */
@@ -150,7 +158,7 @@ export class Queries {
             if (stopped) throw this.stopError(stopped);
             if (rows.length === 0) break;
             count += rows.length;
-            yield { event: { case: "rows", value: { statementIndex: index, rows: rows.map((values) => ({ $typeName: ROW, values: values as CellMessage[] })) } } };
+            yield { event: { case: "rows", value: req.binary ? encodedBatch(index, rows) : { statementIndex: index, rows: rows.map((values) => ({ $typeName: ROW, values: values as CellMessage[] })) } } };
             if (stopped) throw this.stopError(stopped);
           }
           if (count >= maxRows && cursor.columns.length > 0) truncated = (await cursor.next(1)).length > 0;

@@ -175,7 +175,15 @@ export function queryService(queries: Queries, sync: Sync): ServiceImpl<typeof Q
     async *executeQuery(req, ctx) {
       yield* queries.execute(
         userOf(ctx),
-        { connectionId: req.connectionId, sql: req.sql, maxRows: Number(req.maxRows), timeoutMs: Number(req.timeoutMs), readOnly: req.readOnly, queryId: req.queryId },
+        {
+          connectionId: req.connectionId,
+          sql: req.sql,
+          maxRows: Number(req.maxRows),
+          timeoutMs: Number(req.timeoutMs),
+          readOnly: req.readOnly,
+          queryId: req.queryId,
+          binary: !(ctx.requestHeader.get("content-type") ?? "").includes("json"),
+        },
         ctx.signal,
       );
     },

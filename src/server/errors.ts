@@ -44,6 +44,8 @@ function fromDatabase(err: DatabaseError): ConnectError {
       return rpcError(Code.Canceled, "QUERY_CANCELED", err.message, meta);
     case "connect":
       return rpcError(Code.Unavailable, "DATABASE_UNREACHABLE", err.message, meta);
+    case "auth":
+      return rpcError(Code.FailedPrecondition, "CONNECTION_FAILED", `cannot connect: ${err.message}`, meta);
     case "constraint":
       return rpcError(Code.FailedPrecondition, "CONSTRAINT_VIOLATION", err.message, meta);
     default:

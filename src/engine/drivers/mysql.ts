@@ -93,7 +93,17 @@ function columnInfo(f: Field): ColumnInfo {
 function dbError(err: unknown): Error {
   const e = err as { message?: string; code?: string; errno?: number; sqlState?: string; fatal?: boolean };
   if (e?.sqlState) {
-    const kind = e.errno === 1792 || e.errno === 1207 ? "readonly" : e.errno === 1317 || e.errno === 3024 ? "canceled" : e.sqlState.startsWith("23") ? "constraint" : "sql";
+    // 1044/1045 access denied, 1049 unknown database: the profile is wrong.
+    const kind =
+      e.errno === 1792 || e.errno === 1207
+        ? "readonly"
+        : e.errno === 1317 || e.errno === 3024
+          ? "canceled"
+          : e.errno === 1044 || e.errno === 1045 || e.errno === 1049
+            ? "auth"
+            : e.sqlState.startsWith("23")
+              ? "constraint"
+              : "sql";
     return new DatabaseError(e.message ?? "database error", e.sqlState, kind);
   }
   if (e?.code && /^(ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|PROTOCOL_CONNECTION_LOST|HANDSHAKE_.*|ER_ACCESS_DENIED_ERROR)$/.test(e.code)) {

@@ -46,6 +46,7 @@ export function converter(oid: number): Convert {
   if (element === undefined) return text;
   const each = converter(element);
   const build = (items: unknown[]): Cell => ({
+    $typeName: VALUE,
     kind: { case: "arrayValue", value: { $typeName: VALUE_LIST, values: items.map((x) => (x === null ? NULL : Array.isArray(x) ? build(x) : each(x as string))) as CellMessage[] } },
   });
   return (v) => build(parseArray(v));
@@ -57,6 +58,12 @@ interface Field {
   dataTypeModifier: number;
   tableID: number;
   columnID: number;
+}
+
+/** 64-bit integers as text: pg would otherwise refuse a bigint it cannot serialize. */
+function pgParam(c: Cell): unknown {
+  const v = cellParam(c);
+  return typeof v === "bigint" ? v.toString() : Array.isArray(v) ? v.map((x) => (typeof x === "bigint" ? x.toString() : x)) : v;
 }
 
 function sslOption(t: Target): pg.ClientConfig["ssl"] {
@@ -91,7 +98,8 @@ function clientConfig(t: Target): pg.ClientConfig {
 function dbError(err: unknown): Error {
   const e = err as { message?: string; code?: string; severity?: string };
   if (e && typeof e.code === "string" && e.severity) {
-    const kind = e.code === "25006" ? "readonly" : e.code === "57014" ? "canceled" : e.code.startsWith("23") ? "constraint" : "sql";
+    // Class 28 (bad password, no such role) and 3D000 (no such database): the profile is wrong.
+    const kind = e.code === "25006" ? "readonly" : e.code === "57014" ? "canceled" : e.code.startsWith("23") ? "constraint" : e.code.startsWith("28") || e.code === "3D000" ? "auth" : "sql";
     return new DatabaseError(e.message ?? "database error", e.code, kind);
   }
   if (e && typeof e.code === "string" && /^(ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EHOSTUNREACH)$/.test(e.code)) {
@@ -163,7 +171,7 @@ class PgSession implements Session {
   ) {}
 
   async open(sql: string, params: Cell[] = []): Promise<Cursor> {
-    const cursor = this.client.query(new PgCursor(sql, params.map(cellParam), { rowMode: "array", types: RAW } as never));
+    const cursor = this.client.query(new PgCursor(sql, params.map(pgParam), { rowMode: "array", types: RAW } as never));
     const adapter = new PgCursorAdapter(cursor);
     await adapter.start((fields) => this.pool.describe(fields), 100);
     return adapter;
@@ -171,7 +179,10 @@ class PgSession implements Session {
 
   async all(sql: string, params: Cell[] = []) {
     try {
-      const r = await this.client.query({ text: sql, values: params.map(cellParam), rowMode: "array", types: RAW });
+      // Always the extended protocol: one statement per call, never a script (the simple
+      // protocol would run every statement of the text, past the splitter's checks).
+      const config = { text: sql, values: params.map(pgParam), rowMode: "array", types: RAW, queryMode: "extended" } as pg.QueryArrayConfig;
+      const r = await this.client.query(config);
       const fields = r.fields as unknown as Field[];
       const conv = fields.map((f) => converter(f.dataTypeID));
       return {

@@ -1,4 +1,6 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ErrorInfoSchema } from "../../../gen/sqlstudio/common/v1/error_pb.js";
 import type { AuthTestServer } from "../../support/auth.js";
 import { startPostgres, startMariadb, type DatabaseServer } from "../../support/databases.js";
 import { cell, createConnection, engineUser, run, specFor, sqliteSpec, startEngineServer, type EngineUser } from "../../support/engine.js";
@@ -56,6 +58,19 @@ describe("engine smoke", () => {
     }
     const metrics = await server.metrics.registry.getSingleMetricAsString("engine_statements_total");
     expect(metrics).toMatch(/engine_statements_total\{engine="postgresql",result="ok"\} \d+/);
+  });
+  it("a wrong password or database answers FailedPrecondition CONNECTION_FAILED, not a SQL error", async () => {
+    const targets = [specFor(pgDb, { password: "wrong" }), specFor(pgDb, { database: "no_such_db" })];
+    if (!("unavailable" in my)) targets.push(specFor(my, { password: "wrong" }), specFor(my, { database: "no_such_db" }));
+    for (const spec of targets) {
+      const id = await createConnection(u, spec);
+      const err = await run(u, id, "select 1").then(
+        () => undefined,
+        (e: unknown) => ConnectError.from(e),
+      );
+      expect(err?.code).toBe(Code.FailedPrecondition);
+      expect(err?.findDetails(ErrorInfoSchema)[0]?.reason).toBe("CONNECTION_FAILED");
+    }
   });
   it("sqlite", async () => {
     const id = await createConnection(u, sqliteSpec("a.db"));

@@ -1,0 +1,185 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import { WireType } from "@bufbuild/protobuf/wire";
+import type { UnknownField } from "@bufbuild/protobuf";
+import { ValueSchema } from "../../gen/sqlstudio/database/v1/values_pb.js";
+import type { Cell } from "./driver.js";
+
+/**
+ * A hand-written protobuf encoder for the rows of a RowBatch (`repeated Row rows = 2`), the one
+ * hot path of the engine: protobuf-es encodes by reflection at about 2 µs per cell, this at a
+ * fraction of that. The bytes are exactly what protobuf-es writes for the same rows; they travel
+ * as the batch's unknown field 2 (written verbatim by `toBinary`), so clients decode ordinary
+ * `rows`. Only for binary protocols: JSON serialization skips unknown fields.
+ *
+ * Value field numbers (values.proto): 1 null, 2 bool, 3 sint64, 4 double, 5-12 strings, 7 bytes,
+ * 13 ValueList. Row: `repeated Value values = 1`.
+ */
+
+const STRING_TAGS: Record<string, number> = {
+  decimalValue: (5 << 3) | 2,
+  textValue: (6 << 3) | 2,
+  timestampValue: (8 << 3) | 2,
+  dateValue: (9 << 3) | 2,
+  timeValue: (10 << 3) | 2,
+  intervalValue: (11 << 3) | 2,
+  jsonValue: (12 << 3) | 2,
+};
+
+const varintSize = (n: number) => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
+
+class Out {
+  buf = Buffer.allocUnsafe(1 << 16);
+  pos = 0;
+  ensure(n: number) {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+  byte(b: number) {
+    this.buf[this.pos++] = b;
+  }
+  /** An unsigned varint below 2^32. */
+  varint32(n: number) {
+    while (n > 0x7f) {
+      this.buf[this.pos++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    this.buf[this.pos++] = n;
+  }
+  /** An unsigned varint below 2^64, from a bigint. */
+  varint64(n: bigint) {
+    while (n > 0x7fn) {
+      this.buf[this.pos++] = Number(n & 0x7fn) | 0x80;
+      n >>= 7n;
+    }
+    this.buf[this.pos++] = Number(n);
+  }
+}
+
+/** Size in bytes of one encoded Value (its body, without tag and length), plus the bytes of any text. */
+function valueSize(c: Cell, lens: number[]): number {
+  const k = c.kind;
+  switch (k?.case) {
+    case undefined:
+      return 0;
+    case "nullValue":
+    case "boolValue":
+      return 2;
+    case "intValue": {
+      const v = k.value;
+      const zz = v >= 0n ? v << 1n : ((-v) << 1n) - 1n;
+      let n = 1;
+      for (let x = zz >> 7n; x > 0n; x >>= 7n) n++;
+      lens.push(n);
+      return 1 + n;
+    }
+    case "floatValue":
+      return 9;
+    case "bytesValue": {
+      const len = k.value.length;
+      return 1 + varintSize(len) + len;
+    }
+    case "arrayValue": {
+      const len = toBinary(ValueSchema, create(ValueSchema, c)).length - 0;
+      lens.push(len);
+      return len;
+    }
+    default: {
+      const len = Buffer.byteLength(k!.value as string, "utf8");
+      lens.push(len);
+      return 1 + varintSize(len) + len;
+    }
+  }
+}
+
+function writeValue(out: Out, c: Cell, lens: number[], li: { i: number }) {
+  const k = c.kind;
+  switch (k?.case) {
+    case undefined:
+      return;
+    case "nullValue":
+      out.byte(0x08);
+      out.byte(k.value ? 1 : 0);
+      return;
+    case "boolValue":
+      out.byte(0x10);
+      out.byte(k.value ? 1 : 0);
+      return;
+    case "intValue": {
+      li.i++;
+      const v = k.value;
+      out.byte(0x18);
+      out.varint64(v >= 0n ? v << 1n : ((-v) << 1n) - 1n);
+      return;
+    }
+    case "floatValue":
+      out.byte(0x21);
+      out.buf.writeDoubleLE(k.value, out.pos);
+      out.pos += 8;
+      return;
+    case "bytesValue":
+      out.byte(0x3a);
+      out.varint32(k.value.length);
+      out.buf.set(k.value, out.pos);
+      out.pos += k.value.length;
+      return;
+    case "arrayValue": {
+      li.i++;
+      const bytes = toBinary(ValueSchema, create(ValueSchema, c));
+      out.buf.set(bytes, out.pos);
+      out.pos += bytes.length;
+      return;
+    }
+    default: {
+      const len = lens[li.i++];
+      out.byte(STRING_TAGS[k!.case]);
+      out.varint32(len);
+      out.buf.write(k!.value as string, out.pos, len, "utf8");
+      out.pos += len;
+    }
+  }
+}
+
+const shared = new Out();
+
+/**
+ * The rows as the bytes of RowBatch field 2, repeated: the value of one unknown field whose data
+ * is `len row1 (0x12 len row)*` (the tag of the first row is written by toBinary).
+ */
+export function encodeRows(rows: Cell[][]): UnknownField {
+  const out = shared;
+  out.pos = 0;
+  const lens: number[] = [];
+  const sizes: number[] = [];
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r];
+    let rowSize = 0;
+    for (let i = 0; i < row.length; i++) {
+      const s = valueSize(row[i], lens);
+      sizes.push(s);
+      rowSize += 1 + varintSize(s) + s;
+    }
+    sizes.push(rowSize);
+  }
+  const li = { i: 0 };
+  let si = 0;
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r];
+    const rowSize = sizes[si + row.length];
+    out.ensure(rowSize + 6);
+    if (r > 0) out.byte(0x12);
+    out.varint32(rowSize);
+    for (let i = 0; i < row.length; i++) {
+      const s = sizes[si++];
+      out.ensure(s + 6);
+      out.byte(0x0a);
+      out.varint32(s);
+      writeValue(out, row[i], lens, li);
+    }
+    si++;
+  }
+  return { no: 2, wireType: WireType.LengthDelimited, data: Uint8Array.prototype.slice.call(out.buf, 0, out.pos) };
+}
