@@ -3,14 +3,15 @@
  * measured in the same run (DESIGN.md §10). Prints the tables and writes them into
  * docs/benchmarks.md between `<!-- bench:NAME -->` markers; the prose around them is kept.
  *
- *   npm run bench                      transport + profile + auth + sync
- *   npm run bench -- --only transport  (or profile, auth, sync; comma-separated)
+ *   npm run bench                      transport + profile + auth + sync + engine
+ *   npm run bench -- --only transport  (or profile, auth, sync, engine; comma-separated)
  *   BENCH_REQUESTS=20000 BENCH_CONCURRENCY=32   per-side request count and concurrency
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { authBench } from "./auth.js";
+import { engineBench } from "./engine.js";
 import { LoadGenerator } from "./loadgen.js";
 import { profileLoad, profileTables } from "./profile.js";
 import { syncBench } from "./sync.js";
@@ -21,7 +22,7 @@ const DOC = join(ROOT, "docs/benchmarks.md");
 
 function parseOnly(): Set<string> {
   const i = process.argv.indexOf("--only");
-  const all = ["transport", "profile", "auth", "sync"];
+  const all = ["transport", "profile", "auth", "sync", "engine"];
   if (i < 0) return new Set(all);
   return new Set(process.argv[i + 1]!.split(",").filter((s) => all.includes(s)));
 }
@@ -62,6 +63,11 @@ absolute numbers on a shared machine drift (DESIGN.md §10).
 
 <!-- bench:sync -->
 <!-- /bench:sync -->
+
+## Engine
+
+<!-- bench:engine -->
+<!-- /bench:engine -->
 `;
 
 function writeSection(doc: string, name: string, body: string): string {
@@ -122,6 +128,11 @@ async function main(): Promise<void> {
   if (only.has("sync")) {
     log("sync benchmarks");
     sections.sync = machine() + "\n" + (await syncBench(log));
+  }
+
+  if (only.has("engine")) {
+    log("engine benchmarks");
+    sections.engine = machine() + "\n" + (await engineBench(log));
   }
 
   let doc = existsSync(DOC) ? readFileSync(DOC, "utf8") : SKELETON;
