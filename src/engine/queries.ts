@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
-import type { ExecuteQueryResponseSchema, RowBatch } from "../../gen/sqlstudio/database/v1/query_pb.js";
+import type { ExecuteQueryResponseSchema } from "../../gen/sqlstudio/database/v1/query_pb.js";
 import type { Runtime } from "../common/runtime.js";
 import type { Logger } from "../observability/logger.js";
 import { invalidArgument, rpcError } from "../server/errors.js";
@@ -10,7 +10,7 @@ import type { Connections } from "./connections.js";
 import { DatabaseError, ROW, type Cell, type CellMessage, type Cursor, type Session } from "./driver.js";
 import { refusal } from "./guard.js";
 import { splitStatements, type Statement } from "./split.js";
-import { encodeRows } from "./wire.js";
+import { encodedBatch } from "./wire.js";
 
 type Event = MessageInitShape<typeof ExecuteQueryResponseSchema>;
 
@@ -49,13 +49,8 @@ interface Running {
   stop(why: Stop): void;
 }
 
-/** A batch whose rows are already protobuf bytes (wire.ts): a message, so nothing re-encodes it. */
-function encodedBatch(statementIndex: number, rows: Cell[][]): RowBatch {
-  return { $typeName: "sqlstudio.database.v1.RowBatch", statementIndex, rows: [], $unknown: [encodeRows(rows)] };
-}
-
 /** A rough wire size of a row, to cut batches near `batchBytes`. */
-function rowBytes(row: Cell[]): number {
+export function rowBytes(row: Cell[]): number {
   let n = 2;
   for (const c of row) {
     const v = c.kind?.value;

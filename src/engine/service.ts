@@ -109,8 +109,13 @@ export function connectionService(connections: Connections, pools: Pools): Servi
       const token = decodePageToken(req.pageToken);
       let after: { name: string; id: string } | undefined;
       if (token !== undefined) {
-        const [name, id] = JSON.parse(token) as [string, string];
-        after = { name: String(name), id: String(id) };
+        try {
+          const [name, id] = JSON.parse(token) as unknown[];
+          if (typeof name !== "string" || typeof id !== "string") throw new Error();
+          after = { name, id };
+        } catch {
+          throw invalidArgument("page_token", "is not a token this server issued", "INVALID_PAGE_TOKEN");
+        }
       }
       const rows = await connections.list(userOf(ctx), limit + 1, after);
       const page = rows.slice(0, limit);

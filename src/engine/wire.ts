@@ -1,6 +1,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import type { UnknownField } from "@bufbuild/protobuf";
+import type { RowBatch } from "../../gen/sqlstudio/database/v1/query_pb.js";
 import { ValueSchema } from "../../gen/sqlstudio/database/v1/values_pb.js";
 import type { Cell } from "./driver.js";
 
@@ -182,4 +183,9 @@ export function encodeRows(rows: Cell[][]): UnknownField {
     si++;
   }
   return { no: 2, wireType: WireType.LengthDelimited, data: Uint8Array.prototype.slice.call(out.buf, 0, out.pos) };
+}
+
+/** A batch whose rows are already protobuf bytes: a message, so nothing re-encodes it. */
+export function encodedBatch(statementIndex: number, rows: Cell[][]): RowBatch {
+  return { $typeName: "sqlstudio.database.v1.RowBatch", statementIndex, rows: [], $unknown: rows.length > 0 ? [encodeRows(rows)] : [] };
 }

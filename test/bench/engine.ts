@@ -41,7 +41,9 @@ import mysql from "mysql2";
 import pg from "pg";
 import PgCursor from "pg-cursor";
 import { ExecuteQueryRequestSchema, ExecuteQueryResponseSchema } from "../../gen/sqlstudio/database/v1/query_pb.js";
-import { ROW, type Cell, type CellMessage, type Cursor, type Driver, type Target } from "../../src/engine/driver.js";
+import type { Cell, Cursor, Driver, Target } from "../../src/engine/driver.js";
+import { rowBytes } from "../../src/engine/queries.js";
+import { encodedBatch } from "../../src/engine/wire.js";
 import { mysqlDriver } from "../../src/engine/drivers/mysql.js";
 import { postgresDriver } from "../../src/engine/drivers/postgres.js";
 import { authEnv, registerAndLogin } from "../support/auth.js";
@@ -446,16 +448,6 @@ function connectRawRun(url: string, token: string, connectionId: string, sql: st
   });
 }
 
-/** Queries.execute's estimate of a row's wire size (copied from src/engine/queries.ts). */
-function rowBytes(row: Cell[]): number {
-  let n = 2;
-  for (const c of row) {
-    const v = c.kind?.value;
-    n += typeof v === "string" ? v.length + 3 : v instanceof Uint8Array ? v.length + 3 : 10;
-  }
-  return n;
-}
-
 /**
  * Our driver in this process (no server), its rows gathered into batches the way Queries.execute
  * does (≤ 1,000 rows or ≈ 256 KB; 100 rows first, then as many as the bytes seen say fit — a copy
@@ -493,7 +485,8 @@ async function driverRun(driver: Driver, target: Target, sql: string, mode: "cel
       if (rows.length === 0) break;
       count += rows.length;
       if (mode !== "cells") {
-        const event = { event: { case: "rows" as const, value: { statementIndex: 0, rows: rows.map((values) => ({ $typeName: ROW, values: values as CellMessage[] })) } } };
+        // What the server yields for a binary client: the rows written by wire.ts.
+        const event = { event: { case: "rows" as const, value: encodedBatch(0, rows) } };
         const bytes = toBinary(ExecuteQueryResponseSchema, create(ExecuteQueryResponseSchema, event));
         if (mode === "decode") {
           const back = fromBinary(ExecuteQueryResponseSchema, bytes);
@@ -569,7 +562,7 @@ function stagePaths(driver: Driver, target: Target, sql: (n: number) => string, 
   const stage = (mode: "cells" | "encode" | "decode") => (n: number) => timed(async () => expectRows("driver", await driverRun(driver, target, sql(n), mode), n));
   return [
     { key: "driver", label: `our driver in the bench process: open + next() into cells${what}, gathered into batches as Queries.execute does`, run: stage("cells") },
-    { key: "encode", label: "… + each batch built as the handler yields it and serialized as an ExecuteQueryResponse (`create` + `toBinary`, what Connect does)", run: stage("encode") },
+    { key: "encode", label: "… + each batch encoded as the handler yields it for a binary client (rows by `src/engine/wire.ts`, the envelope by `toBinary`)", run: stage("encode") },
     { key: "decode", label: "… + each batch parsed again (`fromBinary`, what a client does)", run: stage("decode") },
   ];
 }

@@ -273,6 +273,8 @@ describe("profiles: validation names the field", () => {
     ["test: a spec without engine", () => a.connections.testConnection({ target: { case: "spec", value: { ...ok(), engine: Engine.UNSPECIFIED } } }), "spec.engine"],
     ["list: a negative page size", () => a.connections.listConnections({ pageSize: -1 }), "page_size"],
     ["list: a page token this server did not issue", () => a.connections.listConnections({ pageToken: "garbage!" }), "page_token"],
+    // Well-formed outside, not inside: base64url of {"k":"not json"}.
+    ["list: a forged page token", () => a.connections.listConnections({ pageToken: Buffer.from(JSON.stringify({ k: "not json" })).toString("base64url") }), "page_token"],
   ];
   it.each(cases)("%s → InvalidArgument on %s", async (_what, call, field) => {
     const { info, error } = await fails(call, Code.InvalidArgument);
