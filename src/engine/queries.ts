@@ -10,7 +10,7 @@ import type { Connections } from "./connections.js";
 import { DatabaseError, ROW, type Cell, type CellMessage, type Cursor, type Session } from "./driver.js";
 import { refusal } from "./guard.js";
 import { splitStatements, type Statement } from "./split.js";
-import { encodedBatch } from "./wire.js";
+import { RowEncoder } from "./wire.js";
 
 type Event = MessageInitShape<typeof ExecuteQueryResponseSchema>;
 
@@ -114,6 +114,7 @@ export class Queries {
 
     let total = 0;
     let failure: string | undefined;
+    const encoder = req.binary ? new RowEncoder() : undefined;
     let broken = false;
     let done: ((broken?: boolean) => void) | undefined;
     try {
@@ -130,30 +131,10 @@ export class Queries {
           yield { event: { case: "header", value: { queryId, statementIndex: index, columns: cursor.columns } } };
           let count = 0;
           let truncated = false;
-          // Rows are asked for by the expected size of the batch: 100 first, then as many as the
-          // bytes seen so far say fit, so a batch is one or two fetches, whatever the row width.
-          let seenRows = 0;
-          let seenBytes = 0;
-          while (count < maxRows) {
-            const rows: Cell[][] = [];
-            let bytes = 0;
-            while (rows.length < this.settings.batchRows && bytes < this.settings.batchBytes && count + rows.length < maxRows) {
-              const room = Math.min(this.settings.batchRows - rows.length, maxRows - count - rows.length);
-              const fit = seenRows > 0 ? Math.floor((this.settings.batchBytes - bytes) / (seenBytes / seenRows)) : 100;
-              const part = await cursor.next(Math.max(1, Math.min(room, fit)));
-              if (part.length === 0) break;
-              for (const r of part) {
-                rows.push(r);
-                const b = rowBytes(r);
-                bytes += b;
-                seenBytes += b;
-              }
-              seenRows += part.length;
-            }
+          for await (const rows of this.batches(cursor, maxRows)) {
             if (stopped) throw this.stopError(stopped);
-            if (rows.length === 0) break;
             count += rows.length;
-            yield { event: { case: "rows", value: req.binary ? encodedBatch(index, rows) : { statementIndex: index, rows: rows.map((values) => ({ $typeName: ROW, values: values as CellMessage[] })) } } };
+            yield { event: { case: "rows", value: encoder ? encoder.batch(index, rows) : { statementIndex: index, rows: rows.map((values) => ({ $typeName: ROW, values: values as CellMessage[] })) } } };
             if (stopped) throw this.stopError(stopped);
           }
           if (count >= maxRows && cursor.columns.length > 0) truncated = (await cursor.next(1)).length > 0;
@@ -209,6 +190,52 @@ export class Queries {
           errorMessage: failure?.slice(0, 1000) ?? "",
         })
         .catch((err: unknown) => this.logger.warn({ err }, "query history not recorded"));
+    }
+  }
+
+  /**
+   * The cursor's rows in batches of about `batchRows` rows or `batchBytes`, at most `maxRows` in
+   * all. One batch is read ahead, so the database produces the next while this one is encoded and
+   * written; no more, so a client that stops reading stops the fetching. Rows are asked for by the
+   * expected size of a batch: 100 first, then as many as the bytes seen so far say fit.
+   */
+  private async *batches(cursor: Cursor, maxRows: number): AsyncGenerator<Cell[][]> {
+    const { batchRows, batchBytes } = this.settings;
+    let taken = 0;
+    let seenRows = 0;
+    let seenBytes = 0;
+    const fill = async (): Promise<Cell[][]> => {
+      const rows: Cell[][] = [];
+      let bytes = 0;
+      while (rows.length < batchRows && bytes < batchBytes && taken + rows.length < maxRows) {
+        const room = Math.min(batchRows - rows.length, maxRows - taken - rows.length);
+        const fit = seenRows > 0 ? Math.floor((batchBytes - bytes) / (seenBytes / seenRows)) : 100;
+        const part = await cursor.next(Math.max(1, Math.min(room, fit)));
+        if (part.length === 0) break;
+        for (const r of part) {
+          rows.push(r);
+          const b = rowBytes(r);
+          bytes += b;
+          seenBytes += b;
+        }
+        seenRows += part.length;
+      }
+      return rows;
+    };
+    let pending = fill();
+    try {
+      for (;;) {
+        const rows = await pending;
+        if (rows.length === 0) return;
+        taken += rows.length;
+        pending = taken < maxRows ? fill() : Promise.resolve([]);
+        // Its error (if any) is thrown where it is awaited, above or in finally.
+        pending.catch(() => undefined);
+        yield rows;
+      }
+    } finally {
+      // Never leave a fetch running on the cursor: the caller closes it next.
+      await pending.catch(() => undefined);
     }
   }
 

@@ -144,14 +144,32 @@ function writeValue(out: Out, c: Cell, lens: number[], li: { i: number }) {
   }
 }
 
-const shared = new Out();
-
 /**
- * The rows as the bytes of RowBatch field 2, repeated: the value of one unknown field whose data
- * is `len row1 (0x12 len row)*` (the tag of the first row is written by toBinary).
+ * Encodes the row batches of one stream into one reused buffer. A batch's bytes are a view into
+ * that buffer, valid until the next `encode`: Connect serializes a yielded message before it asks
+ * the handler for the next one, so the view is copied into the response before it can change.
+ * One encoder per stream (never shared: another stream may run between a yield and its
+ * serialization). Reusing the buffer saves an allocation of about a batch's size per batch.
  */
-export function encodeRows(rows: Cell[][]): UnknownField {
-  const out = shared;
+export class RowEncoder {
+  private readonly out = new Out();
+
+  /**
+   * The rows as the bytes of RowBatch field 2, repeated: the value of one unknown field whose
+   * data is `len row1 (0x12 len row)*` (the tag of the first row is written by toBinary).
+   */
+  encode(rows: Cell[][]): UnknownField {
+    return { no: 2, wireType: WireType.LengthDelimited, data: encodeInto(this.out, rows) };
+  }
+
+  /** A batch whose rows are already protobuf bytes: a message, so nothing re-encodes it. */
+  batch(statementIndex: number, rows: Cell[][]): RowBatch {
+    return { $typeName: "sqlstudio.database.v1.RowBatch", statementIndex, rows: [], $unknown: rows.length > 0 ? [this.encode(rows)] : [] };
+  }
+}
+
+/** The rows into `out` (from its start); returns the view of the bytes written. */
+function encodeInto(out: Out, rows: Cell[][]): Uint8Array {
   out.pos = 0;
   const lens: number[] = [];
   const sizes: number[] = [];
@@ -182,10 +200,6 @@ export function encodeRows(rows: Cell[][]): UnknownField {
     }
     si++;
   }
-  return { no: 2, wireType: WireType.LengthDelimited, data: Uint8Array.prototype.slice.call(out.buf, 0, out.pos) };
+  return out.buf.subarray(0, out.pos);
 }
 
-/** A batch whose rows are already protobuf bytes: a message, so nothing re-encodes it. */
-export function encodedBatch(statementIndex: number, rows: Cell[][]): RowBatch {
-  return { $typeName: "sqlstudio.database.v1.RowBatch", statementIndex, rows: [], $unknown: rows.length > 0 ? [encodeRows(rows)] : [] };
-}

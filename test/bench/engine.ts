@@ -43,7 +43,7 @@ import PgCursor from "pg-cursor";
 import { ExecuteQueryRequestSchema, ExecuteQueryResponseSchema } from "../../gen/sqlstudio/database/v1/query_pb.js";
 import type { Cell, Cursor, Driver, Target } from "../../src/engine/driver.js";
 import { rowBytes } from "../../src/engine/queries.js";
-import { encodedBatch } from "../../src/engine/wire.js";
+import { RowEncoder } from "../../src/engine/wire.js";
 import { mysqlDriver } from "../../src/engine/drivers/mysql.js";
 import { postgresDriver } from "../../src/engine/drivers/postgres.js";
 import { authEnv, registerAndLogin } from "../support/auth.js";
@@ -464,6 +464,7 @@ async function driverRun(driver: Driver, target: Target, sql: string, mode: "cel
   let count = 0;
   try {
     cursor = await session.open(sql);
+    const encoder = new RowEncoder();
     let seenRows = 0;
     let seenBytes = 0;
     for (;;) {
@@ -486,7 +487,7 @@ async function driverRun(driver: Driver, target: Target, sql: string, mode: "cel
       count += rows.length;
       if (mode !== "cells") {
         // What the server yields for a binary client: the rows written by wire.ts.
-        const event = { event: { case: "rows" as const, value: encodedBatch(0, rows) } };
+        const event = { event: { case: "rows" as const, value: encoder.batch(0, rows) } };
         const bytes = toBinary(ExecuteQueryResponseSchema, create(ExecuteQueryResponseSchema, event));
         if (mode === "decode") {
           const back = fromBinary(ExecuteQueryResponseSchema, bytes);

@@ -94,8 +94,7 @@ export async function spawnServer(opts: { env?: Record<string, string>; dir?: st
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "sqlstudio-child-"));
   const env = { ...process.env, ...testEnv(dir, opts.env) } as Record<string, string>;
   delete env.CONFIG_FILE;
-  // The node flags `npm start` and the image use (package.json, Dockerfile).
-  const child = spawn(process.execPath, ["--max-semi-space-size=64", "--import", TSX_LOADER, join(ROOT, "src/main.ts")], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", TSX_LOADER, join(ROOT, "src/main.ts")], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
   const lines: string[] = [];
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d));

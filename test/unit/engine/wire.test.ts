@@ -2,7 +2,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ExecuteQueryResponseSchema, RowBatchSchema } from "../../../gen/sqlstudio/database/v1/query_pb.js";
 import { RowSchema, ValueListSchema, ValueSchema, type Value } from "../../../gen/sqlstudio/database/v1/values_pb.js";
-import { encodeRows } from "../../../src/engine/wire.js";
+import { RowEncoder } from "../../../src/engine/wire.js";
 
 const v = (kind: Value["kind"]): Value => create(ValueSchema, { kind });
 const list = (values: Value[]) => create(ValueListSchema, { values });
@@ -31,7 +31,7 @@ const reference = (rows: Value[][]) => toBinary(RowBatchSchema, create(RowBatchS
 /** A batch as the engine yields it: a message with the rows as its unknown field 2 (create() drops $unknown from an init). */
 function batch(statementIndex: number, rows: Value[][]) {
   const m = create(RowBatchSchema, { statementIndex });
-  if (rows.length > 0) m.$unknown = [encodeRows(rows)];
+  if (rows.length > 0) m.$unknown = [new RowEncoder().encode(rows)];
   return m;
 }
 const ours = (rows: Value[][]) => toBinary(RowBatchSchema, batch(3, rows));
@@ -53,6 +53,15 @@ describe("encodeRows", () => {
       const got = back.event.case === "rows" ? back.event.value.rows.map((r) => r.values) : [];
       expect(got).toEqual(rows);
     }
+  });
+
+  it("reuses one buffer per encoder: each batch is right when serialized before the next is encoded", () => {
+    const enc = new RowEncoder();
+    const a = toBinary(RowBatchSchema, enc.batch(0, [EDGE]));
+    const b = toBinary(RowBatchSchema, enc.batch(1, [EDGE.slice(0, 3)]));
+    expect(fromBinary(RowBatchSchema, a).rows.map((r) => r.values)).toEqual([EDGE]);
+    expect(fromBinary(RowBatchSchema, b).rows.map((r) => r.values)).toEqual([EDGE.slice(0, 3)]);
+    expect(toBinary(RowBatchSchema, enc.batch(2, [])).length).toBe(2);
   });
 
   it("encodes an empty batch as no rows", () => {
