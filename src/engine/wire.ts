@@ -26,6 +26,37 @@ const STRING_TAGS: Record<string, number> = {
   jsonValue: (12 << 3) | 2,
 };
 
+/** Numbers up to this (2^51) zigzag exactly in double arithmetic. */
+const SAFE = 2 ** 51;
+
+/** Bytes of the zigzag varint of a sint64. */
+function intVarintSize(v: bigint): number {
+  const n = Number(v);
+  if (n >= -SAFE && n <= SAFE) {
+    let zz = n >= 0 ? n * 2 : -n * 2 - 1;
+    let size = 1;
+    while (zz > 0x7f) {
+      zz = Math.floor(zz / 0x80);
+      size++;
+    }
+    return size;
+  }
+  let zz = v >= 0n ? v << 1n : (-v << 1n) - 1n;
+  let size = 1;
+  for (zz >>= 7n; zz > 0n; zz >>= 7n) size++;
+  return size;
+}
+
+/** Strings up to this long are measured and copied in JavaScript when they are ASCII. */
+const SHORT = 64;
+
+/** UTF-8 length: a short ASCII string's is its length (found without a native call). */
+function utf8Length(str: string): number {
+  if (str.length > SHORT) return Buffer.byteLength(str, "utf8");
+  for (let i = 0; i < str.length; i++) if (str.charCodeAt(i) > 0x7f) return Buffer.byteLength(str, "utf8");
+  return str.length;
+}
+
 const varintSize = (n: number) => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
 
 class Out {
@@ -50,6 +81,21 @@ class Out {
     }
     this.buf[this.pos++] = n;
   }
+  /** A zigzag varint (sint64): with numbers when the value allows it (most do), else bigints. */
+  sint64(v: bigint) {
+    const n = Number(v);
+    if (n >= -SAFE && n <= SAFE) {
+      // zigzag: 0, -1, 1, -2 → 0, 1, 2, 3 (exact: |n| < 2^51 keeps 2|n| below 2^53)
+      let zz = n >= 0 ? n * 2 : -n * 2 - 1;
+      while (zz > 0x7f) {
+        this.buf[this.pos++] = (zz % 0x80) | 0x80;
+        zz = Math.floor(zz / 0x80);
+      }
+      this.buf[this.pos++] = zz;
+      return;
+    }
+    this.varint64(v >= 0n ? v << 1n : (-v << 1n) - 1n);
+  }
   /** An unsigned varint below 2^64, from a bigint. */
   varint64(n: bigint) {
     while (n > 0x7fn) {
@@ -70,10 +116,7 @@ function valueSize(c: Cell, lens: number[]): number {
     case "boolValue":
       return 2;
     case "intValue": {
-      const v = k.value;
-      const zz = v >= 0n ? v << 1n : ((-v) << 1n) - 1n;
-      let n = 1;
-      for (let x = zz >> 7n; x > 0n; x >>= 7n) n++;
+      const n = intVarintSize(k.value);
       lens.push(n);
       return 1 + n;
     }
@@ -89,7 +132,7 @@ function valueSize(c: Cell, lens: number[]): number {
       return len;
     }
     default: {
-      const len = Buffer.byteLength(k!.value as string, "utf8");
+      const len = utf8Length(k!.value as string);
       lens.push(len);
       return 1 + varintSize(len) + len;
     }
@@ -111,9 +154,8 @@ function writeValue(out: Out, c: Cell, lens: number[], li: { i: number }) {
       return;
     case "intValue": {
       li.i++;
-      const v = k.value;
       out.byte(0x18);
-      out.varint64(v >= 0n ? v << 1n : ((-v) << 1n) - 1n);
+      out.sint64(k.value);
       return;
     }
     case "floatValue":
@@ -136,9 +178,15 @@ function writeValue(out: Out, c: Cell, lens: number[], li: { i: number }) {
     }
     default: {
       const len = lens[li.i++];
+      const str = k!.value as string;
       out.byte(STRING_TAGS[k!.case]);
       out.varint32(len);
-      out.buf.write(k!.value as string, out.pos, len, "utf8");
+      if (len === str.length && len <= SHORT) {
+        // ASCII (its UTF-8 is as long as the string): copied here, cheaper than a native call.
+        const buf = out.buf;
+        const at = out.pos;
+        for (let i = 0; i < len; i++) buf[at + i] = str.charCodeAt(i);
+      } else out.buf.write(str, out.pos, len, "utf8");
       out.pos += len;
     }
   }
