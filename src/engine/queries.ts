@@ -50,6 +50,13 @@ interface Running {
 }
 
 /** A rough wire size of a row, to cut batches near `batchBytes`. */
+/** The same for a row of text (NULL as null). */
+function textRowBytes(row: (string | null)[]): number {
+  let n = 2;
+  for (const v of row) n += v === null ? 2 : v.length + 3;
+  return n;
+}
+
 export function rowBytes(row: Cell[]): number {
   let n = 2;
   for (const c of row) {
@@ -131,10 +138,18 @@ export class Queries {
           yield { event: { case: "header", value: { queryId, statementIndex: index, columns: cursor.columns } } };
           let count = 0;
           let truncated = false;
-          for await (const rows of this.batches(cursor, maxRows)) {
+          const c = cursor;
+          const raw = encoder ? c.raw : undefined;
+          // Binary clients get rows written straight from the driver's text when it offers them.
+          const batches = raw
+            ? this.batches(raw.next, maxRows, textRowBytes, (rows) => encoder!.batchRaw(index, rows, raw.columns))
+            : this.batches((n) => c.next(n), maxRows, rowBytes, (rows) =>
+                encoder ? encoder.batch(index, rows) : { statementIndex: index, rows: rows.map((values) => ({ $typeName: ROW, values: values as CellMessage[] })) },
+              );
+          for await (const batch of batches) {
             if (stopped) throw this.stopError(stopped);
-            count += rows.length;
-            yield { event: { case: "rows", value: encoder ? encoder.batch(index, rows) : { statementIndex: index, rows: rows.map((values) => ({ $typeName: ROW, values: values as CellMessage[] })) } } };
+            count += batch.rows;
+            yield { event: { case: "rows", value: batch.message } };
             if (stopped) throw this.stopError(stopped);
           }
           if (count >= maxRows && cursor.columns.length > 0) truncated = (await cursor.next(1)).length > 0;
@@ -199,22 +214,22 @@ export class Queries {
    * written; no more, so a client that stops reading stops the fetching. Rows are asked for by the
    * expected size of a batch: 100 first, then as many as the bytes seen so far say fit.
    */
-  private async *batches(cursor: Cursor, maxRows: number): AsyncGenerator<Cell[][]> {
+  private async *batches<T, M>(next: (n: number) => Promise<T[][]>, maxRows: number, bytesOf: (row: T[]) => number, make: (rows: T[][]) => M): AsyncGenerator<{ rows: number; message: M }> {
     const { batchRows, batchBytes } = this.settings;
     let taken = 0;
     let seenRows = 0;
     let seenBytes = 0;
-    const fill = async (): Promise<Cell[][]> => {
-      const rows: Cell[][] = [];
+    const fill = async (): Promise<T[][]> => {
+      const rows: T[][] = [];
       let bytes = 0;
       while (rows.length < batchRows && bytes < batchBytes && taken + rows.length < maxRows) {
         const room = Math.min(batchRows - rows.length, maxRows - taken - rows.length);
         const fit = seenRows > 0 ? Math.floor((batchBytes - bytes) / (seenBytes / seenRows)) : 100;
-        const part = await cursor.next(Math.max(1, Math.min(room, fit)));
+        const part = await next(Math.max(1, Math.min(room, fit)));
         if (part.length === 0) break;
         for (const r of part) {
           rows.push(r);
-          const b = rowBytes(r);
+          const b = bytesOf(r);
           bytes += b;
           seenBytes += b;
         }
@@ -231,7 +246,8 @@ export class Queries {
         pending = taken < maxRows ? fill() : Promise.resolve([]);
         // Its error (if any) is thrown where it is awaited, above or in finally.
         pending.catch(() => undefined);
-        yield rows;
+        // Made (encoded) while the next batch is being fetched.
+        yield { rows: rows.length, message: make(rows) };
       }
     } finally {
       // Never leave a fetch running on the cursor: the caller closes it next.

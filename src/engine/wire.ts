@@ -29,18 +29,21 @@ const STRING_TAGS: Record<string, number> = {
 /** Numbers up to this (2^51) zigzag exactly in double arithmetic. */
 const SAFE = 2 ** 51;
 
+/** Bytes of the zigzag varint of an integer with |n| ≤ 2^51. */
+function numberVarintSize(n: number): number {
+  let zz = n >= 0 ? n * 2 : -n * 2 - 1;
+  let size = 1;
+  while (zz > 0x7f) {
+    zz = Math.floor(zz / 0x80);
+    size++;
+  }
+  return size;
+}
+
 /** Bytes of the zigzag varint of a sint64. */
 function intVarintSize(v: bigint): number {
   const n = Number(v);
-  if (n >= -SAFE && n <= SAFE) {
-    let zz = n >= 0 ? n * 2 : -n * 2 - 1;
-    let size = 1;
-    while (zz > 0x7f) {
-      zz = Math.floor(zz / 0x80);
-      size++;
-    }
-    return size;
-  }
+  if (n >= -SAFE && n <= SAFE) return numberVarintSize(n);
   let zz = v >= 0n ? v << 1n : (-v << 1n) - 1n;
   let size = 1;
   for (zz >>= 7n; zz > 0n; zz >>= 7n) size++;
@@ -59,7 +62,7 @@ function utf8Length(str: string): number {
 
 const varintSize = (n: number) => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
 
-class Out {
+export class Out {
   buf = Buffer.allocUnsafe(1 << 16);
   pos = 0;
   ensure(n: number) {
@@ -84,17 +87,22 @@ class Out {
   /** A zigzag varint (sint64): with numbers when the value allows it (most do), else bigints. */
   sint64(v: bigint) {
     const n = Number(v);
-    if (n >= -SAFE && n <= SAFE) {
-      // zigzag: 0, -1, 1, -2 → 0, 1, 2, 3 (exact: |n| < 2^51 keeps 2|n| below 2^53)
-      let zz = n >= 0 ? n * 2 : -n * 2 - 1;
-      while (zz > 0x7f) {
-        this.buf[this.pos++] = (zz % 0x80) | 0x80;
-        zz = Math.floor(zz / 0x80);
-      }
-      this.buf[this.pos++] = zz;
-      return;
-    }
+    if (n >= -SAFE && n <= SAFE) return this.sint53(n);
     this.varint64(v >= 0n ? v << 1n : (-v << 1n) - 1n);
+  }
+  /** A zigzag varint of an integer with |n| ≤ 2^51 (0, -1, 1, -2 → 0, 1, 2, 3; 2|n| stays exact). */
+  sint53(n: number) {
+    let zz = n >= 0 ? n * 2 : -n * 2 - 1;
+    while (zz > 0x7f) {
+      this.buf[this.pos++] = (zz % 0x80) | 0x80;
+      zz = Math.floor(zz / 0x80);
+    }
+    this.buf[this.pos++] = zz;
+  }
+  double(v: number) {
+    this.byte(0x21);
+    this.buf.writeDoubleLE(v, this.pos);
+    this.pos += 8;
   }
   /** An unsigned varint below 2^64, from a bigint. */
   varint64(n: bigint) {
@@ -193,6 +201,128 @@ function writeValue(out: Out, c: Cell, lens: number[], li: { i: number }) {
 }
 
 /**
+ * How one column's raw text (as the driver read it, before any Cell is made) is written as a
+ * Value: the same bytes the Cell path writes for the cell the driver would make of that text
+ * (test/unit/engine/wire.test.ts compares them). NULL is handled by the caller.
+ */
+export interface RawColumn {
+  /** Body size of the Value (tag and payload). */
+  size(v: string): number;
+  write(out: Out, v: string): void;
+}
+
+function stringColumn(tag: number): RawColumn {
+  return {
+    size: (v) => {
+      const len = utf8Length(v);
+      return 1 + varintSize(len) + len;
+    },
+    write: (out, v) => {
+      const len = utf8Length(v);
+      out.byte(tag);
+      out.varint32(len);
+      if (len === v.length && len <= SHORT) {
+        const buf = out.buf;
+        const at = out.pos;
+        for (let i = 0; i < len; i++) buf[at + i] = v.charCodeAt(i);
+      } else out.buf.write(v, out.pos, len, "utf8");
+      out.pos += len;
+    },
+  };
+}
+
+/** An integer as decimal text; through a double when exact, else a bigint. */
+const intColumn: RawColumn = {
+  size: (v) => {
+    const n = +v;
+    return 1 + (Number.isSafeInteger(n) && n >= -SAFE && n <= SAFE ? numberVarintSize(n) : intVarintSize(BigInt(v)));
+  },
+  write: (out, v) => {
+    out.byte(0x18);
+    const n = +v;
+    if (Number.isSafeInteger(n) && n >= -SAFE && n <= SAFE) out.sint53(n);
+    else out.sint64(BigInt(v));
+  },
+};
+
+export const RAW_COLUMNS = {
+  int: intColumn,
+  float: { size: () => 9, write: (out: Out, v: string) => out.double(Number(v)) } satisfies RawColumn,
+  /** PostgreSQL's t / f. */
+  bool: { size: () => 2, write: (out: Out, v: string) => (out.byte(0x10), out.byte(v === "t" ? 1 : 0)) } satisfies RawColumn,
+  /** PostgreSQL's bytea hex output, \x… */
+  byteaHex: {
+    size: (v: string) => {
+      const len = (v.length - 2) >>> 1;
+      return 1 + varintSize(len) + len;
+    },
+    write: (out: Out, v: string) => {
+      const len = (v.length - 2) >>> 1;
+      out.byte(0x3a);
+      out.varint32(len);
+      out.buf.write(v.slice(2), out.pos, len, "hex");
+      out.pos += len;
+    },
+  } satisfies RawColumn,
+  decimal: stringColumn(STRING_TAGS.decimalValue),
+  text: stringColumn(STRING_TAGS.textValue),
+  timestamp: stringColumn(STRING_TAGS.timestampValue),
+  date: stringColumn(STRING_TAGS.dateValue),
+  time: stringColumn(STRING_TAGS.timeValue),
+  interval: stringColumn(STRING_TAGS.intervalValue),
+  json: stringColumn(STRING_TAGS.jsonValue),
+};
+
+/** Any other column: its Cell, encoded by protobuf-es (arrays; rare enough). */
+export function cellColumn(toCell: (v: string) => Cell): RawColumn {
+  return {
+    size: (v) => toBinary(ValueSchema, create(ValueSchema, toCell(v))).length,
+    write: (out, v) => {
+      const bytes = toBinary(ValueSchema, create(ValueSchema, toCell(v)));
+      out.buf.set(bytes, out.pos);
+      out.pos += bytes.length;
+    },
+  };
+}
+
+/** Raw rows into `out` (from its start); returns the view of the bytes written. */
+function encodeRawInto(out: Out, rows: (string | null)[][], columns: RawColumn[]): Uint8Array {
+  out.pos = 0;
+  const sizes: number[] = [];
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r];
+    let rowSize = 0;
+    for (let i = 0; i < row.length; i++) {
+      const v = row[i];
+      const s = v === null ? 2 : columns[i].size(v);
+      sizes.push(s);
+      rowSize += 1 + varintSize(s) + s;
+    }
+    sizes.push(rowSize);
+  }
+  let si = 0;
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r];
+    const rowSize = sizes[si + row.length];
+    out.ensure(rowSize + 6);
+    if (r > 0) out.byte(0x12);
+    out.varint32(rowSize);
+    for (let i = 0; i < row.length; i++) {
+      const s = sizes[si++];
+      out.byte(0x0a);
+      out.varint32(s);
+      const v = row[i];
+      if (v === null) {
+        out.byte(0x08);
+        out.byte(1);
+      } else columns[i].write(out, v);
+    }
+    si++;
+  }
+  return out.buf.subarray(0, out.pos);
+}
+
+/**
  * Encodes the row batches of one stream into one reused buffer. A batch's bytes are a view into
  * that buffer, valid until the next `encode`: Connect serializes a yielded message before it asks
  * the handler for the next one, so the view is copied into the response before it can change.
@@ -213,6 +343,12 @@ export class RowEncoder {
   /** A batch whose rows are already protobuf bytes: a message, so nothing re-encodes it. */
   batch(statementIndex: number, rows: Cell[][]): RowBatch {
     return { $typeName: "sqlstudio.database.v1.RowBatch", statementIndex, rows: [], $unknown: rows.length > 0 ? [this.encode(rows)] : [] };
+  }
+
+  /** The same from raw rows (no Cells made): each column written by its RawColumn. */
+  batchRaw(statementIndex: number, rows: (string | null)[][], columns: RawColumn[]): RowBatch {
+    const $unknown = rows.length > 0 ? [{ no: 2, wireType: WireType.LengthDelimited, data: encodeRawInto(this.out, rows, columns) }] : [];
+    return { $typeName: "sqlstudio.database.v1.RowBatch", statementIndex, rows: [], $unknown };
   }
 }
 

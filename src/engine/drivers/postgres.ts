@@ -4,6 +4,7 @@ import { parse as parseArray } from "postgres-array";
 import { postgresDialect } from "../dialect.js";
 import { DatabaseError, NULL, VALUE, VALUE_LIST, type CellMessage, type Cell, type ColumnInfo, type Cursor, type Driver, type EnginePool, type Session, type Target } from "../driver.js";
 import { cellParam } from "../values.js";
+import { cellColumn, RAW_COLUMNS, type RawColumn } from "../wire.js";
 
 /** Every value arrives as PostgreSQL's text; cells are made from it by type, so nothing is rounded. */
 const RAW = { getTypeParser: () => (v: string) => v };
@@ -31,6 +32,21 @@ const CONVERT: Record<number, Convert> = {
   1184: (v) => ({ $typeName: VALUE, kind: { case: "timestampValue", value: v } }),
   1186: (v) => ({ $typeName: VALUE, kind: { case: "intervalValue", value: v } }),
 };
+/** The same types written straight from their text when the client speaks protobuf (wire.ts). */
+const WRITERS: Record<number, RawColumn> = {
+  16: RAW_COLUMNS.bool, 17: RAW_COLUMNS.byteaHex,
+  20: RAW_COLUMNS.int, 21: RAW_COLUMNS.int, 23: RAW_COLUMNS.int, 26: RAW_COLUMNS.int,
+  700: RAW_COLUMNS.float, 701: RAW_COLUMNS.float,
+  1700: RAW_COLUMNS.decimal, 114: RAW_COLUMNS.json, 3802: RAW_COLUMNS.json,
+  1082: RAW_COLUMNS.date, 1083: RAW_COLUMNS.time, 1266: RAW_COLUMNS.time,
+  1114: RAW_COLUMNS.timestamp, 1184: RAW_COLUMNS.timestamp, 1186: RAW_COLUMNS.interval,
+};
+
+/** How a column of this type is written from its text: arrays through their Cell, the rest as text. */
+export function rawColumn(oid: number): RawColumn {
+  return WRITERS[oid] ?? (ARRAYS[oid] !== undefined ? cellColumn(converter(oid)) : RAW_COLUMNS.text);
+}
+
 /** Array type → element type. */
 const ARRAYS: Record<number, number> = {
   1000: 16, 1001: 17, 1005: 21, 1007: 23, 1016: 20, 1028: 26, 1021: 700, 1022: 701, 1231: 1700, 199: 114, 3807: 3802,
@@ -116,18 +132,20 @@ function dbError(err: unknown): Error {
 }
 
 class PgCursorAdapter implements Cursor {
-  private buffered: Cell[][] = [];
+  /** Rows read but not yet handed out, as PostgreSQL's text (converted when handed out). */
+  private buffered: unknown[][] = [];
   private done = false;
   columns: ColumnInfo[] = [];
   private converters: Convert[] = [];
+  raw?: { columns: RawColumn[]; next: (n: number) => Promise<(string | null)[][]> };
   constructor(private readonly cursor: PgCursor) {}
 
   async start(describe: (fields: Field[]) => Promise<ColumnInfo[]>, first: number): Promise<void> {
-    const rows = await this.read(first);
+    this.buffered = await this.read(first);
     const fields = ((this.cursor as unknown as { _result: { fields: Field[] } })._result.fields ?? []) as Field[];
     this.converters = fields.map((f) => converter(f.dataTypeID));
     this.columns = fields.length > 0 ? await describe(fields) : [];
-    this.buffered = this.convert(rows);
+    this.raw = { columns: fields.map((f) => rawColumn(f.dataTypeID)), next: (n) => this.nextText(n) };
   }
 
   private read(n: number): Promise<unknown[][]> {
@@ -148,10 +166,15 @@ class PgCursorAdapter implements Cursor {
     return rows.map((r) => r.map((v, i) => (v === null ? NULL : conv[i](v as string))));
   }
 
-  async next(n: number): Promise<Cell[][]> {
-    if (this.buffered.length > 0) return this.buffered.splice(0, n);
+  /** Up to `n` rows as text (NULL as null). */
+  private async nextText(n: number): Promise<(string | null)[][]> {
+    if (this.buffered.length > 0) return this.buffered.splice(0, n) as (string | null)[][];
     if (this.done) return [];
-    return this.convert(await this.read(n));
+    return (await this.read(n)) as (string | null)[][];
+  }
+
+  async next(n: number): Promise<Cell[][]> {
+    return this.convert(await this.nextText(n));
   }
 
   affected(): number {

@@ -2,6 +2,8 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ExecuteQueryResponseSchema, RowBatchSchema } from "../../../gen/sqlstudio/database/v1/query_pb.js";
 import { RowSchema, ValueListSchema, ValueSchema, type Value } from "../../../gen/sqlstudio/database/v1/values_pb.js";
+import { NULL } from "../../../src/engine/driver.js";
+import { converter, rawColumn } from "../../../src/engine/drivers/postgres.js";
 import { RowEncoder } from "../../../src/engine/wire.js";
 
 const v = (kind: Value["kind"]): Value => create(ValueSchema, { kind });
@@ -71,5 +73,45 @@ describe("encodeRows", () => {
 
   it("encodes an empty batch as no rows", () => {
     expect(fromBinary(RowBatchSchema, ours([])).rows).toEqual([]);
+  });
+});
+
+describe("rows written straight from PostgreSQL's text", () => {
+  // Texts as PostgreSQL prints them, per type oid.
+  const SAMPLES: [number, string[]][] = [
+    [16, ["t", "f"]],
+    [17, ["\\x", "\\x00ff10", `\\x${Buffer.from(new Uint8Array(256).map((_, i) => i)).toString("hex")}`]],
+    [20, ["0", "-1", "9007199254740993", "-9223372036854775808", "9223372036854775807", "2251799813685248", "-2251799813685249"]],
+    [21, ["-32768", "32767"]],
+    [23, ["2147483647", "-2147483648", "42"]],
+    [26, ["4294967295"]],
+    [700, ["3.4028235e+38", "NaN", "-Infinity", "0"]],
+    [701, ["1.7976931348623157e+308", "-0", "5e-324", "Infinity", "0.1"]],
+    [1700, ["12345678901234567890.123456789012345678901234567890", "NaN", "-0.5"]],
+    [114, ['{"a": [1, "ü"]}']],
+    [3802, ['{"k": null}']],
+    [1082, ["2024-02-29", "infinity"]],
+    [1083, ["23:59:59.999999"]],
+    [1266, ["12:00:00+05:30"]],
+    [1114, ["2024-02-29 23:59:59.999999"]],
+    [1184, ["2024-02-29 23:59:59.999999+05:30", "-infinity"]],
+    [1186, ["1 year 2 mons -3 days 04:05:06.789"]],
+    [25, ["", "Ünïcødé 名前 🦄", "x".repeat(70), "a".repeat(64)]],
+    [2950, ["0196f0c2-3c4d-7e5f-8a9b-0c1d2e3f4a5b"]],
+    [1016, ['{1,NULL,9223372036854775807}', "{}"]],
+    [1009, ['{"a,b",NULL,"q\\"uote"}']],
+    [1007, ["{{1,2},{3,4}}"]],
+  ];
+
+  it("writes the same bytes as the cells the driver makes of the same text", () => {
+    for (const [oid, texts] of SAMPLES) {
+      const rows: (string | null)[][] = [...texts.map((t) => [t, null]), [null, texts[0]]];
+      const columns = [rawColumn(oid), rawColumn(oid)];
+      const cells = rows.map((r) => r.map((t) => (t === null ? NULL : converter(oid)(t))));
+      const raw = toBinary(RowBatchSchema, new RowEncoder().batchRaw(3, rows, columns));
+      const viaCells = toBinary(RowBatchSchema, new RowEncoder().batch(3, cells));
+      expect(Buffer.from(raw).toString("hex"), `oid ${oid}`).toBe(Buffer.from(viaCells).toString("hex"));
+      expect(Buffer.from(raw).toString("hex"), `oid ${oid} vs protobuf-es`).toBe(Buffer.from(reference(cells as Value[][])).toString("hex"));
+    }
   });
 });
