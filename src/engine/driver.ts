@@ -1,5 +1,5 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { RawColumn } from "./wire.js";
+import type { RawColumn, RawValue } from "./wire.js";
 import type { Value, ValueSchema } from "../../gen/sqlstudio/database/v1/values_pb.js";
 
 /** The engines a profile may name (MariaDB is "mysql"). */
@@ -51,7 +51,7 @@ export interface Cursor {
    * The same rows as the driver's text, with a writer per column (wire.ts), for binary clients:
    * no Cell is made. Optional; `next` and `raw.next` read the same rows, use one of them.
    */
-  raw?: { columns: RawColumn[]; next(n: number): Promise<(string | null)[][]> };
+  raw?: { columns: RawColumn[]; next(n: number): Promise<(RawValue | null)[][]> };
   /** Rows affected (INSERT/UPDATE/DELETE), known once the rows are read. */
   affected(): number;
   /** The command tag, when the engine reports one. */

@@ -10,7 +10,7 @@ import type { Connections } from "./connections.js";
 import { DatabaseError, ROW, type Cell, type CellMessage, type Cursor, type Session } from "./driver.js";
 import { refusal } from "./guard.js";
 import { splitStatements, type Statement } from "./split.js";
-import { RowEncoder } from "./wire.js";
+import { RowEncoder, type RawValue } from "./wire.js";
 
 type Event = MessageInitShape<typeof ExecuteQueryResponseSchema>;
 
@@ -50,8 +50,8 @@ interface Running {
 }
 
 /** A rough wire size of a row, to cut batches near `batchBytes`. */
-/** The same for a row of text (NULL as null). */
-function textRowBytes(row: (string | null)[]): number {
+/** The same for a row as the driver read it (NULL as null). */
+function textRowBytes(row: (RawValue | null)[]): number {
   let n = 2;
   for (const v of row) n += v === null ? 2 : v.length + 3;
   return n;

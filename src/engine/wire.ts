@@ -207,17 +207,22 @@ function writeValue(out: Out, c: Cell, lens: number[], li: { i: number }) {
  */
 export interface RawColumn {
   /** Body size of the Value (tag and payload). */
-  size(v: string): number;
-  write(out: Out, v: string): void;
+  size(v: RawValue): number;
+  write(out: Out, v: RawValue): void;
 }
+
+/** A value as a driver reads it: text, or bytes for binary columns (MySQL). */
+export type RawValue = string | Uint8Array;
+const asText = (v: RawValue): string => (typeof v === "string" ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("utf8"));
 
 function stringColumn(tag: number): RawColumn {
   return {
-    size: (v) => {
-      const len = utf8Length(v);
+    size: (raw) => {
+      const len = utf8Length(asText(raw));
       return 1 + varintSize(len) + len;
     },
-    write: (out, v) => {
+    write: (out, raw) => {
+      const v = asText(raw);
       const len = utf8Length(v);
       out.byte(tag);
       out.varint32(len);
@@ -231,32 +236,72 @@ function stringColumn(tag: number): RawColumn {
   };
 }
 
-/** An integer as decimal text; through a double when exact, else a bigint. */
+const INT64_MAX = 9223372036854775807n;
+
+/**
+ * An integer as decimal text; through a double when exact, else a bigint. Beyond int64 (MySQL's
+ * BIGINT UNSIGNED) it is a decimal, as the drivers' cells make it.
+ */
 const intColumn: RawColumn = {
-  size: (v) => {
+  size: (raw) => {
+    const v = asText(raw);
     const n = +v;
-    return 1 + (Number.isSafeInteger(n) && n >= -SAFE && n <= SAFE ? numberVarintSize(n) : intVarintSize(BigInt(v)));
+    if (Number.isSafeInteger(n) && n >= -SAFE && n <= SAFE) return 1 + numberVarintSize(n);
+    const b = BigInt(v);
+    if (b > INT64_MAX) return 1 + varintSize(v.length) + v.length;
+    return 1 + intVarintSize(b);
+  },
+  write: (out, raw) => {
+    const v = asText(raw);
+    const n = +v;
+    if (Number.isSafeInteger(n) && n >= -SAFE && n <= SAFE) {
+      out.byte(0x18);
+      out.sint53(n);
+      return;
+    }
+    const b = BigInt(v);
+    if (b > INT64_MAX) {
+      const text = String(b);
+      out.byte(STRING_TAGS.decimalValue);
+      out.varint32(text.length);
+      out.buf.write(text, out.pos, text.length, "latin1");
+      out.pos += text.length;
+      return;
+    }
+    out.byte(0x18);
+    out.sint64(b);
+  },
+};
+
+/** Bytes (MySQL's binary columns arrive as bytes; text here would be latin1, as the cells read it). */
+const bytesColumn: RawColumn = {
+  size: (v) => {
+    const len = typeof v === "string" ? Buffer.byteLength(v, "binary") : v.length;
+    return 1 + varintSize(len) + len;
   },
   write: (out, v) => {
-    out.byte(0x18);
-    const n = +v;
-    if (Number.isSafeInteger(n) && n >= -SAFE && n <= SAFE) out.sint53(n);
-    else out.sint64(BigInt(v));
+    const bytes = typeof v === "string" ? Buffer.from(v, "binary") : v;
+    out.byte(0x3a);
+    out.varint32(bytes.length);
+    out.buf.set(bytes, out.pos);
+    out.pos += bytes.length;
   },
 };
 
 export const RAW_COLUMNS = {
   int: intColumn,
-  float: { size: () => 9, write: (out: Out, v: string) => out.double(Number(v)) } satisfies RawColumn,
+  bytes: bytesColumn,
+  float: { size: () => 9, write: (out: Out, v: RawValue) => out.double(Number(asText(v))) } satisfies RawColumn,
   /** PostgreSQL's t / f. */
-  bool: { size: () => 2, write: (out: Out, v: string) => (out.byte(0x10), out.byte(v === "t" ? 1 : 0)) } satisfies RawColumn,
+  bool: { size: () => 2, write: (out: Out, v: RawValue) => (out.byte(0x10), out.byte(v === "t" ? 1 : 0)) } satisfies RawColumn,
   /** PostgreSQL's bytea hex output, \x… */
   byteaHex: {
-    size: (v: string) => {
-      const len = (v.length - 2) >>> 1;
+    size: (raw: RawValue) => {
+      const len = (asText(raw).length - 2) >>> 1;
       return 1 + varintSize(len) + len;
     },
-    write: (out: Out, v: string) => {
+    write: (out: Out, raw: RawValue) => {
+      const v = asText(raw);
       const len = (v.length - 2) >>> 1;
       out.byte(0x3a);
       out.varint32(len);
@@ -276,9 +321,9 @@ export const RAW_COLUMNS = {
 /** Any other column: its Cell, encoded by protobuf-es (arrays; rare enough). */
 export function cellColumn(toCell: (v: string) => Cell): RawColumn {
   return {
-    size: (v) => toBinary(ValueSchema, create(ValueSchema, toCell(v))).length,
+    size: (v) => toBinary(ValueSchema, create(ValueSchema, toCell(asText(v)))).length,
     write: (out, v) => {
-      const bytes = toBinary(ValueSchema, create(ValueSchema, toCell(v)));
+      const bytes = toBinary(ValueSchema, create(ValueSchema, toCell(asText(v))));
       out.buf.set(bytes, out.pos);
       out.pos += bytes.length;
     },
@@ -286,7 +331,7 @@ export function cellColumn(toCell: (v: string) => Cell): RawColumn {
 }
 
 /** Raw rows into `out` (from its start); returns the view of the bytes written. */
-function encodeRawInto(out: Out, rows: (string | null)[][], columns: RawColumn[]): Uint8Array {
+function encodeRawInto(out: Out, rows: (RawValue | null)[][], columns: RawColumn[]): Uint8Array {
   out.pos = 0;
   const sizes: number[] = [];
   for (let r = 0; r < rows.length; r++) {
@@ -346,7 +391,7 @@ export class RowEncoder {
   }
 
   /** The same from raw rows (no Cells made): each column written by its RawColumn. */
-  batchRaw(statementIndex: number, rows: (string | null)[][], columns: RawColumn[]): RowBatch {
+  batchRaw(statementIndex: number, rows: (RawValue | null)[][], columns: RawColumn[]): RowBatch {
     const $unknown = rows.length > 0 ? [{ no: 2, wireType: WireType.LengthDelimited, data: encodeRawInto(this.out, rows, columns) }] : [];
     return { $typeName: "sqlstudio.database.v1.RowBatch", statementIndex, rows: [], $unknown };
   }

@@ -52,6 +52,9 @@ import { clientsFor, specFor, type EngineClients, type Protocol } from "../suppo
 import { startResendStandIn } from "../support/resend.js";
 import { ROOT, TSX_LOADER, testEnv } from "../support/server.js";
 
+/** Queries.execute's estimate for a raw row (textRowBytes there). */
+const rawRowBytes = (row: (string | Uint8Array | null)[]) => row.reduce((n, v) => n + (v === null ? 2 : v.length + 3), 2);
+
 type Log = (line: string) => void;
 type EngineKey = "postgresql" | "mariadb";
 
@@ -464,20 +467,26 @@ async function driverRun(driver: Driver, target: Target, sql: string, mode: "cel
   let count = 0;
   try {
     cursor = await session.open(sql);
+    const c = cursor;
     const encoder = new RowEncoder();
+    // As the server does: a binary client gets the driver's raw rows through wire.ts when the
+    // cursor offers them (no Cells); `cells` measures the Cell path (JSON clients, GetRows).
+    const raw = mode !== "cells" ? c.raw : undefined;
+    const next = raw ? (n: number) => raw.next(n) : (n: number) => c.next(n);
+    const size = (r: unknown[]) => (raw ? rawRowBytes(r as (string | Uint8Array | null)[]) : rowBytes(r as Cell[]));
     let seenRows = 0;
     let seenBytes = 0;
     for (;;) {
-      const rows: Cell[][] = [];
+      const rows: unknown[][] = [];
       let bytes = 0;
       while (rows.length < BATCH_ROWS && bytes < BATCH_BYTES) {
         const room = BATCH_ROWS - rows.length;
         const fit = seenRows > 0 ? Math.floor((BATCH_BYTES - bytes) / (seenBytes / seenRows)) : 100;
-        const part = await cursor.next(Math.max(1, Math.min(room, fit)));
+        const part: unknown[][] = await next(Math.max(1, Math.min(room, fit)));
         if (part.length === 0) break;
         for (const r of part) {
           rows.push(r);
-          const b = rowBytes(r);
+          const b = size(r);
           bytes += b;
           seenBytes += b;
         }
@@ -487,7 +496,8 @@ async function driverRun(driver: Driver, target: Target, sql: string, mode: "cel
       count += rows.length;
       if (mode !== "cells") {
         // What the server yields for a binary client: the rows written by wire.ts.
-        const event = { event: { case: "rows" as const, value: encoder.batch(0, rows) } };
+        const batch = raw ? encoder.batchRaw(0, rows as (string | Uint8Array | null)[][], raw.columns) : encoder.batch(0, rows as Cell[][]);
+        const event = { event: { case: "rows" as const, value: batch } };
         const bytes = toBinary(ExecuteQueryResponseSchema, create(ExecuteQueryResponseSchema, event));
         if (mode === "decode") {
           const back = fromBinary(ExecuteQueryResponseSchema, bytes);
@@ -563,7 +573,7 @@ function stagePaths(driver: Driver, target: Target, sql: (n: number) => string, 
   const stage = (mode: "cells" | "encode" | "decode") => (n: number) => timed(async () => expectRows("driver", await driverRun(driver, target, sql(n), mode), n));
   return [
     { key: "driver", label: `our driver in the bench process: open + next() into cells${what}, gathered into batches as Queries.execute does`, run: stage("cells") },
-    { key: "encode", label: "… + each batch encoded as the handler yields it for a binary client (rows by `src/engine/wire.ts`, the envelope by `toBinary`)", run: stage("encode") },
+    { key: "encode", label: "our driver's rows as text, batched and encoded as the server does for a binary client (rows by `src/engine/wire.ts` from the text, no Cells; the envelope by `toBinary`)", run: stage("encode") },
     { key: "decode", label: "… + each batch parsed again (`fromBinary`, what a client does)", run: stage("decode") },
   ];
 }

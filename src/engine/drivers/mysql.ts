@@ -2,6 +2,7 @@ import mysql from "mysql2";
 import { mysqlDialect } from "../dialect.js";
 import { DatabaseError, NULL, VALUE, VALUE_LIST, type Cell, type ColumnInfo, type Cursor, type Driver, type EnginePool, type Session, type Target } from "../driver.js";
 import { cellParam, type Param } from "../values.js";
+import { RAW_COLUMNS, type RawColumn, type RawValue } from "../wire.js";
 
 /** mysql2 column type codes (protocol constants). */
 const T = {
@@ -69,6 +70,31 @@ function converter(f: Field): Convert {
   }
 }
 
+/** The writer of a column's raw values for binary clients (wire.ts): the same kinds as `converter`. */
+function rawColumnOf(f: Field): RawColumn {
+  if (f.extendedFormat === "json") return RAW_COLUMNS.json;
+  switch (f.columnType) {
+    case T.TINY: case T.SHORT: case T.LONG: case T.INT24: case T.LONGLONG: case T.YEAR:
+      return RAW_COLUMNS.int;
+    case T.FLOAT: case T.DOUBLE:
+      return RAW_COLUMNS.float;
+    case T.DECIMAL: case T.NEWDECIMAL:
+      return RAW_COLUMNS.decimal;
+    case T.DATE: case T.NEWDATE:
+      return RAW_COLUMNS.date;
+    case T.TIME:
+      return RAW_COLUMNS.time;
+    case T.DATETIME: case T.TIMESTAMP:
+      return RAW_COLUMNS.timestamp;
+    case T.JSON:
+      return RAW_COLUMNS.json;
+    case T.BIT: case T.GEOMETRY:
+      return RAW_COLUMNS.bytes;
+    default:
+      return f.characterSet === BINARY_CHARSET ? RAW_COLUMNS.bytes : RAW_COLUMNS.text;
+  }
+}
+
 /** Binary columns arrive as bytes, everything else as the server's text: nothing is rounded. */
 const typeCast = (field: { type: string; charset?: number; characterSet?: number; buffer(): Buffer | null; string(encoding?: string): string | null }, _next: () => unknown) => {
   // MySQL sends JSON with the binary character set; its text is UTF-8 (mysql2 would decode it as latin1).
@@ -126,7 +152,9 @@ function bind(params: Cell[]): Param[] {
 class MysqlCursor implements Cursor {
   columns: ColumnInfo[] = [];
   private converters: Convert[] = [];
-  private rows: Cell[][] = [];
+  /** Rows read off the socket, as mysql2 gives them (text, or bytes for binary columns). */
+  private rows: (RawValue | null)[][] = [];
+  raw?: { columns: RawColumn[]; next: (n: number) => Promise<(RawValue | null)[][]> };
   private want = 0;
   private ended = false;
   private error: Error | undefined;
@@ -151,12 +179,13 @@ class MysqlCursor implements Cursor {
       // A statement without a result set (CREATE, INSERT) has no fields.
       this.columns = (fields ?? []).map(columnInfo);
       this.converters = (fields ?? []).map(converter);
+      this.raw = { columns: (fields ?? []).map(rawColumnOf), next: (n) => this.nextRaw(n) };
       ready();
     });
     q.on("result", (row: unknown) => {
       if (Array.isArray(row)) {
         if (this.discarding) return;
-        this.rows.push(row.map((v, i) => (v === null ? NULL : this.converters[i](v as string | Buffer))));
+        this.rows.push(row as (RawValue | null)[]);
         if (this.rows.length >= this.want) conn.pause();
       } else {
         this.affectedRows += Number((row as { affectedRows?: number }).affectedRows ?? 0);
@@ -189,7 +218,8 @@ class MysqlCursor implements Cursor {
     if (this.error) throw this.error;
   }
 
-  async next(n: number): Promise<Cell[][]> {
+  /** Up to `n` rows as read; the socket is resumed only while fewer are buffered. */
+  private async nextRaw(n: number): Promise<(RawValue | null)[][]> {
     this.want = n;
     while (this.rows.length < n && !this.ended && !this.error) {
       // resume() replays queued packets synchronously: the waiter must exist before it runs.
@@ -199,8 +229,12 @@ class MysqlCursor implements Cursor {
       await woke;
     }
     if (this.error) throw this.error;
-    const out = this.rows.splice(0, n);
-    return out;
+    return this.rows.splice(0, n);
+  }
+
+  async next(n: number): Promise<Cell[][]> {
+    const conv = this.converters;
+    return (await this.nextRaw(n)).map((r) => r.map((v, i) => (v === null ? NULL : conv[i](v as string | Buffer))));
   }
 
   affected() {
