@@ -502,8 +502,9 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * CancelQuery stops a running query of the caller in the database itself.
-         * @description CancelQuery stops a running query of the caller in the database itself.
+         * CancelQuery stops a running query of the caller in the database itself; NotFound when the caller has no running query with that id (finished, unknown, or another user's).
+         * @description CancelQuery stops a running query of the caller in the database itself; NotFound when the
+         *     caller has no running query with that id (finished, unknown, or another user's).
          */
         post: operations["QueryService_CancelQuery"];
         delete?: never;
@@ -1158,7 +1159,7 @@ export interface components {
         };
         /** @description CancelQueryResponse tells whether a query was stopped. */
         "sqlstudio.database.v1.CancelQueryResponse": {
-            /** @description Whether a running query of the caller was found and canceled. */
+            /** @description Always true: the query was found and is being stopped (otherwise the call answers NotFound). */
             canceled?: boolean;
         };
         /** @description Column describes one result or table column. */

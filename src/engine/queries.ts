@@ -260,13 +260,12 @@ export class Queries {
     return rpcError(Code.Canceled, "QUERY_CANCELED", "the query was canceled and stopped in the database");
   }
 
-  /** Stops a running query of this user; false when there is none (another user's id included). */
-  cancel(userId: string, queryId: string): boolean {
+  /** Stops a running query of this user; NotFound when there is none (another user's id included). */
+  cancel(userId: string, queryId: string): void {
     if (!QUERY_ID.test(queryId)) throw invalidArgument("query_id", "must be 1-128 characters of A-Z a-z 0-9 _ . : -");
     const r = this.running.get(`${userId}\n${queryId}`);
-    if (!r || r.userId !== userId) return false;
+    if (!r || r.userId !== userId) throw rpcError(Code.NotFound, "QUERY_NOT_FOUND", "no running query of yours has this id", { field: "query_id" });
     r.stop("canceled");
-    return true;
   }
 
   /** The plan of one statement; ANALYZE runs inside a read-only transaction that is rolled back. */

@@ -193,7 +193,8 @@ export function queryService(queries: Queries, sync: Sync): ServiceImpl<typeof Q
       );
     },
     async cancelQuery(req, ctx) {
-      return { canceled: queries.cancel(userOf(ctx), req.queryId) };
+      queries.cancel(userOf(ctx), req.queryId);
+      return { canceled: true };
     },
     async explainQuery(req, ctx) {
       return queries.explain(userOf(ctx), req.connectionId, req.sql, req.analyze);

@@ -132,10 +132,16 @@ describe.each(["postgresql", "mysql"] as const)("%s: the statement stops in the 
     }
   });
 
-  it.skipIf(engine === "mysql" && myUnavailable !== "")(`CancelQuery of an unknown or finished id answers canceled=false${myUnavailable && engine === "mysql" ? ` (skipped: ${myUnavailable})` : ""}`, async () => {
+  it.skipIf(engine === "mysql" && myUnavailable !== "")(`CancelQuery of an unknown or finished id answers NotFound${myUnavailable && engine === "mysql" ? ` (skipped: ${myUnavailable})` : ""}`, async () => {
     const queryId = `done-${randomUUID()}`;
     await run(u, ids[engine], "SELECT 1", { queryId });
-    expect((await u.queries.cancelQuery({ queryId })).canceled).toBe(false);
+    for (const id of [queryId, `never-${randomUUID()}`]) {
+      const err = await u.queries.cancelQuery({ queryId: id }).then(
+        () => undefined,
+        (e: unknown) => ConnectError.from(e),
+      );
+      expect(err?.code).toBe(Code.NotFound);
+    }
   });
 });
 

@@ -538,25 +538,26 @@ describe("isolation: another user's connection id is NotFound everywhere", () =>
       for await (const m of a.queries.executeQuery({ connectionId: id, sql: `SELECT pg_sleep(1.2), 42 AS answer -- ${queryId}`, queryId })) collect(results, m as ExecuteQueryResponse);
     })();
     await waitRunning();
-    expect((await b.queries.cancelQuery({ queryId })).canceled).toBe(false);
+    expect((await fails(() => b.queries.cancelQuery({ queryId }), Code.NotFound)).info?.reason).toBe("QUERY_NOT_FOUND");
     await new Promise((r) => setTimeout(r, 100));
     expect(await running()).toBe(1);
     await first;
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_100);
     expect(cell(results[0].rows[0][1])).toEqual(["intValue", 42n]);
 
-    // 2. The same with a long query, which A then cancels (so B's false is not a cancel that failed).
+    // 2. The same with a long query, which A then cancels (so B's NotFound is not a cancel that failed).
     const second = drain(a.queries.executeQuery({ connectionId: id, sql: `SELECT pg_sleep(30) -- ${queryId}`, queryId }));
     const outcome = second.then(
       () => "finished",
       (err: unknown) => Code[ConnectError.from(err).code],
     );
     await waitRunning();
-    expect((await b.queries.cancelQuery({ queryId })).canceled).toBe(false);
+    await fails(() => b.queries.cancelQuery({ queryId }), Code.NotFound);
     expect(await running()).toBe(1);
     expect((await a.queries.cancelQuery({ queryId })).canceled).toBe(true);
     expect(await outcome).toBe("Canceled");
-    expect((await a.queries.cancelQuery({ queryId })).canceled).toBe(false);
+    // Finished: nothing of A's runs under that id any more.
+    await fails(() => a.queries.cancelQuery({ queryId }), Code.NotFound);
   });
 });
 

@@ -264,7 +264,7 @@ export const CancelQueryRequestSchema: GenMessage<CancelQueryRequest> = /*@__PUR
  */
 export type CancelQueryResponse = Message<"sqlstudio.database.v1.CancelQueryResponse"> & {
   /**
-   * Whether a running query of the caller was found and canceled.
+   * Always true: the query was found and is being stopped (otherwise the call answers NotFound).
    *
    * @generated from field: bool canceled = 1;
    */
@@ -493,7 +493,8 @@ export const QueryService: GenService<{
     output: typeof ExecuteQueryResponseSchema;
   },
   /**
-   * CancelQuery stops a running query of the caller in the database itself.
+   * CancelQuery stops a running query of the caller in the database itself; NotFound when the
+   * caller has no running query with that id (finished, unknown, or another user's).
    *
    * @generated from rpc sqlstudio.database.v1.QueryService.CancelQuery
    */
