@@ -35,7 +35,8 @@ import { Pools } from "./engine/pools.js";
 import { Queries } from "./engine/queries.js";
 import { SecretBox } from "./engine/secret-box.js";
 import { connectionService, queryService, schemaService, tableService } from "./engine/service.js";
-import { ConnectionStore } from "./engine/store.js";
+import { CancelRelay } from "./engine/cancel-relay.js";
+import { ConnectionStore, RunningQueryStore } from "./engine/store.js";
 import { Tables } from "./engine/tables.js";
 import { syncJobs } from "./sync/jobs.js";
 import { syncService } from "./sync/service.js";
@@ -49,8 +50,10 @@ export interface Features {
   outbox: Outbox;
   accounts: Accounts;
   hub: RealtimeHub;
-  /** The query engine's connection pools (closed at shutdown). */
+  /** The query engine's connection pools. */
   pools: Pools;
+  /** Closes the engine's pools and finishes its writes (at shutdown, before the database closes). */
+  closeEngine: () => Promise<void>;
   /** Attaches to /v1/stream (both listeners). */
   socketHandler: ReturnType<typeof realtimeSocketHandler>;
   /** Subprotocols /v1/stream speaks. */
@@ -113,12 +116,25 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
     { allowPrivateHosts: e.allowPrivateHosts, allowlist: e.hostAllowlist, sqliteDir: e.sqliteDir, connectTimeoutMs: e.connectTimeoutMs, maxPerUser: e.maxConnectionsPerUser },
     pools,
   );
-  const queries = new Queries(connections, e, sync, runtime, logger, {
-    statement: (engine, result, rows) => {
-      deps.metrics.engineStatements.inc({ engine, result });
-      if (rows > 0) deps.metrics.engineRows.inc({ engine }, rows);
+  const runningStore = new RunningQueryStore(db);
+  // The relay stops a query of this instance when another instance was asked to cancel it.
+  const relay = new CancelRelay(runningStore, runtime.newId(), config.realtime.pollMs, () => runtime.now(), logger, (userId, queryId) =>
+    queries.stopLocal(userId, queryId),
+  );
+  const queries = new Queries(
+    connections,
+    e,
+    sync,
+    runtime,
+    logger,
+    {
+      statement: (engine, result, rows) => {
+        deps.metrics.engineStatements.inc({ engine, result });
+        if (rows > 0) deps.metrics.engineRows.inc({ engine }, rows);
+      },
     },
-  });
+    relay,
+  );
   const catalog = new Catalog(connections);
   return {
     services: [
@@ -136,11 +152,17 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
       ...syncJobs(syncStore, config.sync),
       ...realtimeJobs(realtimeStore),
       { name: "engine.pools", intervalMs: e.healthCheckMs, perInstance: true, run: () => pools.check() },
+      // Records of queries whose instance died without ending them.
+      { name: "engine.queries", intervalMs: 3_600_000, run: async (now) => ({ deleted: await runningStore.deleteBefore(now - 86_400_000) }) },
     ],
     outbox,
     accounts,
     hub,
     pools,
+    closeEngine: async () => {
+      await pools.closeAll();
+      await relay.flush();
+    },
     socketHandler: realtimeSocketHandler(hub, accounts, {
       authTimeoutMs: config.realtime.authTimeoutMs,
       maxBufferedBytes: config.realtime.maxBufferedBytes,

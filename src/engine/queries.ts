@@ -6,6 +6,7 @@ import type { Runtime } from "../common/runtime.js";
 import type { Logger } from "../observability/logger.js";
 import { invalidArgument, rpcError } from "../server/errors.js";
 import type { Sync } from "../sync/sync.js";
+import type { CancelRelay } from "./cancel-relay.js";
 import type { Connections } from "./connections.js";
 import { DatabaseError, ROW, type Cell, type CellMessage, type Cursor, type Session } from "./driver.js";
 import { refusal } from "./guard.js";
@@ -77,7 +78,14 @@ export class Queries {
     private readonly runtime: Runtime,
     private readonly logger: Logger,
     private readonly hooks: QueryHooks = {},
+    /** Tells other instances which queries run here, so their CancelQuery reaches them. */
+    private readonly relay?: Pick<CancelRelay, "started" | "ended" | "request">,
   ) {}
+
+  /** Stops a query running here (a cancel relayed from another instance). */
+  stopLocal(userId: string, queryId: string): void {
+    this.running.get(`${userId}\n${queryId}`)?.stop("canceled");
+  }
 
   /** Statements of a script, each checked (read-only, SQLite confinement) before any runs. */
   private statements(sql: string, engine: Parameters<typeof splitStatements>[1], readOnly: boolean): Statement[] {
@@ -114,6 +122,7 @@ export class Queries {
       if (session) cancelInDb = session.cancel().catch((err: unknown) => this.logger.warn({ err, queryId }, "cancel in the database failed"));
     };
     this.running.set(key, { userId, stop });
+    this.relay?.started(userId, queryId);
     // The RPC deadline aborts the signal too: it stops the query like its own timeout does.
     const onAbort = () => stop(ConnectError.from(signal.reason).code === Code.DeadlineExceeded ? "deadline" : "client");
     signal.addEventListener("abort", onAbort);
@@ -193,6 +202,7 @@ export class Queries {
       signal.removeEventListener("abort", onAbort);
       await cancelInDb;
       this.running.delete(key);
+      this.relay?.ended(userId, queryId);
       done?.(broken);
       await this.sync
         .recordHistory(userId, {
@@ -260,12 +270,19 @@ export class Queries {
     return rpcError(Code.Canceled, "QUERY_CANCELED", "the query was canceled and stopped in the database");
   }
 
-  /** Stops a running query of this user; NotFound when there is none (another user's id included). */
-  cancel(userId: string, queryId: string): void {
+  /**
+   * Stops a running query of this user, here or (through the relay) on another instance;
+   * NotFound when the user has none with that id (another user's id included).
+   */
+  async cancel(userId: string, queryId: string): Promise<void> {
     if (!QUERY_ID.test(queryId)) throw invalidArgument("query_id", "must be 1-128 characters of A-Z a-z 0-9 _ . : -");
     const r = this.running.get(`${userId}\n${queryId}`);
-    if (!r || r.userId !== userId) throw rpcError(Code.NotFound, "QUERY_NOT_FOUND", "no running query of yours has this id", { field: "query_id" });
-    r.stop("canceled");
+    if (r && r.userId === userId) {
+      r.stop("canceled");
+      return;
+    }
+    if (this.relay && (await this.relay.request(userId, queryId))) return;
+    throw rpcError(Code.NotFound, "QUERY_NOT_FOUND", "no running query of yours has this id", { field: "query_id" });
   }
 
   /** The plan of one statement; ANALYZE runs inside a read-only transaction that is rolled back. */

@@ -193,7 +193,7 @@ export function queryService(queries: Queries, sync: Sync): ServiceImpl<typeof Q
       );
     },
     async cancelQuery(req, ctx) {
-      queries.cancel(userOf(ctx), req.queryId);
+      await queries.cancel(userOf(ctx), req.queryId);
       return { canceled: true };
     },
     async explainQuery(req, ctx) {

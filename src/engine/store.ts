@@ -98,3 +98,44 @@ export class ConnectionStore {
     return r.rowsAffected === 1;
   }
 }
+
+/** The only code with SQL for engine_queries (migrations/0006_engine_queries.sql). */
+export class RunningQueryStore {
+  constructor(private readonly db: Db) {}
+
+  async started(userId: string, queryId: string, instance: string, now: number): Promise<void> {
+    await this.db.execute({
+      sql: `INSERT INTO engine_queries (user_id, query_id, instance, cancel_requested_at, created_at, updated_at) VALUES (?, ?, ?, NULL, ?, ?)
+            ON CONFLICT (user_id, query_id) DO UPDATE SET instance = excluded.instance, cancel_requested_at = NULL, updated_at = excluded.updated_at`,
+      args: [userId, queryId, instance, now, now],
+    });
+  }
+
+  async ended(userId: string, queryId: string, instance: string): Promise<void> {
+    await this.db.execute({ sql: "DELETE FROM engine_queries WHERE user_id = ? AND query_id = ? AND instance = ?", args: [userId, queryId, instance] });
+  }
+
+  /** Marks a running query of the user for cancellation; false when the user has none with that id. */
+  async requestCancel(userId: string, queryId: string, now: number): Promise<boolean> {
+    const r = await this.db.execute({
+      sql: "UPDATE engine_queries SET cancel_requested_at = ?, updated_at = ? WHERE user_id = ? AND query_id = ?",
+      args: [now, now, userId, queryId],
+    });
+    return r.rowsAffected === 1;
+  }
+
+  /** This instance's queries someone asked to cancel. */
+  async cancelRequests(instance: string): Promise<{ userId: string; queryId: string }[]> {
+    const r = await this.db.execute({
+      sql: "SELECT user_id, query_id FROM engine_queries WHERE instance = ? AND cancel_requested_at IS NOT NULL",
+      args: [instance],
+    });
+    return r.rows.map((x) => ({ userId: String(x.user_id), queryId: String(x.query_id) }));
+  }
+
+  /** Rows older than `before` (their instance died without ending them). */
+  async deleteBefore(before: number): Promise<number> {
+    const r = await this.db.execute({ sql: "DELETE FROM engine_queries WHERE created_at < ?", args: [before] });
+    return r.rowsAffected;
+  }
+}

@@ -119,7 +119,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
       await app.fastify.close();
       await sockets;
       await jobs.stop();
-      await features.pools.closeAll();
+      await features.closeEngine();
       await Promise.race([features.outbox.flush(), sleep(Math.max(0, budget - (Date.now() - started)))]);
       await closeServer(metricsServer);
       await closeServer(wsServer);
