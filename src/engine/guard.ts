@@ -45,3 +45,15 @@ export function refusal(stmt: Statement, engine: EngineName, readOnly: boolean):
   }
   return undefined;
 }
+
+/** Statements whose effect outlives them on the connection: a transaction left open, a setting. */
+const SESSION_CHANGING = new Set(["BEGIN", "START", "SET", "RESET", "USE", "PRAGMA", "SAVEPOINT", "LOCK", "DISCARD", "PREPARE", "DECLARE", "LISTEN", "ATTACH"]);
+
+/**
+ * Whether a statement may leave the connection different for the next request (an open
+ * transaction, a search_path): such a connection is closed after the request, not pooled, so
+ * every ExecuteQuery starts on a clean session and an unfinished transaction is rolled back.
+ */
+export function changesSession(stmt: Statement): boolean {
+  return SESSION_CHANGING.has(stmt.words[0] ?? "");
+}

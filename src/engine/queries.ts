@@ -9,7 +9,7 @@ import type { Sync } from "../sync/sync.js";
 import type { CancelRelay } from "./cancel-relay.js";
 import type { Connections } from "./connections.js";
 import { DatabaseError, ROW, type Cell, type CellMessage, type Cursor, type Session } from "./driver.js";
-import { refusal } from "./guard.js";
+import { changesSession, refusal } from "./guard.js";
 import { splitStatements, type Statement } from "./split.js";
 import { RowEncoder, type RawValue } from "./wire.js";
 
@@ -126,6 +126,7 @@ export class Queries {
     // The RPC deadline aborts the signal too: it stops the query like its own timeout does.
     const onAbort = () => stop(ConnectError.from(signal.reason).code === Code.DeadlineExceeded ? "deadline" : "client");
     signal.addEventListener("abort", onAbort);
+    if (signal.aborted) onAbort();
     const timer = setTimeout(() => stop("deadline"), req.timeoutMs > 0 ? req.timeoutMs : this.settings.defaultTimeoutMs);
 
     let total = 0;
@@ -189,6 +190,8 @@ export class Queries {
         }
       }
       if (readOnly) await session.rollback();
+      // A transaction left open or a setting changed: the connection is closed, not pooled.
+      if (statements.some(changesSession)) broken = true;
     } catch (err) {
       broken = true;
       const out = stopped ? this.stopError(stopped) : err;

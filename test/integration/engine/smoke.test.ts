@@ -28,6 +28,15 @@ describe("engine smoke", () => {
     expect(r[0].columns.map((c) => c.name)).toEqual(["a", "b"]);
     expect(cell(r[0].rows[0][0])).toEqual(["intValue", 1n]);
   });
+  it("every request starts on a clean session: an open transaction is rolled back, a setting does not carry over", async () => {
+    const id = await createConnection(u, specFor(pgDb));
+    await run(u, id, "CREATE TABLE IF NOT EXISTS clean_t (a int); DELETE FROM clean_t");
+    await run(u, id, "BEGIN; INSERT INTO clean_t VALUES (1)");
+    await run(u, id, "SET search_path TO nowhere");
+    const r = await run(u, id, "SELECT count(*) FROM public.clean_t; SHOW search_path");
+    expect(cell(r[0].rows[0][0])).toEqual(["intValue", 0n]);
+    expect(cell(r[1].rows[0][0])[1]).not.toContain("nowhere");
+  });
   it("mariadb", async () => {
     if ("unavailable" in my) throw new Error(my.unavailable);
     const id = await createConnection(u, specFor(my));
