@@ -35,6 +35,8 @@ export interface ExecuteRequest {
 
 const QUERY_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 const MAX_STATEMENTS = 1_000;
+/** Estimated bytes of a batch for JSON clients (the JSON text is about 2-3 times that). */
+const JSON_BATCH_BYTES = 24 * 1024;
 
 /** Why a running query stopped early. */
 type Stop = "canceled" | "deadline" | "client";
@@ -152,8 +154,10 @@ export class Queries {
           const raw = encoder ? c.raw : undefined;
           // Binary clients get rows written straight from the driver's text when it offers them.
           const batches = raw
-            ? this.batches(raw.next, maxRows, textRowBytes, (rows) => encoder!.batchRaw(index, rows, raw.columns))
-            : this.batches((n) => c.next(n), maxRows, rowBytes, (rows) =>
+            ? this.batches(raw.next, maxRows, this.settings.batchBytes, textRowBytes, (rows) => encoder!.batchRaw(index, rows, raw.columns))
+            : // JSON is several times the protobuf size: its batches are kept small enough for the
+              // serialized text to stay out of V8's large-object space (freed only by a full GC).
+              this.batches((n) => c.next(n), maxRows, encoder ? this.settings.batchBytes : Math.min(this.settings.batchBytes, JSON_BATCH_BYTES), rowBytes, (rows) =>
                 encoder ? encoder.batch(index, rows) : { statementIndex: index, rows: rows.map((values) => ({ $typeName: ROW, values: values as CellMessage[] })) },
               );
           for await (const batch of batches) {
@@ -227,8 +231,14 @@ export class Queries {
    * written; no more, so a client that stops reading stops the fetching. Rows are asked for by the
    * expected size of a batch: 100 first, then as many as the bytes seen so far say fit.
    */
-  private async *batches<T, M>(next: (n: number) => Promise<T[][]>, maxRows: number, bytesOf: (row: T[]) => number, make: (rows: T[][]) => M): AsyncGenerator<{ rows: number; message: M }> {
-    const { batchRows, batchBytes } = this.settings;
+  private async *batches<T, M>(
+    next: (n: number) => Promise<T[][]>,
+    maxRows: number,
+    batchBytes: number,
+    bytesOf: (row: T[]) => number,
+    make: (rows: T[][]) => M,
+  ): AsyncGenerator<{ rows: number; message: M }> {
+    const { batchRows } = this.settings;
     let taken = 0;
     let seenRows = 0;
     let seenBytes = 0;

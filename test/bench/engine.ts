@@ -541,7 +541,8 @@ interface Path {
 interface Our {
   server: ServerChild;
   sampler: RssSampler;
-  clients: Record<Protocol, EngineClients>;
+  /** `connect` is Connect with binary protobuf (the protocol the desktop client uses). */
+  clients: Record<Exclude<Protocol, "connect-binary">, EngineClients>;
   token: string;
 }
 
@@ -557,7 +558,7 @@ interface EngineSetup {
 }
 
 function oursPaths(our: Our, connectionId: string, sql: (n: number) => string): Path[] {
-  const via = (p: Protocol) => (n: number) => serverRun(our.server, our.sampler, async () => expectRows(p, await executeRun(our.clients[p], connectionId, sql(n), n), n));
+  const via = (p: Exclude<Protocol, "connect-binary">) => (n: number) => serverRun(our.server, our.sampler, async () => expectRows(p, await executeRun(our.clients[p], connectionId, sql(n), n), n));
   return [
     { key: "connect", label: "ExecuteQuery, Connect (binary protobuf, HTTP/1.1), connect-node client", run: via("connect") },
     { key: "grpc", label: "ExecuteQuery, gRPC (h2c), connect-node client", run: via("grpc") },
@@ -875,7 +876,7 @@ export async function engineBench(log: Log = () => {}): Promise<string> {
   try {
     const u = await registerAndLogin(server, "enginebench");
     const token = u.session.accessToken;
-    const our: Our = { server, sampler, token, clients: { connect: clientsFor(server.url, token, "connect"), grpc: clientsFor(server.url, token, "grpc"), "grpc-web": clientsFor(server.url, token, "grpc-web") } };
+    const our: Our = { server, sampler, token, clients: { connect: clientsFor(server.url, token, "connect-binary"), grpc: clientsFor(server.url, token, "grpc"), "grpc-web": clientsFor(server.url, token, "grpc-web") } };
     const connectionOf = async (db: ServerInfo) => (await our.clients.connect.connections.createConnection({ spec: specFor(db) })).connection!.id;
     log(`engine: server pid ${server.pid} at ${server.url}, RSS ${mb(procMem(server.pid).rss)} MB`);
 

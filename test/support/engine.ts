@@ -23,7 +23,8 @@ export interface SpecInit {
   readOnly?: boolean;
 }
 
-export type Protocol = "connect" | "grpc" | "grpc-web";
+/** "connect" is Connect with JSON (connect-node's default); "connect-binary" Connect with protobuf. */
+export type Protocol = "connect" | "connect-binary" | "grpc" | "grpc-web";
 
 export interface EngineClients {
   connections: Client<typeof ConnectionService>;
@@ -40,7 +41,7 @@ export function transportFor(url: string, token: string, protocol: Protocol = "c
   const common = { baseUrl: url, interceptors: [auth] };
   if (protocol === "grpc") return createGrpcTransport({ ...common });
   if (protocol === "grpc-web") return createGrpcWebTransport({ ...common, httpVersion: "1.1" });
-  return createConnectTransport({ ...common, httpVersion: "1.1" });
+  return createConnectTransport({ ...common, httpVersion: "1.1", useBinaryFormat: protocol === "connect-binary" });
 }
 
 export function clientsFor(url: string, token: string, protocol: Protocol = "connect"): EngineClients {

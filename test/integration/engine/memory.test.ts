@@ -11,7 +11,8 @@ import { clientsFor, specFor, type EngineClients } from "../../support/engine.js
 import { spawnServer, type ChildServer } from "../../support/server.js";
 
 let server: ChildServer;
-let clients: EngineClients;
+/** Connect with protobuf (rows written by wire.ts) and with JSON (cells through protobuf-es). */
+let clients: Record<"binary" | "json", EngineClients>;
 let db: ServerInfo;
 let connectionId: string;
 
@@ -19,8 +20,8 @@ beforeAll(async () => {
   db = await (await startPostgres()).createDatabase("memory_test");
   server = await spawnServer({ env: authEnv() });
   const u = await registerAndLogin(server, "mem");
-  clients = clientsFor(server.url, u.session.accessToken);
-  connectionId = (await clients.connections.createConnection({ spec: specFor(db) })).connection!.id;
+  clients = { binary: clientsFor(server.url, u.session.accessToken, "connect-binary"), json: clientsFor(server.url, u.session.accessToken, "connect") };
+  connectionId = (await clients.binary.connections.createConnection({ spec: specFor(db) })).connection!.id;
 }, 60_000);
 
 afterAll(async () => {
@@ -33,14 +34,14 @@ function rssKb(pid: number): number {
 }
 
 /** Streams the rows, keeping only counts; returns the rows read and the peak RSS seen (kB). */
-async function stream(rows: number): Promise<{ read: number; peakKb: number }> {
+async function stream(via: EngineClients, rows: number): Promise<{ read: number; peakKb: number }> {
   const pid = server.child.pid!;
   let peakKb = rssKb(pid);
   const timer = setInterval(() => (peakKb = Math.max(peakKb, rssKb(pid))), 50);
   let read = 0;
   try {
     const sql = `SELECT g AS id, g * 2::int8 AS n, md5(g::text) AS s, now() AS t, g::numeric / 7 AS d FROM generate_series(1, ${rows}) g`;
-    for await (const m of clients.queries.executeQuery({ connectionId, sql, maxRows: BigInt(rows) })) {
+    for await (const m of via.queries.executeQuery({ connectionId, sql, maxRows: BigInt(rows) })) {
       if (m.event.case === "rows") read += m.event.value.rows.length;
     }
   } finally {
@@ -49,13 +50,13 @@ async function stream(rows: number): Promise<{ read: number; peakKb: number }> {
   return { read, peakKb: Math.max(peakKb, rssKb(pid)) };
 }
 
-it("streams 1,000,000 rows with the server's memory growing less than 100 MB", async () => {
+it.each(["binary", "json"] as const)("streams 1,000,000 rows (Connect %s) with the server's memory growing less than 100 MB", async (protocol) => {
   // Warm up: code paths compiled, pools open, so the baseline is the server at work, not at rest.
-  await stream(50_000);
+  await stream(clients[protocol], 50_000);
   const baseKb = rssKb(server.child.pid!);
-  const r = await stream(1_000_000);
+  const r = await stream(clients[protocol], 1_000_000);
   const growthMb = (r.peakKb - baseKb) / 1024;
-  console.log(`1,000,000 rows: server RSS ${Math.round(baseKb / 1024)} MB before, peak ${Math.round(r.peakKb / 1024)} MB (growth ${growthMb.toFixed(1)} MB)`);
+  console.log(`1,000,000 rows (${protocol}): server RSS ${Math.round(baseKb / 1024)} MB before, peak ${Math.round(r.peakKb / 1024)} MB (growth ${growthMb.toFixed(1)} MB)`);
   expect(r.read).toBe(1_000_000);
   expect(growthMb).toBeLessThan(100);
 }, 300_000);

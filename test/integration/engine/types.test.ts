@@ -9,7 +9,7 @@ import { FilterOperator } from "../../../gen/sqlstudio/database/v1/table_pb.js";
 import type { AuthTestServer } from "../../support/auth.js";
 import mysql from "mysql2/promise";
 import { startMariadb, startPostgres, type ServerInfo } from "../../support/databases.js";
-import { createConnection, engineUser, run, specFor, sqliteSpec, startEngineServer, type EngineUser } from "../../support/engine.js";
+import { clientsFor, createConnection, engineUser, run, specFor, sqliteSpec, startEngineServer, type EngineClients, type EngineUser } from "../../support/engine.js";
 
 // Known at collection time, so a skip (and its reason) shows in the test name.
 const mariadb = await startMariadb();
@@ -18,11 +18,23 @@ const onMariadb = mariadbMissing ? ` (skipped: ${mariadbMissing})` : "";
 
 let server: AuthTestServer;
 let u: EngineUser;
+/** The same user over binary Connect: rows take the server's other path (wire.ts, from the driver's text). */
+let binary: EngineClients;
 
 beforeAll(async () => {
   server = await startEngineServer();
   u = await engineUser(server, "types");
+  binary = clientsFor(server.url, u.token, "connect-binary");
 });
+
+/** Reads through JSON (cells encoded by protobuf-es) and through protobuf (wire.ts): both must agree. */
+async function runBoth(id: string, sql: string) {
+  const viaJson = await run(u, id, sql);
+  const viaBinary = await run(binary, id, sql);
+  const cells = (rs: typeof viaJson) => rs.map((st) => ({ ...st, rows: st.rows.map((r) => r.map(plain)) }));
+  expect(cells(viaBinary)).toEqual(cells(viaJson));
+  return viaJson;
+}
 afterAll(async () => {
   await server?.stop();
 });
@@ -220,7 +232,7 @@ describe("PostgreSQL type table", () => {
   });
 
   it("ExecuteQuery reads every type exactly, the extreme rows and the row of NULLs", async () => {
-    const [r] = await run(u, id, "SELECT * FROM types ORDER BY id");
+    const [r] = await runBoth(id, "SELECT * FROM types ORDER BY id");
     expect(r.columns.map((c) => c.name)).toEqual(NAMES);
     expect(r.rows).toHaveLength(3);
     expectRow(NAMES, r.rows[0], maxCells);
@@ -476,7 +488,7 @@ describe("MariaDB type table", () => {
   });
 
   it.skipIf(!!mariadbMissing)(`ExecuteQuery reads every type exactly, the extreme rows and the row of NULLs${onMariadb}`, async () => {
-    const [r] = await run(u, id, "SELECT * FROM types ORDER BY id");
+    const [r] = await runBoth(id, "SELECT * FROM types ORDER BY id");
     expect(r.columns.map((c) => c.name)).toEqual(NAMES);
     expect(r.rows).toHaveLength(3);
     expectRow(NAMES, r.rows[0], maxCells);
@@ -495,7 +507,7 @@ describe("MariaDB type table", () => {
   });
 
   it.skipIf(!!mariadbMissing)(`computed values keep their precision${onMariadb}`, async () => {
-    const [r] = await run(u, id, `SELECT CAST(${BEYOND_2_53} AS SIGNED), ${BEYOND_2_53} + 1, ${INT64_MIN}, 18446744073709551615, 99999999999999999999999999999999999999 * 10, (SELECT SUM(c_big) FROM types WHERE id IN (1, 2, 3))`);
+    const [r] = await runBoth(id, `SELECT CAST(${BEYOND_2_53} AS SIGNED), ${BEYOND_2_53} + 1, ${INT64_MIN}, 18446744073709551615, 99999999999999999999999999999999999999 * 10, (SELECT SUM(c_big) FROM types WHERE id IN (1, 2, 3))`);
     expect(r.rows[0].map(plain)).toEqual([int(BEYOND_2_53), int(9007199254740994n), int(INT64_MIN), dec("18446744073709551615"), dec("999999999999999999999999999999999999990"), dec("-1")]);
   });
 
@@ -642,7 +654,7 @@ describe("SQLite type table", () => {
   };
 
   it("ExecuteQuery reads every storage class exactly, and the row of NULLs", async () => {
-    const [r] = await run(u, id, "SELECT * FROM types ORDER BY id");
+    const [r] = await runBoth(id, "SELECT * FROM types ORDER BY id");
     expect(r.columns.map((c) => c.name)).toEqual(NAMES);
     expect(r.columns.map((c) => c.databaseType)).toEqual(TYPES);
     expect(r.rows).toHaveLength(3);
@@ -651,7 +663,7 @@ describe("SQLite type table", () => {
     expectRow(NAMES, r.rows[2], nullsBut(NAMES, "id", int(3n)));
     const [k] = await run(u, id, "SELECT typeof(c_numeric), typeof(c_any) FROM types WHERE id = 1");
     expect(k.rows[0].map(plain)).toEqual([txt("real"), txt("integer")]);
-    const [e] = await run(u, id, `SELECT ${BEYOND_2_53} + 0, ${INT64_MIN}, 0.1 + 0.2, x'00ff', NULL`);
+    const [e] = await runBoth(id, `SELECT ${BEYOND_2_53} + 0, ${INT64_MIN}, 0.1 + 0.2, x'00ff', NULL`);
     expect(e.rows[0].map(plain)).toEqual([int(BEYOND_2_53), int(INT64_MIN), flt(0.30000000000000004), hex(Buffer.from([0, 255])), NUL]);
   });
 
