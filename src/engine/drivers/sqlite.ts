@@ -158,7 +158,7 @@ class SqliteSession implements Session {
 class SqlitePool implements EnginePool {
   private readonly idle: { db: LibsqlDb; since: number }[] = [];
   private open = 0;
-  private readonly waiters: ((db: LibsqlDb) => void)[] = [];
+  private readonly waiters: { resolve: (db: LibsqlDb) => void; reject: (err: unknown) => void }[] = [];
   private readonly timer: NodeJS.Timeout;
   constructor(
     private readonly target: Target,
@@ -179,21 +179,24 @@ class SqlitePool implements EnginePool {
     }
   }
 
+  /** A new connection, counted against the limit. */
+  private async openDb(): Promise<LibsqlDb> {
+    this.open++;
+    try {
+      const db = new Database(this.target.host, { timeout: 5 });
+      await db.exec("PRAGMA foreign_keys = ON");
+      return db;
+    } catch (err) {
+      this.open--;
+      throw new DatabaseError(`cannot open the SQLite file: ${(err as Error).message}`, "SQLITE_CANTOPEN", "connect");
+    }
+  }
+
   async acquire(): Promise<Session> {
     const ready = this.idle.pop();
     if (ready) return new SqliteSession(ready.db, this);
-    if (this.open < this.limits.max) {
-      this.open++;
-      try {
-        const db = new Database(this.target.host, { timeout: 5 });
-        await db.exec("PRAGMA foreign_keys = ON");
-        return new SqliteSession(db, this);
-      } catch (err) {
-        this.open--;
-        throw new DatabaseError(`cannot open the SQLite file: ${(err as Error).message}`, "SQLITE_CANTOPEN", "connect");
-      }
-    }
-    return new SqliteSession(await new Promise<LibsqlDb>((resolve) => this.waiters.push(resolve)), this);
+    if (this.open < this.limits.max) return new SqliteSession(await this.openDb(), this);
+    return new SqliteSession(await new Promise<LibsqlDb>((resolve, reject) => this.waiters.push({ resolve, reject })), this);
   }
 
   give(db: LibsqlDb, broken: boolean) {
@@ -201,13 +204,15 @@ class SqlitePool implements EnginePool {
       .exec("PRAGMA query_only = OFF")
       .catch(() => (broken = true))
       .then(() => {
+        const w = this.waiters.shift();
         if (broken) {
           db.close();
           this.open--;
+          // A waiter gets a new connection in place of the closed one.
+          if (w) this.openDb().then(w.resolve, w.reject);
           return;
         }
-        const w = this.waiters.shift();
-        if (w) w(db);
+        if (w) w.resolve(db);
         else this.idle.push({ db, since: Date.now() });
       });
   }

@@ -50,3 +50,24 @@ it("holds at most ENGINE_POOLS_PER_USER pools: an idle one is closed for a new o
   for (const b of busy) expect(((await b.done) as ConnectError).code).toBe(Code.Canceled);
   expect((await run(u, ids[0], "SELECT 1"))[0].rows).toHaveLength(1);
 });
+
+it("a request waiting for a pooled SQLite connection gets one when a busy one is closed instead of returned", async () => {
+  const small = await startEngineServer({ ENGINE_POOL_MAX: "2" });
+  try {
+    const v = await engineUser(small, "limits-pool");
+    const id = await createConnection(v, sqliteSpec("waiters.db"));
+    // PRAGMA changes the session: both busy connections are closed, not pooled, when they finish.
+    const busy = "PRAGMA cache_size = 100; WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 2000000) SELECT count(*) FROM c";
+    const first = run(v, id, busy);
+    const second = run(v, id, busy);
+    await new Promise((r) => setTimeout(r, 50));
+    const third = run(v, id, "SELECT 3");
+    const [a, b] = await Promise.all([first, second]);
+    expect([a[1].rows.length, b[1].rows.length]).toEqual([1, 1]);
+    const r = await Promise.race([third, new Promise<"stuck">((resolve) => setTimeout(resolve, 10_000, "stuck"))]);
+    expect(r).not.toBe("stuck");
+    expect((await v.connections.getConnectionHealth({ id })).max).toBe(2);
+  } finally {
+    await small.stop();
+  }
+});
