@@ -9,7 +9,7 @@ import {
   SessionSchema,
   UserSchema,
 } from "../../gen/sqlstudio/auth/v1/auth_pb.js";
-import { authKey, requestInfoKey, type AuthContext } from "../server/context.js";
+import { callerOf, requestInfoKey } from "../server/context.js";
 import type { Accounts, TokenPair } from "./accounts.js";
 import type { SecurityEventRow, SessionRow, UserRow } from "./store.js";
 import * as v from "./validate.js";
@@ -17,11 +17,7 @@ import * as v from "./validate.js";
 /** The RPCs anyone may call; every other AuthService RPC needs a session. */
 export const PUBLIC_AUTH_METHODS = ["Register", "VerifyEmail", "Login", "RefreshToken", "RequestPasswordReset", "ResetPassword"];
 
-const caller = (ctx: HandlerContext): AuthContext => {
-  const auth = ctx.values.get(authKey);
-  if (!auth) throw new Error("auth interceptor did not run for a protected RPC");
-  return auth;
-};
+const caller = callerOf;
 const info = (ctx: HandlerContext) => ctx.values.get(requestInfoKey);
 
 export function toUser(u: UserRow): MessageInitShape<typeof UserSchema> {

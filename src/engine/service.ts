@@ -13,7 +13,7 @@ import { SchemaService, TableKind } from "../../gen/sqlstudio/database/v1/schema
 import { ExportFormat, FilterOperator, TableService, type Filter, type Sort, type TableRef } from "../../gen/sqlstudio/database/v1/table_pb.js";
 import type { Value } from "../../gen/sqlstudio/database/v1/values_pb.js";
 import { decodePageToken, encodePageToken, pageSize } from "../common/paging.js";
-import { authKey } from "../server/context.js";
+import { callerOf } from "../server/context.js";
 import { invalidArgument } from "../server/errors.js";
 import type { HistoryEntry } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
 import { decodePayload } from "../sync/payload.js";
@@ -27,11 +27,7 @@ import type { FilterSpec, Operator, SortSpec } from "./rows.js";
 import type { ConnectionRow } from "./store.js";
 import type { Tables, TableRefSpec } from "./tables.js";
 
-const userOf = (ctx: HandlerContext): string => {
-  const auth = ctx.values.get(authKey);
-  if (!auth) throw new Error("auth interceptor did not run for a protected RPC");
-  return auth.userId;
-};
+const userOf = (ctx: HandlerContext): string => callerOf(ctx).userId;
 
 const ENGINES: Record<number, EngineName | undefined> = { [Engine.POSTGRESQL]: "postgresql", [Engine.MYSQL]: "mysql", [Engine.SQLITE]: "sqlite" };
 const ENGINE_OUT: Record<EngineName, Engine> = { postgresql: Engine.POSTGRESQL, mysql: Engine.MYSQL, sqlite: Engine.SQLITE };

@@ -1,15 +1,11 @@
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import { Code } from "@connectrpc/connect";
 import { RealtimeService, type ServerEvent } from "../../gen/sqlstudio/realtime/v1/realtime_pb.js";
-import { authKey } from "../server/context.js";
+import { callerOf } from "../server/context.js";
 import { rpcError, unavailable } from "../server/errors.js";
 import type { EndReason, RealtimeHub } from "./hub.js";
 
-const caller = (ctx: HandlerContext) => {
-  const auth = ctx.values.get(authKey);
-  if (!auth) throw new Error("auth interceptor did not run for a protected RPC");
-  return auth;
-};
+const caller = callerOf;
 
 /**
  * sqlstudio.realtime.v1.RealtimeService: the same events as the WebSocket, as a server

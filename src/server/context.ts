@@ -1,4 +1,4 @@
-import { createContextKey } from "@connectrpc/connect";
+import { createContextKey, type HandlerContext } from "@connectrpc/connect";
 
 /** Who is calling: set by the auth interceptor for authenticated RPCs. */
 export interface AuthContext {
@@ -19,3 +19,10 @@ export interface RequestInfo {
 
 export const authKey = createContextKey<AuthContext | undefined>(undefined, { description: "authenticated caller" });
 export const requestInfoKey = createContextKey<RequestInfo>({ ip: "", userAgent: "", requestId: "" }, { description: "request origin" });
+
+/** The caller of a protected RPC (the auth interceptor ran; not having run is a bug). */
+export function callerOf(ctx: HandlerContext): AuthContext {
+  const auth = ctx.values.get(authKey);
+  if (!auth) throw new Error("auth interceptor did not run for a protected RPC");
+  return auth;
+}

@@ -9,18 +9,14 @@ import {
   SyncService,
   type Change,
 } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
-import { authKey } from "../server/context.js";
+import { callerOf } from "../server/context.js";
 import { invalidArgument } from "../server/errors.js";
 import { decodePayload, kindToProto } from "./payload.js";
 import type { Result } from "./push.js";
 import type { ConflictRow, RecordRow } from "./store.js";
 import type { Resolution, Sync } from "./sync.js";
 
-const userOf = (ctx: HandlerContext): string => {
-  const auth = ctx.values.get(authKey);
-  if (!auth) throw new Error("auth interceptor did not run for a protected RPC");
-  return auth.userId;
-};
+const userOf = (ctx: HandlerContext): string => callerOf(ctx).userId;
 
 const STATUS = { applied: ChangeStatus.APPLIED, conflict: ChangeStatus.CONFLICT, rejected: ChangeStatus.REJECTED } as const;
 
