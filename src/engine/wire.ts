@@ -99,6 +99,18 @@ export class Out {
     }
     this.buf[this.pos++] = zz;
   }
+  /** A length-delimited string field; `len` is its UTF-8 length (utf8Length). */
+  string(tag: number, str: string, len: number) {
+    this.byte(tag);
+    this.varint32(len);
+    if (len === str.length && len <= SHORT) {
+      // ASCII (its UTF-8 is as long as the string): copied here, cheaper than a native call.
+      const buf = this.buf;
+      const at = this.pos;
+      for (let i = 0; i < len; i++) buf[at + i] = str.charCodeAt(i);
+    } else this.buf.write(str, this.pos, len, "utf8");
+    this.pos += len;
+  }
   double(v: number) {
     this.byte(0x21);
     this.buf.writeDoubleLE(v, this.pos);
@@ -185,17 +197,7 @@ function writeValue(out: Out, c: Cell, lens: number[], li: { i: number }) {
       return;
     }
     default: {
-      const len = lens[li.i++];
-      const str = k!.value as string;
-      out.byte(STRING_TAGS[k!.case]);
-      out.varint32(len);
-      if (len === str.length && len <= SHORT) {
-        // ASCII (its UTF-8 is as long as the string): copied here, cheaper than a native call.
-        const buf = out.buf;
-        const at = out.pos;
-        for (let i = 0; i < len; i++) buf[at + i] = str.charCodeAt(i);
-      } else out.buf.write(str, out.pos, len, "utf8");
-      out.pos += len;
+      out.string(STRING_TAGS[k!.case], k!.value as string, lens[li.i++]);
     }
   }
 }
@@ -223,15 +225,7 @@ function stringColumn(tag: number): RawColumn {
     },
     write: (out, raw) => {
       const v = asText(raw);
-      const len = utf8Length(v);
-      out.byte(tag);
-      out.varint32(len);
-      if (len === v.length && len <= SHORT) {
-        const buf = out.buf;
-        const at = out.pos;
-        for (let i = 0; i < len; i++) buf[at + i] = v.charCodeAt(i);
-      } else out.buf.write(v, out.pos, len, "utf8");
-      out.pos += len;
+      out.string(tag, v, utf8Length(v));
     },
   };
 }

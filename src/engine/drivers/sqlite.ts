@@ -26,7 +26,8 @@ interface LibsqlDb {
 function toCell(v: unknown): Cell {
   if (v === null || v === undefined) return NULL;
   if (typeof v === "bigint") return { $typeName: VALUE, kind: { case: "intValue", value: v } };
-  if (typeof v === "number") return Number.isInteger(v) && !Object.is(v, -0) ? { $typeName: VALUE, kind: { case: "floatValue", value: v } } : { $typeName: VALUE, kind: { case: "floatValue", value: v } };
+  // With safe integers on, INTEGER values arrive as bigints: a number is a REAL.
+  if (typeof v === "number") return { $typeName: VALUE, kind: { case: "floatValue", value: v } };
   if (typeof v === "string") return { $typeName: VALUE, kind: { case: "textValue", value: v } };
   if (v instanceof ArrayBuffer) return { $typeName: VALUE, kind: { case: "bytesValue", value: new Uint8Array(v) } };
   if (ArrayBuffer.isView(v)) return { $typeName: VALUE, kind: { case: "bytesValue", value: new Uint8Array(v.buffer, v.byteOffset, v.byteLength) } };
