@@ -24,6 +24,7 @@ import { realtimeService } from "./realtime/service.js";
 import { RealtimeStore } from "./realtime/store.js";
 import { PROTOCOL_JSON, PROTOCOL_PROTO, realtimeSocketHandler } from "./realtime/ws.js";
 import type { ServiceEntry } from "./server/app.js";
+import { clientAddress } from "./server/ws.js";
 import { ConnectionService } from "../gen/sqlstudio/database/v1/connection_pb.js";
 import { QueryService } from "../gen/sqlstudio/database/v1/query_pb.js";
 import { SchemaService } from "../gen/sqlstudio/database/v1/schema_pb.js";
@@ -78,7 +79,10 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
   const a = config.auth;
   const store = new AuthStore(db);
   const realtimeStore = new RealtimeStore(db);
-  const hub = new RealtimeHub(realtimeStore, runtime, logger, deps.metrics, config.realtime.pollMs);
+  const hub = new RealtimeHub(realtimeStore, runtime, logger, deps.metrics, {
+    pollMs: config.realtime.pollMs,
+    maxPerUser: config.realtime.maxSubscriptionsPerUser,
+  });
   const accounts = new Accounts(
     store,
     new PasswordHasher(a.bcryptCost),
@@ -167,6 +171,10 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
       authTimeoutMs: config.realtime.authTimeoutMs,
       maxBufferedBytes: config.realtime.maxBufferedBytes,
       now: () => runtime.now(),
+      maxUnauthenticatedPerAddress: config.ws.maxUnauthenticatedPerAddress,
+      authMessagesPerMinute: config.ws.authMessagesPerMinute,
+      addressOf: (req) => clientAddress(req, config.auth.trustProxy),
+      onLimit: (limit) => deps.metrics.limitHits.inc({ limit }),
     }),
     socketProtocols: [PROTOCOL_PROTO, PROTOCOL_JSON],
   };

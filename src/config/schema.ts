@@ -45,6 +45,12 @@ export const configSchema = z.object({
     shutdownTimeoutMs: positiveInt,
     idleTimeoutMs: positiveInt,
     headersTimeoutMs: positiveInt,
+    /** HTTP/2 (h2c and TLS): streams open at once per connection. */
+    http2MaxConcurrentStreams: positiveInt,
+    /** HTTP/2: largest header block per request, in bytes (uncompressed). */
+    http2MaxHeaderListBytes: z.coerce.number().int().min(1024),
+    /** HTTP/2: memory one connection may hold, in MB (node's maxSessionMemory). */
+    http2MaxSessionMemoryMb: positiveInt,
   }),
   database: z.object({
     url: z.string().min(1),
@@ -88,10 +94,16 @@ export const configSchema = z.object({
     authTimeoutMs: positiveInt,
     maxQueued: positiveInt,
     maxBufferedBytes: positiveInt,
+    /** Authenticated WebSockets plus Subscribe streams of one user, per instance. */
+    maxSubscriptionsPerUser: positiveInt,
   }),
   ws: z.object({
     maxConnections: positiveInt,
     heartbeatMs: positiveInt,
+    /** WebSockets of one client address that have not authenticated yet, per instance. */
+    maxUnauthenticatedPerAddress: positiveInt,
+    /** `authenticate` messages one socket may send per minute (a burst of as many, then one per 60/n s). */
+    authMessagesPerMinute: positiveInt,
   }),
   engine: z.object({
     /** AES-256-GCM key for stored connection passwords: 32 bytes, base64. */
@@ -136,6 +148,9 @@ export const ENV_KEYS: Record<string, string> = {
   SHUTDOWN_TIMEOUT_MS: "server.shutdownTimeoutMs",
   IDLE_TIMEOUT_MS: "server.idleTimeoutMs",
   HEADERS_TIMEOUT_MS: "server.headersTimeoutMs",
+  HTTP2_MAX_CONCURRENT_STREAMS: "server.http2MaxConcurrentStreams",
+  HTTP2_MAX_HEADER_LIST_BYTES: "server.http2MaxHeaderListBytes",
+  HTTP2_MAX_SESSION_MEMORY_MB: "server.http2MaxSessionMemoryMb",
   DATABASE_URL: "database.url",
   TURSO_AUTH_TOKEN: "database.authToken",
   AUTO_MIGRATE: "database.autoMigrate",
@@ -165,8 +180,11 @@ export const ENV_KEYS: Record<string, string> = {
   REALTIME_AUTH_TIMEOUT_MS: "realtime.authTimeoutMs",
   REALTIME_MAX_QUEUED: "realtime.maxQueued",
   REALTIME_MAX_BUFFERED_BYTES: "realtime.maxBufferedBytes",
+  REALTIME_MAX_SUBSCRIPTIONS_PER_USER: "realtime.maxSubscriptionsPerUser",
   WS_MAX_CONNECTIONS: "ws.maxConnections",
   WS_HEARTBEAT_MS: "ws.heartbeatMs",
+  WS_MAX_UNAUTHENTICATED_PER_ADDRESS: "ws.maxUnauthenticatedPerAddress",
+  WS_AUTH_MESSAGES_PER_MINUTE: "ws.authMessagesPerMinute",
   ENGINE_SECRET_KEY: "engine.secretKey",
   ENGINE_SECRET_KEY_FILE: "engine.secretKeyFile",
   ENGINE_SQLITE_DIR: "engine.sqliteDir",
@@ -202,6 +220,9 @@ export function defaultsFor(environment: Environment): Record<string, unknown> {
       shutdownTimeoutMs: 10_000,
       idleTimeoutMs: 65_000,
       headersTimeoutMs: 15_000,
+      http2MaxConcurrentStreams: 100,
+      http2MaxHeaderListBytes: 16 * 1024,
+      http2MaxSessionMemoryMb: 10,
     },
     database: {
       url: "file:./data/development.db",
@@ -222,8 +243,8 @@ export function defaultsFor(environment: Environment): Record<string, unknown> {
     email: { from: "SQL Studio <no-reply@sqlstudio.local>" },
     log: { level: dev ? "debug" : "info", pretty: dev },
     sync: { maxChangesPerPush: 500, maxPushBytes: 4 * 1024 * 1024, maxRecordsPerUser: 100_000, tombstoneRetentionDays: 90, historyRetentionDays: 90 },
-    realtime: { pollMs: 250, authTimeoutMs: 5_000, maxQueued: 1_000, maxBufferedBytes: 1024 * 1024 },
-    ws: { maxConnections: 10_000, heartbeatMs: 30_000 },
+    realtime: { pollMs: 250, authTimeoutMs: 5_000, maxQueued: 1_000, maxBufferedBytes: 1024 * 1024, maxSubscriptionsPerUser: 16 },
+    ws: { maxConnections: 10_000, heartbeatMs: 30_000, maxUnauthenticatedPerAddress: 16, authMessagesPerMinute: 10 },
     engine: {
       secretKeyFile: dev ? "./data/engine.key" : undefined,
       sqliteDir: dev ? "./data/sqlite" : undefined,

@@ -29,6 +29,12 @@ export class Metrics {
     labelNames: ["listener"] as const,
     registers: [this.registry],
   });
+  readonly limitHits = new Counter({
+    name: "limit_hits_total",
+    help: "Requests, streams, sockets and writes refused by a configured limit, by the limit's variable name.",
+    labelNames: ["limit"] as const,
+    registers: [this.registry],
+  });
   readonly httpRejected = new Counter({
     name: "http_rejected_total",
     help: "Requests refused before reaching a handler, by reason.",

@@ -12,7 +12,18 @@ import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { EventRow, RealtimeStore } from "./store.js";
 
-export type EndReason = "revoked" | "slow" | "shutdown";
+/** Why a subscription ended: "limit" when the user already holds the most subscriptions allowed. */
+export type EndReason = "revoked" | "slow" | "shutdown" | "limit";
+
+/** The limit on a user's subscriptions (authenticated WebSockets plus Subscribe streams, per instance). */
+export const SUBSCRIPTION_LIMIT = "REALTIME_MAX_SUBSCRIPTIONS_PER_USER";
+
+export interface HubOptions {
+  /** How often the events table is read when nothing was published here (ms). Default 250. */
+  pollMs?: number;
+  /** Subscriptions one user may hold on this instance. Default unlimited. */
+  maxPerUser?: number;
+}
 
 /**
  * How long the hub remembers a revoked session. An instance may still accept a revoked session's
@@ -82,8 +93,14 @@ export class RealtimeHub {
     private readonly runtime: Runtime,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
-    private readonly pollMs = 250,
-  ) {}
+    opts: HubOptions = {},
+  ) {
+    this.pollMs = opts.pollMs ?? 250;
+    this.maxPerUser = opts.maxPerUser ?? Number.POSITIVE_INFINITY;
+  }
+
+  private readonly pollMs: number;
+  readonly maxPerUser: number;
 
   /**
    * Starts tailing from the current end of the table (history is not replayed). A database that
@@ -116,7 +133,8 @@ export class RealtimeHub {
 
   /**
    * Adds a subscription. One whose session was revoked lately (its token passed a session cache
-   * that has not caught up) is ended at once as revoked, and not added.
+   * that has not caught up) is ended at once as revoked, and not added; one beyond the user's
+   * limit is ended at once as "limit".
    */
   add(sub: Subscriber): () => void {
     if (this.revoked.has(sub.sessionId)) {
@@ -124,6 +142,11 @@ export class RealtimeHub {
       return () => undefined;
     }
     let set = this.byUser.get(sub.userId);
+    if ((set?.size ?? 0) >= this.maxPerUser) {
+      this.metrics.limitHits.inc({ limit: SUBSCRIPTION_LIMIT });
+      sub.end("limit");
+      return () => undefined;
+    }
     if (!set) this.byUser.set(sub.userId, (set = new Set()));
     set.add(sub);
     this.metrics.realtimeSubscribers.inc();
@@ -215,6 +238,11 @@ export class RealtimeHub {
     clearTimeout(this.timer);
     await this.polling;
     for (const set of [...this.byUser.values()]) for (const sub of [...set]) this.end(sub, "shutdown");
+  }
+
+  /** Subscriptions of one user on this instance. */
+  subscriptionsOf(userId: string): number {
+    return this.byUser.get(userId)?.size ?? 0;
   }
 
   get subscriberCount(): number {

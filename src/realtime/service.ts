@@ -2,8 +2,8 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { Code } from "@connectrpc/connect";
 import { RealtimeService, type ServerEvent } from "../../gen/sqlstudio/realtime/v1/realtime_pb.js";
 import { callerOf } from "../server/context.js";
-import { rpcError, unavailable } from "../server/errors.js";
-import type { EndReason, RealtimeHub } from "./hub.js";
+import { limitExceeded, rpcError, unavailable } from "../server/errors.js";
+import { SUBSCRIPTION_LIMIT, type EndReason, type RealtimeHub } from "./hub.js";
 
 const caller = callerOf;
 
@@ -53,6 +53,7 @@ export function realtimeService(hub: RealtimeHub, opts: { maxQueued: number; now
           if (ended === "revoked") throw rpcError(Code.Unauthenticated, "SESSION_REVOKED", "session has ended; log in again");
           if (ended === "slow") throw rpcError(Code.ResourceExhausted, "TOO_SLOW", "events arrived faster than they were read: pull, then subscribe again");
           if (ended === "shutdown") throw unavailable("server shutting down", "SHUTTING_DOWN");
+          if (ended === "limit") throw subscriptionLimitError(hub.maxPerUser);
           if (ended === "expired") throw rpcError(Code.Unauthenticated, "TOKEN_EXPIRED", "access token expired: subscribe again with a fresh one");
           await new Promise<void>((resolve) => (wake = resolve));
           wake = undefined;
@@ -64,4 +65,14 @@ export function realtimeService(hub: RealtimeHub, opts: { maxQueued: number; now
       }
     },
   };
+}
+
+/** ResourceExhausted for a Subscribe beyond the user's subscriptions (sockets and streams). */
+function subscriptionLimitError(max: number) {
+  return limitExceeded(
+    SUBSCRIPTION_LIMIT,
+    max,
+    "TOO_MANY_SUBSCRIPTIONS",
+    `this account already holds ${max} realtime subscriptions (WebSockets and Subscribe streams) on this server (${SUBSCRIPTION_LIMIT}): close one first`,
+  );
 }

@@ -5,7 +5,8 @@ import { ClientMessageSchema, ServerEventSchema, type ServerEvent } from "../../
 import { create } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
 import type { Accounts } from "../auth/accounts.js";
-import type { EndReason, RealtimeHub } from "./hub.js";
+import { SUBSCRIPTION_LIMIT, type EndReason, type RealtimeHub } from "./hub.js";
+import { KeyedSlots, RateBucket } from "./limits.js";
 
 /** Subprotocols: JSON text frames (default) or protobuf binary frames. */
 export const PROTOCOL_JSON = "sqlstudio.v1+json";
@@ -21,7 +22,13 @@ export const StreamClose = {
   revoked: 4403,
   /** The client could not keep up: pull to catch up, then reconnect. */
   tooSlow: 4408,
+  /** A limit was reached (the reason names it): too many sockets or messages; back off before reconnecting. */
+  limit: 4429,
 } as const;
+
+/** The limits of /v1/stream, by their configuration variable (named in close reasons and metrics). */
+export const UNAUTHENTICATED_LIMIT = "WS_MAX_UNAUTHENTICATED_PER_ADDRESS";
+export const AUTH_RATE_LIMIT = "WS_AUTH_MESSAGES_PER_MINUTE";
 
 export interface WsOptions {
   authTimeoutMs: number;
@@ -29,6 +36,14 @@ export interface WsOptions {
   now: () => number;
   /** A socket with more than this many bytes unsent is a slow consumer. */
   maxBufferedBytes: number;
+  /** Sockets of one client address that have not authenticated yet. */
+  maxUnauthenticatedPerAddress: number;
+  /** `authenticate` messages per socket and minute (a burst of as many). */
+  authMessagesPerMinute: number;
+  /** The client address of an upgrade request (the socket's, or the trusted proxy's view). */
+  addressOf: (req: IncomingMessage) => string;
+  /** A limit refused a socket or closed one (its variable name), for metrics. */
+  onLimit?: (limit: string) => void;
 }
 
 /**
@@ -47,7 +62,23 @@ export function realtimeSocketHandler(hub: RealtimeHub, accounts: Accounts, opts
     if (out === undefined) cache.set(event, (out = f(event)));
     return out;
   };
-  return (ws: WebSocket, _req: IncomingMessage) => {
+  const unauthenticated = new KeyedSlots(opts.maxUnauthenticatedPerAddress);
+  const refuse = (ws: WebSocket, limit: string, reason: string) => {
+    opts.onLimit?.(limit);
+    ws.close(StreamClose.limit, reason);
+  };
+  return (ws: WebSocket, req: IncomingMessage) => {
+    const address = opts.addressOf(req);
+    if (!unauthenticated.take(address)) {
+      return refuse(ws, UNAUTHENTICATED_LIMIT, `${UNAUTHENTICATED_LIMIT} (${unauthenticated.max}) reached for this address: authenticate the open ones first`);
+    }
+    /** The address's slot is held until the socket authenticates or closes. */
+    let holdsSlot = true;
+    const releaseSlot = () => {
+      if (holdsSlot) unauthenticated.release(address);
+      holdsSlot = false;
+    };
+    const messages = new RateBucket(opts.authMessagesPerMinute, opts.now);
     const binary = ws.protocol === PROTOCOL_PROTO;
     const send = (event: ServerEvent) =>
       ws.send(binary ? encode(bin, event, (e) => toBinary(ServerEventSchema, e)) : encode(json, event, (e) => toJsonString(ServerEventSchema, e)));
@@ -59,6 +90,7 @@ export function realtimeSocketHandler(hub: RealtimeHub, accounts: Accounts, opts
       if (state === "closed") return;
       state = "closed";
       clearTimeout(timer);
+      releaseSlot();
       unsubscribe?.();
       ws.close(code, reason);
     };
@@ -72,10 +104,17 @@ export function realtimeSocketHandler(hub: RealtimeHub, accounts: Accounts, opts
     ws.once("close", () => {
       state = "closed";
       clearTimeout(timer);
+      releaseSlot();
       unsubscribe?.();
     });
     ws.on("message", (data: Buffer, isBinary: boolean) => {
-      if (state === "authenticating" || state === "closed") return;
+      if (state === "closed") return;
+      // Every message counts, also those that arrive while a token is being checked.
+      if (!messages.take()) {
+        opts.onLimit?.(AUTH_RATE_LIMIT);
+        return close(StreamClose.limit, `${AUTH_RATE_LIMIT} (${opts.authMessagesPerMinute}) exceeded: authenticate once, renew only when the token is about to expire`);
+      }
+      if (state === "authenticating") return;
       let token: string;
       try {
         const msg = isBinary ? fromBinary(ClientMessageSchema, data) : fromJsonString(ClientMessageSchema, data.toString("utf8"));
@@ -96,6 +135,7 @@ export function realtimeSocketHandler(hub: RealtimeHub, accounts: Accounts, opts
             return closeAt(untilExpiry(auth.tokenExpiresAt), expiry);
           }
           state = "open";
+          releaseSlot();
           sessionId = auth.sessionId;
           closeAt(untilExpiry(auth.tokenExpiresAt), expiry);
           unsubscribe = hub.add({
@@ -110,6 +150,9 @@ export function realtimeSocketHandler(hub: RealtimeHub, accounts: Accounts, opts
               unsubscribe = undefined;
               if (reason === "revoked") close(StreamClose.revoked, "session revoked");
               else if (reason === "slow") close(StreamClose.tooSlow, "too slow: pull to catch up, then reconnect");
+              else if (reason === "limit") {
+                close(StreamClose.limit, `${SUBSCRIPTION_LIMIT} (${hub.maxPerUser}) reached for this account: close another socket or stream first`);
+              }
               else close(StreamClose.goingAway, "server shutting down");
             },
           });

@@ -86,7 +86,18 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const fastify = Fastify({
     http2: true,
     serverFactory: (handler) => {
-      listener = new OnePortListener(handler as unknown as ConstructorParameters<typeof OnePortListener>[0], { idleTimeoutMs: config.server.idleTimeoutMs, headersTimeoutMs: config.server.headersTimeoutMs, tls });
+      listener = new OnePortListener(handler as unknown as ConstructorParameters<typeof OnePortListener>[0], {
+        idleTimeoutMs: config.server.idleTimeoutMs,
+        headersTimeoutMs: config.server.headersTimeoutMs,
+        tls,
+        http2: {
+          maxConcurrentStreams: config.server.http2MaxConcurrentStreams,
+          maxHeaderListSize: config.server.http2MaxHeaderListBytes,
+          maxSessionMemoryMb: config.server.http2MaxSessionMemoryMb,
+        },
+        onLimit: (limit) => metrics.limitHits.inc({ limit }),
+        onSessionError: () => metrics.httpRejected.inc({ reason: "h2_session_error" }),
+      });
       return listener.server as unknown as import("node:http2").Http2Server;
     },
     logger: false,

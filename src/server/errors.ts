@@ -34,6 +34,13 @@ export const unavailable = (message: string, reason = "UNAVAILABLE", retryAfterM
 export const resourceExhausted = (message: string, retryAfterMs: number, reason = "RATE_LIMITED") =>
   rpcError(Code.ResourceExhausted, reason, message, { retryAfterMs });
 
+/**
+ * ResourceExhausted for a configured cap (not a rate: no retry-after). ErrorInfo names the limit
+ * by its configuration variable in `metadata.limit`, with its value in `metadata.max`.
+ */
+export const limitExceeded = (limit: string, max: number, reason: string, message: string, field?: string) =>
+  rpcError(Code.ResourceExhausted, reason, message, { field, metadata: { limit, max: String(max) } });
+
 /** What the user's own database answered: theirs to read, with a code that says what to do. */
 function fromDatabase(err: DatabaseError): ConnectError {
   const meta = { metadata: { sqlstate: err.code } };

@@ -23,6 +23,37 @@ export interface ListenerOptions {
    * reset (HTTP/1.1) or refused (HTTP/2). Default 100 ms.
    */
   drainGraceMs?: number;
+  /** HTTP/2 caps per connection (plain and TLS); node's defaults are unlimited streams and 64 KB of headers. */
+  http2?: Http2Limits;
+  /** Called when a request or connection is refused by one of the limits above (its variable name). */
+  onLimit?: (limit: string) => void;
+  /** Called when an HTTP/2 session ends with a protocol error (e.g. a client exceeding the stream cap after acknowledging it). */
+  onSessionError?: () => void;
+}
+
+/** The size of a header list as HTTP/2 counts it (RFC 9113 §6.5.2: name + value + 32 per field). */
+export function headerListSize(raw: string[]): number {
+  let n = 0;
+  for (let i = 0; i + 1 < raw.length; i += 2) n += raw[i].length + raw[i + 1].length + 32;
+  return n;
+}
+
+export interface Http2Limits {
+  /** SETTINGS_MAX_CONCURRENT_STREAMS; streams above it are refused (RST_STREAM REFUSED_STREAM). */
+  maxConcurrentStreams: number;
+  /** SETTINGS_MAX_HEADER_LIST_SIZE in bytes; a larger header block resets its stream. */
+  maxHeaderListSize: number;
+  /** Memory one session may hold (header tables, queued data, streams), in MB; new streams are refused above it. */
+  maxSessionMemoryMb: number;
+}
+
+/** The node:http2 server options for these limits. */
+export function http2Options(l: Http2Limits | undefined): http2.ServerOptions {
+  if (!l) return {};
+  return {
+    settings: { maxConcurrentStreams: l.maxConcurrentStreams, maxHeaderListSize: l.maxHeaderListSize },
+    maxSessionMemory: l.maxSessionMemoryMb,
+  };
 }
 
 /**
@@ -57,13 +88,21 @@ export class OnePortListener {
   private drained?: Promise<void>;
 
   constructor(appHandler: Handler, private readonly opts: ListenerOptions) {
+    const maxHeaderBytes = opts.http2?.maxHeaderListSize;
     const handler: Handler = (req, res) => {
       if (res instanceof http.ServerResponse) this.trackRequest(req.socket as net.Socket, res);
+      else if (maxHeaderBytes !== undefined && headerListSize(req.rawHeaders) > maxHeaderBytes) {
+        // nghttp2 enforces SETTINGS_MAX_HEADER_LIST_SIZE only once the client acknowledged it; a
+        // client that sends before (or never) acknowledging is refused here.
+        opts.onLimit?.("HTTP2_MAX_HEADER_LIST_BYTES");
+        (res as Http2ServerResponse).writeHead(431, { "content-type": "text/plain" }).end("request header fields too large\n");
+        return;
+      }
       appHandler(req, res);
     };
     if (opts.tls) {
       this.h2 = http2.createSecureServer(
-        { cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile), allowHTTP1: true },
+        { ...http2Options(opts.http2), cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile), allowHTTP1: true },
         handler,
       );
       this.h2.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
@@ -86,9 +125,10 @@ export class OnePortListener {
       // Node enforces headersTimeout from a timer it starts on "listening"; this server never
       // listens itself (the one-port socket hands it connections), so start that timer here.
       this.h1.emit("listening");
-      this.h2 = http2.createServer({}, handler);
+      this.h2 = http2.createServer(http2Options(opts.http2), handler);
       this.server = net.createServer({ pauseOnConnect: false }, (socket) => this.route(socket));
     }
+    this.h2.on("sessionError", () => opts.onSessionError?.());
     this.h2.on("session", (session: Http2Session) => {
       this.sessions.add(session);
       session.setTimeout(opts.idleTimeoutMs, () => session.close());

@@ -6,6 +6,19 @@ import type { Metrics } from "../observability/metrics.js";
 
 export const STREAM_PATH = "/v1/stream";
 
+/**
+ * The client address of an upgrade request, by the same rule as the RPCs' (Fastify's trustProxy in
+ * app.ts): the socket's address, or with `trustProxy` the last X-Forwarded-For hop (the address the
+ * one trusted proxy in front saw).
+ */
+export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+  const socket = req.socket.remoteAddress ?? "";
+  if (!trustProxy) return socket;
+  const xff = req.headers["x-forwarded-for"];
+  const hops = (Array.isArray(xff) ? xff.join(",") : (xff ?? "")).split(",").map((h) => h.trim()).filter((h) => h !== "");
+  return hops.at(-1) ?? socket;
+}
+
 /** Close codes the stream uses (4000-4999 are the application's). */
 export const CloseCode = {
   goingAway: 1001,
