@@ -59,7 +59,8 @@ function encode(p: Published): { type: EventRow["type"]; data: string } {
 }
 
 export function toServerEvent(row: EventRow): ServerEvent {
-  const base = { id: String(row.id), time: timestampFromMs(row.createdAt) };
+  // Clients see their own sequence, never the global one (which would tell how busy the service is).
+  const base = { id: String(row.userSeq), time: timestampFromMs(row.createdAt) };
   switch (row.type) {
     case "sync_changed":
       return create(ServerEventSchema, { ...base, event: { case: "syncChanged", value: fromJsonString(SyncChangedSchema, row.data) } });

@@ -57,7 +57,7 @@ export const SubscribeResponseSchema: GenMessage<SubscribeResponse> = /*@__PURE_
  */
 export type ServerEvent = Message<"sqlstudio.realtime.v1.ServerEvent"> & {
   /**
-   * Event id (increasing per server database).
+   * Event id: increasing per user (1, 2, 3 … of the user's own events); 0 for ready.
    *
    * @generated from field: string id = 1;
    */
