@@ -1984,6 +1984,8 @@ export interface components {
              * @description Records stored (tombstones excluded).
              */
             recordCount?: string;
+            /** @description What the user stores against the limits, and the limits. */
+            quota?: components["schemas"]["sqlstudio.sync.v1.SyncQuota"];
         };
         /** @description HistoryEntry is one executed query; append-only, its SQL stored redacted. */
         "sqlstudio.sync.v1.HistoryEntry": {
@@ -2189,6 +2191,39 @@ export interface components {
             tags?: string[];
             /** @description Whether it is starred. */
             favorite?: boolean;
+        };
+        /**
+         * @description SyncQuota is the caller's storage use and the limits that apply to it. A push that would take
+         *     used_bytes over limit_bytes fails with RESOURCE_EXHAUSTED (reason SYNC_QUOTA_EXCEEDED); deletes
+         *     and resolving conflicts free space.
+         */
+        "sqlstudio.sync.v1.SyncQuota": {
+            /**
+             * Format: int64
+             * @description Bytes stored: 128 per stored row plus its payloads, over records (tombstones and history
+             *     included), conflicts (both sides) and rejected changes.
+             */
+            usedBytes?: string;
+            /**
+             * Format: int64
+             * @description The most bytes the user may store (SYNC_QUOTA_BYTES).
+             */
+            limitBytes?: string;
+            /**
+             * Format: int64
+             * @description The most live records (SYNC_MAX_RECORDS_PER_USER).
+             */
+            maxRecords?: string;
+            /**
+             * Format: int32
+             * @description The most open conflicts (SYNC_MAX_OPEN_CONFLICTS_PER_USER).
+             */
+            maxOpenConflicts?: number;
+            /**
+             * Format: int32
+             * @description The most open conflicts of one record (SYNC_MAX_OPEN_CONFLICTS_PER_RECORD).
+             */
+            maxOpenConflictsPerRecord?: number;
         };
     };
     responses: {

@@ -109,6 +109,7 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
       for (const r of results) deps.metrics.syncChanges.inc({ result: r.status });
     },
     pulled: (outcome) => deps.metrics.syncPulls.inc({ outcome }),
+    limitHit: (limit) => deps.metrics.limitHits.inc({ limit }),
   });
   const e = config.engine;
   if (e.sqliteDir) mkdirSync(e.sqliteDir, { recursive: true });

@@ -1,5 +1,15 @@
 import type { ConflictRow, Kind, MutationRow, RecordRow } from "./store.js";
 
+/** Reasons of changes rejected by a limit, and the limit (its configuration variable) each names. */
+export const RECORD_LIMIT = "RECORD_LIMIT";
+export const OPEN_CONFLICTS_PER_RECORD_LIMIT = "OPEN_CONFLICTS_PER_RECORD_LIMIT";
+export const OPEN_CONFLICTS_PER_USER_LIMIT = "OPEN_CONFLICTS_PER_USER_LIMIT";
+export const LIMIT_OF_REASON: Record<string, string> = {
+  [RECORD_LIMIT]: "SYNC_MAX_RECORDS_PER_USER",
+  [OPEN_CONFLICTS_PER_RECORD_LIMIT]: "SYNC_MAX_OPEN_CONFLICTS_PER_RECORD",
+  [OPEN_CONFLICTS_PER_USER_LIMIT]: "SYNC_MAX_OPEN_CONFLICTS_PER_USER",
+};
+
 /** A change after validation: either valid (with its stored JSON payload) or rejected. */
 export type CheckedChange =
   | {
@@ -33,8 +43,10 @@ export interface PushPlan {
  * Decides a push, given what the database holds: pure, so it is tested without I/O.
  * In order, per change: a mutation this device already pushed answers its stored result; an
  * invalid change is rejected; a new record gets version 1; a matching base version applies and
- * bumps the version; a stale one becomes a conflict that keeps both sides. History is
- * insert-or-ignore. Every write takes the next seq of the user. Nothing depends on client clocks.
+ * bumps the version; a stale one becomes a conflict that keeps both sides, unless the record or the
+ * user already has the most open conflicts allowed (then the change is rejected, naming which).
+ * History is insert-or-ignore. Every write takes the next seq of the user. Nothing depends on
+ * client clocks.
  */
 export function planPush(input: {
   changes: CheckedChange[];
@@ -44,6 +56,11 @@ export function planPush(input: {
   headSeq: number;
   liveRecords: number;
   maxRecords: number;
+  /** Open conflicts of the user, and of the records this push may conflict on (others have none). */
+  openConflicts: number;
+  openConflictsByRecord: Map<string, number>;
+  maxOpenConflicts: number;
+  maxOpenConflictsPerRecord: number;
   now: number;
   newId: () => string;
 }): PushPlan {
@@ -55,6 +72,8 @@ export function planPush(input: {
   const conflicts: ConflictRow[] = [];
   let head = input.headSeq;
   let live = input.liveRecords;
+  let open = input.openConflicts;
+  const openOf = new Map(input.openConflictsByRecord);
 
   const remember = (r: Exclude<Result, { status: "duplicate" }>) => {
     results.push(r);
@@ -90,7 +109,7 @@ export function planPush(input: {
         continue;
       }
       if (live >= input.maxRecords) {
-        reject(c, "RECORD_LIMIT");
+        reject(c, RECORD_LIMIT);
         continue;
       }
       live++;
@@ -109,6 +128,17 @@ export function planPush(input: {
       continue;
     }
     if (c.baseVersion !== rec.version) {
+      const onRecord = openOf.get(rec.id) ?? 0;
+      if (onRecord >= input.maxOpenConflictsPerRecord) {
+        reject(c, OPEN_CONFLICTS_PER_RECORD_LIMIT, "base_version");
+        continue;
+      }
+      if (open >= input.maxOpenConflicts) {
+        reject(c, OPEN_CONFLICTS_PER_USER_LIMIT, "base_version");
+        continue;
+      }
+      openOf.set(rec.id, onRecord + 1);
+      open++;
       const conflictId = input.newId();
       conflicts.push({
         id: conflictId,
@@ -131,7 +161,7 @@ export function planPush(input: {
     }
     if (!c.delete && rec.deleted) {
       if (live >= input.maxRecords) {
-        reject(c, "RECORD_LIMIT");
+        reject(c, RECORD_LIMIT);
         continue;
       }
       live++;

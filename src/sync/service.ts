@@ -112,6 +112,13 @@ export function syncService(sync: Sync): ServiceImpl<typeof SyncService> {
         headSeq: BigInt(s.headSeq),
         openConflicts: s.openConflicts,
         recordCount: BigInt(s.records),
+        quota: {
+          usedBytes: BigInt(s.usedBytes),
+          limitBytes: BigInt(s.limits.quotaBytes),
+          maxRecords: BigInt(s.limits.maxRecordsPerUser),
+          maxOpenConflicts: s.limits.maxOpenConflictsPerUser,
+          maxOpenConflictsPerRecord: s.limits.maxOpenConflictsPerRecord,
+        },
       };
     },
   };

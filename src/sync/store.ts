@@ -1,7 +1,21 @@
 import type { InStatement, Row, Transaction } from "@libsql/client";
 import type { Db } from "../db/client.js";
+import type { UsageDelta } from "./usage.js";
 
-/** The only code with SQL for the sync tables (migrations/0003_sync.sql). */
+/** The only code with SQL for the sync tables (migrations/0003_sync.sql, 0010_limits.sql). */
+
+/** A user's head row: the change sequence, the retention horizon and the usage counters. */
+export interface HeadRow {
+  headSeq: number;
+  purgedSeq: number;
+  usedBytes: number;
+  openConflicts: number;
+}
+
+/** The byte cost of stored rows in SQL, the same rule as usage.ts (ROW_BYTES + payload bytes). */
+const len = (col: string) => `COALESCE(LENGTH(CAST(${col} AS BLOB)), 0)`;
+const RECORD_BYTES_SQL = `128 + ${len("payload")}`;
+const CONFLICT_BYTES_SQL = `128 + ${len("server_payload")} + ${len("client_payload")}`;
 
 export type Kind = "connection" | "saved_query" | "history";
 
@@ -110,18 +124,40 @@ export class SyncStore {
     }
   }
 
-  async head(x: Exec, userId: string): Promise<{ headSeq: number; purgedSeq: number }> {
-    const rs = await x.execute({ sql: "SELECT head_seq, purged_seq FROM sync_heads WHERE user_id = ?", args: [userId] });
+  async head(x: Exec, userId: string): Promise<HeadRow> {
+    const rs = await x.execute({ sql: "SELECT head_seq, purged_seq, used_bytes, open_conflicts FROM sync_heads WHERE user_id = ?", args: [userId] });
     const r = rs.rows[0];
-    return { headSeq: Number(r?.head_seq ?? 0), purgedSeq: Number(r?.purged_seq ?? 0) };
+    return {
+      headSeq: Number(r?.head_seq ?? 0),
+      purgedSeq: Number(r?.purged_seq ?? 0),
+      usedBytes: Number(r?.used_bytes ?? 0),
+      openConflicts: Number(r?.open_conflicts ?? 0),
+    };
   }
 
-  setHeadStmt(userId: string, headSeq: number, now: number): InStatement {
+  /** Moves the head to `headSeq` and the usage counters by `delta`, in the write's transaction. */
+  setHeadStmt(userId: string, headSeq: number, now: number, delta: UsageDelta = { bytes: 0, openConflicts: 0 }): InStatement {
     return {
-      sql: `INSERT INTO sync_heads (user_id, head_seq, created_at, updated_at) VALUES (?, ?, ?, ?)
-            ON CONFLICT (user_id) DO UPDATE SET head_seq = excluded.head_seq, updated_at = excluded.updated_at`,
-      args: [userId, headSeq, now, now],
+      sql: `INSERT INTO sync_heads (user_id, head_seq, used_bytes, open_conflicts, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+            ON CONFLICT (user_id) DO UPDATE SET head_seq = excluded.head_seq, used_bytes = used_bytes + ?3,
+              open_conflicts = open_conflicts + ?4, updated_at = excluded.updated_at`,
+      args: [userId, headSeq, delta.bytes, delta.openConflicts, now],
     };
+  }
+
+  /** Open conflicts per record, for the records given (those without any are left out). */
+  async openConflictsByRecord(x: Exec, userId: string, recordIds: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (let i = 0; i < recordIds.length; i += 500) {
+      const chunk = recordIds.slice(i, i + 500);
+      const rs = await x.execute({
+        sql: `SELECT record_id, COUNT(*) AS n FROM sync_conflicts
+              WHERE user_id = ? AND record_id IN (${placeholders(chunk.length)}) AND resolved_at IS NULL GROUP BY record_id`,
+        args: [userId, ...chunk],
+      });
+      for (const r of rs.rows) out.set(String(r.record_id), Number(r.n));
+    }
+    return out;
   }
 
   async records(x: Exec, userId: string, ids: string[]): Promise<Map<string, RecordRow>> {
@@ -249,7 +285,7 @@ export class SyncStore {
     return rs.rows.map(recordOf);
   }
 
-  async headOf(userId: string): Promise<{ headSeq: number; purgedSeq: number }> {
+  async headOf(userId: string): Promise<HeadRow> {
     return this.head(this.db, userId);
   }
 
@@ -278,38 +314,56 @@ export class SyncStore {
   // ── retention (background jobs) ──────────────────────────────────────────
 
   /**
-   * Deletes tombstones older than `tombstonesBefore` and history older than `historyBefore`, and
-   * moves each user's purged_seq past what was deleted (cursors behind it must reset), in one
-   * transaction.
+   * Deletes tombstones older than `tombstonesBefore`, history older than `historyBefore` and
+   * conflicts resolved before `tombstonesBefore`; moves each user's purged_seq past what was
+   * deleted (cursors behind it must reset) and takes the deleted bytes off each user's usage, in
+   * one transaction.
    */
-  async purge(tombstonesBefore: number, historyBefore: number, now: number): Promise<number> {
+  async purge(tombstonesBefore: number, historyBefore: number, now: number): Promise<{ records: number; conflicts: number }> {
     const doomed = "(deleted = 1 AND updated_at < ?1) OR (kind = 'history' AND created_at < ?2)";
-    const [, del] = await this.db.batch(
+    const resolved = "resolved_at IS NOT NULL AND resolved_at < ?1";
+    const [, records, conflicts] = await this.db.batch(
       [
         {
-          sql: `UPDATE sync_heads SET purged_seq = MAX(purged_seq, COALESCE((SELECT MAX(seq) FROM sync_records r
-                  WHERE r.user_id = sync_heads.user_id AND (${doomed})), 0)), updated_at = ?3`,
+          sql: `UPDATE sync_heads SET
+                  purged_seq = MAX(purged_seq, COALESCE((SELECT MAX(seq) FROM sync_records r WHERE r.user_id = sync_heads.user_id AND (${doomed})), 0)),
+                  used_bytes = used_bytes
+                    - COALESCE((SELECT SUM(${RECORD_BYTES_SQL}) FROM sync_records r WHERE r.user_id = sync_heads.user_id AND (${doomed})), 0)
+                    - COALESCE((SELECT SUM(${CONFLICT_BYTES_SQL}) FROM sync_conflicts c WHERE c.user_id = sync_heads.user_id AND ${resolved}), 0),
+                  updated_at = ?3`,
           args: [tombstonesBefore, historyBefore, now],
         },
         { sql: `DELETE FROM sync_records WHERE ${doomed}`, args: [tombstonesBefore, historyBefore] },
+        { sql: `DELETE FROM sync_conflicts WHERE ${resolved}`, args: [tombstonesBefore] },
+      ],
+      "write",
+    );
+    return { records: records.rowsAffected, conflicts: conflicts.rowsAffected };
+  }
+
+  /** Push results are kept long enough for any retry; older ones go (rejected ones off the usage). */
+  async deleteMutationsBefore(before: number, now: number): Promise<number> {
+    const rejected = "status = 'rejected' AND created_at < ?1";
+    const [, del] = await this.db.batch(
+      [
+        {
+          sql: `UPDATE sync_heads SET used_bytes = used_bytes - 128 * (SELECT COUNT(*) FROM sync_mutations m WHERE m.user_id = sync_heads.user_id AND ${rejected}),
+                  updated_at = ?2
+                WHERE user_id IN (SELECT DISTINCT user_id FROM sync_mutations WHERE ${rejected})`,
+          args: [before, now],
+        },
+        { sql: "DELETE FROM sync_mutations WHERE created_at < ?", args: [before] },
       ],
       "write",
     );
     return del.rowsAffected;
   }
 
-  /** Push results are kept long enough for any retry; older ones go. */
-  async deleteMutationsBefore(before: number): Promise<number> {
-    const rs = await this.db.execute({ sql: "DELETE FROM sync_mutations WHERE created_at < ?", args: [before] });
-    return rs.rowsAffected;
-  }
-
-  async status(userId: string): Promise<{ devices: DeviceRow[]; headSeq: number; openConflicts: number; records: number }> {
-    const [devices, head, conflicts, records] = await this.db.batch(
+  async status(userId: string): Promise<{ devices: DeviceRow[]; headSeq: number; openConflicts: number; records: number; usedBytes: number }> {
+    const [devices, head, records] = await this.db.batch(
       [
         { sql: "SELECT device_id, client_version, last_push_at, last_pull_at, last_pulled_seq FROM sync_devices WHERE user_id = ? ORDER BY device_id", args: [userId] },
-        { sql: "SELECT head_seq FROM sync_heads WHERE user_id = ?", args: [userId] },
-        { sql: "SELECT COUNT(*) AS n FROM sync_conflicts WHERE user_id = ? AND resolved_at IS NULL", args: [userId] },
+        { sql: "SELECT head_seq, used_bytes, open_conflicts FROM sync_heads WHERE user_id = ?", args: [userId] },
         { sql: "SELECT COUNT(*) AS n FROM sync_records WHERE user_id = ? AND deleted = 0", args: [userId] },
       ],
       "read",
@@ -323,8 +377,9 @@ export class SyncStore {
         lastPulledSeq: Number(r.last_pulled_seq),
       })),
       headSeq: Number(head.rows[0]?.head_seq ?? 0),
-      openConflicts: Number(conflicts.rows[0]?.n ?? 0),
+      openConflicts: Number(head.rows[0]?.open_conflicts ?? 0),
       records: Number(records.rows[0]?.n ?? 0),
+      usedBytes: Number(head.rows[0]?.used_bytes ?? 0),
     };
   }
 }

@@ -3,16 +3,23 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { ChangeSchema, type Change, type HistoryEntrySchema } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
 import { decodePageToken, encodePageToken, pageSize } from "../common/paging.js";
 import type { Runtime } from "../common/runtime.js";
-import { invalidArgument, rpcError } from "../server/errors.js";
+import { invalidArgument, limitExceeded, rpcError } from "../server/errors.js";
 import { checkChange } from "./payload.js";
-import { planPush, type Result } from "./push.js";
+import { LIMIT_OF_REASON, planPush, type CheckedChange, type Result } from "./push.js";
 import type { ConflictRow, DeviceRow, Kind, RecordRow, SyncStore } from "./store.js";
+import { fitsQuota, recordBytes, usageDelta, type UsageDelta } from "./usage.js";
 
 export interface SyncLimits {
   maxChangesPerPush: number;
   maxPushBytes: number;
   maxRecordsPerUser: number;
+  /** Bytes one user may store (usage.ts says what counts). */
+  quotaBytes: number;
+  maxOpenConflictsPerRecord: number;
+  maxOpenConflictsPerUser: number;
 }
+
+export const QUOTA_LIMIT = "SYNC_QUOTA_BYTES";
 
 /** What the rest of the server hears from sync (realtime pokes, metrics), after the commit. */
 export interface SyncHooks {
@@ -21,6 +28,8 @@ export interface SyncHooks {
   conflictsCreated?: (userId: string, conflicts: { id: string; recordId: string }[]) => void;
   pushed?: (results: Result[]) => void;
   pulled?: (outcome: "records" | "empty" | "reset") => void;
+  /** A write was refused, or a change rejected, by a limit (its configuration variable). */
+  limitHit?: (limit: string) => void;
 }
 
 export type Resolution =
@@ -70,6 +79,9 @@ export class Sync {
       // Only a push that may add live records needs the count, bounded by the limit itself.
       const adds = checked.some((c) => c.ok && !c.delete);
       const live = adds ? await this.store.liveRecordCount(tx, userId, this.limits.maxRecordsPerUser) : 0;
+      // Only records this push may conflict on need their open conflicts counted.
+      const stale = mayConflict(checked, existing);
+      const openByRecord = stale.length > 0 ? await this.store.openConflictsByRecord(tx, userId, stale) : new Map<string, number>();
       const plan = planPush({
         changes: checked,
         deviceId,
@@ -78,19 +90,26 @@ export class Sync {
         headSeq: head.headSeq,
         liveRecords: live,
         maxRecords: this.limits.maxRecordsPerUser,
+        openConflicts: head.openConflicts,
+        openConflictsByRecord: openByRecord,
+        maxOpenConflicts: this.limits.maxOpenConflictsPerUser,
+        maxOpenConflictsPerRecord: this.limits.maxOpenConflictsPerRecord,
         now,
         newId: () => this.runtime.newId(),
       });
+      const delta = usageDelta({ records: plan.records.values(), existing, conflicts: plan.conflicts, mutations: plan.mutations });
+      this.checkQuota(head.usedBytes, delta);
       await tx.batch([
         ...this.store.upsertRecordsStmts(userId, [...plan.records.values()], now),
         ...this.store.insertMutationsStmts(userId, deviceId, plan.mutations, now),
         ...plan.conflicts.map((c) => this.store.insertConflictStmt(userId, c, now)),
-        this.store.setHeadStmt(userId, plan.headSeq, now),
+        this.store.setHeadStmt(userId, plan.headSeq, now, delta),
         this.store.touchDeviceStmt(userId, deviceId, now, { clientVersion, push: true }),
       ]);
       return { results: plan.results, headSeq: plan.headSeq, moved: plan.headSeq !== head.headSeq, conflicts: plan.conflicts };
     });
     this.hooks.pushed?.(out.results);
+    for (const r of out.results) if (r.status === "rejected" && LIMIT_OF_REASON[r.reason]) this.hooks.limitHit?.(LIMIT_OF_REASON[r.reason]);
     if (out.moved) this.hooks.changed?.(userId, out.headSeq, deviceId);
     if (out.conflicts.length > 0) this.hooks.conflictsCreated?.(userId, out.conflicts);
     return { results: out.results, headSeq: out.headSeq };
@@ -167,10 +186,13 @@ export class Sync {
         copy = { id: this.runtime.newId(), kind: rec.kind, version: 1, seq: ++seq, deleted: false, payload: renameCopy(rec.kind, conflict.client.payload, conflict.deviceId), updatedAt: now };
         writes.push(copy);
       }
+      // The conflict row stays (resolved) until the retention job; the new versions may grow the usage.
+      const delta = { bytes: writes.reduce((n, r) => n + recordBytes(r) - (r.id === rec.id ? recordBytes(rec) : 0), 0), openConflicts: -1 };
+      this.checkQuota(head.usedBytes, delta);
       await tx.batch([
         ...writes.map((r) => this.store.upsertRecordStmt(userId, r, now)),
         this.store.resolveConflictStmt(userId, conflictId, JSON.stringify({ how: how.case, version: record.version, copyId: copy?.id }), now),
-        this.store.setHeadStmt(userId, seq, now),
+        this.store.setHeadStmt(userId, seq, now, delta),
       ]);
       return { record, copy, headSeq: seq, moved: seq !== head.headSeq };
     });
@@ -194,9 +216,32 @@ export class Sync {
     return { records: page, next: rows.length > limit ? encodePageToken(String(page[page.length - 1].seq)) : "" };
   }
 
-  status(userId: string): Promise<{ devices: DeviceRow[]; headSeq: number; openConflicts: number; records: number }> {
-    return this.store.status(userId);
+  async status(userId: string): Promise<{ devices: DeviceRow[]; headSeq: number; openConflicts: number; records: number; usedBytes: number; limits: SyncLimits }> {
+    return { ...(await this.store.status(userId)), limits: this.limits };
   }
+
+  /** Refuses a write that would take the user over the byte quota (inside its transaction: nothing is written). */
+  private checkQuota(used: number, delta: UsageDelta): void {
+    if (fitsQuota(used, delta.bytes, this.limits.quotaBytes)) return;
+    this.hooks.limitHit?.(QUOTA_LIMIT);
+    throw limitExceeded(
+      QUOTA_LIMIT,
+      this.limits.quotaBytes,
+      "SYNC_QUOTA_EXCEEDED",
+      `sync storage quota reached (${QUOTA_LIMIT}: ${used} of ${this.limits.quotaBytes} bytes used, this write needs ${delta.bytes} more): delete records or resolve conflicts first`,
+      "changes",
+    );
+  }
+}
+
+/** Records a push may conflict on: existing ones whose version a valid change does not match. */
+function mayConflict(changes: CheckedChange[], existing: Map<string, RecordRow>): string[] {
+  const ids = new Set<string>();
+  for (const c of changes) {
+    const rec = c.ok ? existing.get(c.recordId) : undefined;
+    if (c.ok && rec && c.baseVersion !== rec.version) ids.add(rec.id);
+  }
+  return [...ids];
 }
 
 /** The device's side kept as a new record, named so the user sees where it came from. */

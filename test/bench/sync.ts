@@ -26,6 +26,7 @@ import { ChangeStatus, PushRequestSchema, PushResponseSchema } from "../../gen/s
 import { checkChange } from "../../src/sync/payload.js";
 import { planPush } from "../../src/sync/push.js";
 import { SyncStore } from "../../src/sync/store.js";
+import { usageDelta } from "../../src/sync/usage.js";
 import { login, registerAndLogin, startAuthServer, type AuthTestServer } from "../support/auth.js";
 
 const SYNC = "sqlstudio.sync.v1.SyncService";
@@ -188,7 +189,7 @@ async function pushBench(log: Log): Promise<string> {
       ["proto3 JSON → `PushRequest` message (`fromJson`)", breakdown.decode],
       ["validation (`checkChange`: field rules and the JSON encode of each payload) and the byte limit", breakdown.validate],
       ["SQL reads in the transaction (records, mutations, head, live record count)", breakdown.reads],
-      ["planning (`planPush`)", breakdown.plan],
+      ["planning (`planPush`, then the usage delta of the writes)", breakdown.plan],
       ["SQL writes: one `tx.batch`: record upserts and mutation rows in multi-row statements of 100, + head + device", breakdown.writes],
       ["BEGIN IMMEDIATE + COMMIT", breakdown.commit],
       ["`PushResponse` → JSON (1,000 results)", breakdown.respond],
@@ -269,13 +270,28 @@ async function pushBreakdown(server: AuthTestServer, n: number) {
       const head = await store.head(tx, u.id);
       const live = await store.liveRecordCount(tx, u.id, server.config.sync.maxRecordsPerUser);
       record("reads", lap());
-      const p = planPush({ changes: checked, deviceId, existing, pushed, headSeq: head.headSeq, liveRecords: live, maxRecords: 1e9, now: nowMs, newId: randomUUID });
+      const p = planPush({
+        changes: checked,
+        deviceId,
+        existing,
+        pushed,
+        headSeq: head.headSeq,
+        liveRecords: live,
+        maxRecords: 1e9,
+        openConflicts: head.openConflicts,
+        openConflictsByRecord: new Map(),
+        maxOpenConflicts: 1e9,
+        maxOpenConflictsPerRecord: 1e9,
+        now: nowMs,
+        newId: randomUUID,
+      });
+      const delta = usageDelta({ records: p.records.values(), existing, conflicts: p.conflicts, mutations: p.mutations });
       record("plan", lap());
       await tx.batch([
         ...store.upsertRecordsStmts(u.id, [...p.records.values()], nowMs),
         ...store.insertMutationsStmts(u.id, deviceId, p.mutations, nowMs),
         ...p.conflicts.map((c) => store.insertConflictStmt(u.id, c, nowMs)),
-        store.setHeadStmt(u.id, p.headSeq, nowMs),
+        store.setHeadStmt(u.id, p.headSeq, nowMs, delta),
         store.touchDeviceStmt(u.id, deviceId, nowMs, { clientVersion: "bench/1.0", push: true }),
       ]);
       record("writes", lap());

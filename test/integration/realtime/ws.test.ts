@@ -322,7 +322,15 @@ describe("/v1/stream: ending", () => {
     // A socket whose unsent bytes exceed REALTIME_MAX_BUFFERED_BYTES is a slow consumer. The
     // client stops reading; every conflict of a push is one event, so a few pushes of 500
     // stale changes fill the loopback buffers between the two.
-    const own = await startAuthServer({ env: { REALTIME_MAX_BUFFERED_BYTES: "1" } });
+    // Every stale change must become a conflict (an event): lift the open-conflict caps and the quota.
+    const own = await startAuthServer({
+      env: {
+        REALTIME_MAX_BUFFERED_BYTES: "1",
+        SYNC_MAX_OPEN_CONFLICTS_PER_RECORD: "100000",
+        SYNC_MAX_OPEN_CONFLICTS_PER_USER: "1000000",
+        SYNC_QUOTA_BYTES: String(2 ** 40),
+      },
+    });
     try {
       const { user, session: a } = await registerAndLogin(own, "rtslow");
       const b = await login(own, user, { device: "slow" });

@@ -121,7 +121,7 @@ let sync: Sync;
 beforeAll(async () => {
   server = await startAuthServer();
   userId = (await registerAndLogin(server, "sim")).id;
-  sync = new Sync(new SyncStore(server.db), runtime, { maxChangesPerPush: 500, maxPushBytes: 4 * 1024 * 1024, maxRecordsPerUser: 100_000 });
+  sync = new Sync(new SyncStore(server.db), runtime, { ...server.config.sync, maxRecordsPerUser: 100_000 });
 });
 afterAll(async () => {
   await server?.stop();

@@ -230,7 +230,9 @@ describe("crash safety of Push", () => {
     const seed = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
     console.log(`crash test seed ${seed} (replay with CRASH_SEED=${seed})`);
     const rand = prng(seed);
-    const env = authEnv();
+    // The model expects every stale edit to become a conflict: lift the open-conflict caps (10 stale
+    // edits a round, on records picked at random, over 50 rounds).
+    const env = authEnv({ SYNC_MAX_OPEN_CONFLICTS_PER_USER: "100000", SYNC_MAX_OPEN_CONFLICTS_PER_RECORD: "100000" });
     const started = performance.now();
     const startups: number[] = [];
     const phases = { retry: 0, push: 0, check: 0 };

@@ -34,7 +34,17 @@ function rec(id: string, version: number, seq: number, payload: string | null, k
 
 function plan(
   changes: CheckedChange[],
-  db: { records?: RecordRow[]; pushed?: MutationRow[]; headSeq?: number; liveRecords?: number; maxRecords?: number } = {},
+  db: {
+    records?: RecordRow[];
+    pushed?: MutationRow[];
+    headSeq?: number;
+    liveRecords?: number;
+    maxRecords?: number;
+    openConflicts?: number;
+    openConflictsByRecord?: Map<string, number>;
+    maxOpenConflicts?: number;
+    maxOpenConflictsPerRecord?: number;
+  } = {},
 ): PushPlan {
   const records = db.records ?? [];
   let n = 0;
@@ -46,6 +56,10 @@ function plan(
     headSeq: db.headSeq ?? Math.max(0, ...records.map((r) => r.seq)),
     liveRecords: db.liveRecords ?? records.filter((r) => !r.deleted).length,
     maxRecords: db.maxRecords ?? 1000,
+    openConflicts: db.openConflicts ?? 0,
+    openConflictsByRecord: db.openConflictsByRecord ?? new Map(),
+    maxOpenConflicts: db.maxOpenConflicts ?? 1000,
+    maxOpenConflictsPerRecord: db.maxOpenConflictsPerRecord ?? 1000,
     now: NOW,
     newId: () => `conflict-${++n}`,
   });
@@ -304,6 +318,30 @@ describe("planPush", () => {
   });
 });
 
+describe("planPush: open conflict caps", () => {
+  const reasons = (p: PushPlan) => p.results.map((r) => (r.status === "rejected" ? r.reason : r.status));
+
+  it("a record with the most open conflicts allowed rejects further stale changes (OPEN_CONFLICTS_PER_RECORD_LIMIT); others still conflict", () => {
+    const db = { records: [rec(R1, 2, 5, q("s")), rec(R2, 2, 6, q("t"))], headSeq: 6, openConflictsByRecord: new Map([[R1, 2]]), maxOpenConflictsPerRecord: 3 };
+    const p = plan([up(R1, 1, q("a")), up(R1, 1, q("b")), up(R2, 1, q("c"))], db);
+    expect(reasons(p)).toEqual(["conflict", "OPEN_CONFLICTS_PER_RECORD_LIMIT", "conflict"]);
+    expect(p.conflicts.map((c) => c.recordId)).toEqual([R1, R2]);
+    const rejected = p.mutations.find((m) => m.status === "rejected");
+    expect(rejected).toMatchObject({ reason: "OPEN_CONFLICTS_PER_RECORD_LIMIT", field: "base_version" });
+  });
+
+  it("the user's cap counts the conflicts of this push too (OPEN_CONFLICTS_PER_USER_LIMIT)", () => {
+    const db = { records: [rec(R1, 2, 5, q("s")), rec(R2, 2, 6, q("t")), rec(R3, 2, 7, q("u"))], headSeq: 7, openConflicts: 8, maxOpenConflicts: 10 };
+    const p = plan([up(R1, 1, q("a")), up(R2, 1, q("b")), up(R3, 1, q("c"))], db);
+    expect(reasons(p)).toEqual(["conflict", "conflict", "OPEN_CONFLICTS_PER_USER_LIMIT"]);
+  });
+
+  it("changes that apply are not affected by the caps", () => {
+    const db = { records: [rec(R1, 2, 5, q("s"))], headSeq: 5, openConflicts: 10, openConflictsByRecord: new Map([[R1, 10]]), maxOpenConflicts: 10, maxOpenConflictsPerRecord: 10 };
+    expect(reasons(plan([up(R1, 2, q("fresh"))], db))).toEqual(["applied"]);
+  });
+});
+
 function inputOf(changes: CheckedChange[], db: { records: RecordRow[]; headSeq: number }) {
   return {
     changes,
@@ -313,6 +351,10 @@ function inputOf(changes: CheckedChange[], db: { records: RecordRow[]; headSeq: 
     headSeq: db.headSeq,
     liveRecords: db.records.length,
     maxRecords: 1000,
+    openConflicts: 0,
+    openConflictsByRecord: new Map<string, number>(),
+    maxOpenConflicts: 1000,
+    maxOpenConflictsPerRecord: 1000,
     now: NOW,
     newId: () => "c",
   };
