@@ -227,6 +227,42 @@ describe("HTTP/2 caps are enforced on clients that ignore them", () => {
   });
 });
 
+describe("HTTP2_MAX_SESSION_MEMORY_MB", () => {
+  it("a connection that makes the server queue more than the cap (responses it never reads) gets new streams refused (ENHANCE_YOUR_CALM)", async () => {
+    const own = await startTestServer({ env: { HTTP2_MAX_SESSION_MEMORY_MB: "1" } });
+    try {
+      // A client that opens no flow-control window: every response (/openapi.json, about 150 KB)
+      // stays queued in the server's session.
+      const session = http2.connect(own.url, { settings: { initialWindowSize: 0 } });
+      session.on("error", () => undefined);
+      await new Promise((r) => session.once("remoteSettings", r));
+      let served = 0;
+      let refused = 0;
+      const N = 60;
+      for (let i = 0; i < N; i++) {
+        const req = session.request({ ":method": "GET", ":path": "/openapi.json" });
+        req.on("response", () => served++);
+        req.on("close", () => {
+          if (req.rstCode === http2.constants.NGHTTP2_ENHANCE_YOUR_CALM) refused++;
+        });
+        req.on("error", () => undefined);
+        req.pause();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await until(() => served + refused >= N, 10_000, `${N} streams answered or refused (served ${served}, refused ${refused})`).catch(() => undefined);
+      session.destroy();
+      // About 1 MB of queued responses: a handful served, the rest refused (10 MB, node's default, would serve all 60).
+      expect(refused).toBeGreaterThan(0);
+      expect(served).toBeLessThan(20);
+      // Another connection is served.
+      const other = await remoteSettings(own.url);
+      expect(other.maxConcurrentStreams).toBe(100);
+    } finally {
+      await own.stop();
+    }
+  });
+});
+
 describe("RealtimeService/Subscribe streams per user", () => {
   it("10,000 Subscribe calls of one user on one h2c connection (node:http2, gRPC): the cap is accepted, the others get RESOURCE_EXHAUSTED; a push is delivered cap times", async () => {
     const { session: login, id: userId } = await registerAndLogin(server, "h2sub");
