@@ -23,7 +23,9 @@ import { realtimeJobs } from "./realtime/jobs.js";
 import { realtimeService } from "./realtime/service.js";
 import { RealtimeStore } from "./realtime/store.js";
 import { PROTOCOL_JSON, PROTOCOL_PROTO, realtimeSocketHandler } from "./realtime/ws.js";
-import type { ServiceEntry } from "./server/app.js";
+import type { AppDeps, ServiceEntry } from "./server/app.js";
+import { SUBSCRIBE_PATH, SubscribeGate } from "./realtime/gate.js";
+import { SUBSCRIPTION_LIMIT } from "./realtime/hub.js";
 import { clientAddress } from "./server/ws.js";
 import { ConnectionService } from "../gen/sqlstudio/database/v1/connection_pb.js";
 import { QueryService } from "../gen/sqlstudio/database/v1/query_pb.js";
@@ -59,6 +61,10 @@ export interface Features {
   socketHandler: ReturnType<typeof realtimeSocketHandler>;
   /** Subprotocols /v1/stream speaks. */
   socketProtocols: string[];
+  /** Refusals before Connect's pipeline (AppDeps.admission). */
+  admission: NonNullable<AppDeps["admission"]>;
+  /** Over-limit Subscribe calls refused before Connect's pipeline. */
+  gate: SubscribeGate;
 }
 
 /** The composition root of the features: each gets its store, logic and service here. */
@@ -100,6 +106,7 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
       },
     },
   );
+  const gate = new SubscribeGate(hub, () => deps.metrics.limitHits.inc({ limit: SUBSCRIPTION_LIMIT }));
   const syncStore = new SyncStore(db);
   const sync = new Sync(syncStore, runtime, config.sync, {
     changed: (userId, headSeq, deviceId) => hub.publishQuietly(userId, { case: "syncChanged", headSeq, deviceId }),
@@ -178,5 +185,7 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
       onLimit: (limit) => deps.metrics.limitHits.inc({ limit }),
     }),
     socketProtocols: [PROTOCOL_PROTO, PROTOCOL_JSON],
+    admission: (req, res, path) => path === SUBSCRIBE_PATH && gate.admit(req, res),
+    gate,
   };
 }

@@ -68,7 +68,7 @@ export function realtimeService(hub: RealtimeHub, opts: { maxQueued: number; now
 }
 
 /** ResourceExhausted for a Subscribe beyond the user's subscriptions (sockets and streams). */
-function subscriptionLimitError(max: number) {
+export function subscriptionLimitError(max: number) {
   return limitExceeded(
     SUBSCRIPTION_LIMIT,
     max,

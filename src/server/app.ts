@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Server as NetServer } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type ConnectRouter, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
@@ -48,6 +50,8 @@ export interface AppDeps {
   socketProtocols?: string[];
   /** Extra plain Fastify routes on the API port, added before it listens (benchmark references). */
   routes?: (fastify: FastifyInstance) => void;
+  /** Refusals before Connect's pipeline (a flood of Subscribe calls): true when the request was answered. */
+  admission?: (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, path: string) => boolean;
 }
 
 export interface App {
@@ -135,6 +139,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     }
 
     const path = (raw.url ?? "").split("?")[0];
+    if (routedPaths.has(path) && deps.admission?.(raw, reply.raw, path)) {
+      reply.hijack();
+      return;
+    }
     if (routedPaths.has(path)) {
       // connect-node's writer waits for 'drain' on a full socket and never hears that the client
       // went away (a closed HTTP/1.1 response emits 'close', not 'error'): a stream to a vanished

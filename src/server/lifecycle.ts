@@ -67,6 +67,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
     interceptors: [calls.interceptor, ...features.interceptors],
     routes: opts.routes,
     socketProtocols: features.socketProtocols,
+    admission: features.admission,
   });
   app.stream.onConnection = features.socketHandler;
   await features.hub.start();
