@@ -4,6 +4,7 @@ import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Ses
 import net from "node:net";
 import type tls from "node:tls";
 import type { Duplex } from "node:stream";
+import { FairDispatcher } from "./fair-dispatch.js";
 
 /** The client connection preface every HTTP/2 connection starts with (RFC 9113 §3.4). */
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -81,6 +82,7 @@ export class OnePortListener {
   /** HTTP/1.1 responses in progress, to mark `Connection: close` when draining starts. */
   private readonly responses = new Set<ServerResponse>();
   private upgrade?: UpgradeHandler;
+  private readonly fair = new FairDispatcher<Http2Session | undefined>(4);
   private draining = false;
   /** Set once the drain grace is over: idle connections close as soon as they are idle. */
   private closingIdle = false;
@@ -96,6 +98,14 @@ export class OnePortListener {
         // client that sends before (or never) acknowledging is refused here.
         opts.onLimit?.("HTTP2_MAX_HEADER_LIST_BYTES");
         (res as Http2ServerResponse).writeHead(431, { "content-type": "text/plain" }).end("request header fields too large\n");
+        return;
+      } else {
+        // One HTTP/2 connection's burst must not hold every other client (fair-dispatch.ts).
+        const stream = (req as Http2ServerRequest).stream;
+        this.fair.dispatch(stream.session, () => {
+          // A stream reset while it waited for its turn has no one to answer.
+          if (!stream.destroyed) appHandler(req, res);
+        });
         return;
       }
       appHandler(req, res);
