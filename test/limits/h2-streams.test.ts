@@ -315,7 +315,7 @@ describe("RealtimeService/Subscribe streams per user", () => {
       session.destroy();
     }
     await until(() => hub.subscriptionsOf(userId) === 0, 5_000, "the accepted streams to end when the client leaves");
-  });
+  }, 90_000);
 
   it("connect-node (gRPC over HTTP/2): the refusal is ResourceExhausted with ErrorInfo naming REALTIME_MAX_SUBSCRIPTIONS_PER_USER", async () => {
     const { session } = await registerAndLogin(server, "h2sub2");
