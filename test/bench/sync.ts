@@ -553,7 +553,15 @@ async function socketBench(log: Log): Promise<string> {
   const SOCKETS = 1000;
   const SESSIONS = 5;
   const ROUNDS = 5;
-  const server = await startAuthServer({ env: { LOG_LEVEL: "warn", WS_MAX_CONNECTIONS: String(2 * SOCKETS) } });
+  // One user, one address: the per-user and per-address socket limits are lifted (this measures fan-out).
+  const server = await startAuthServer({
+    env: {
+      LOG_LEVEL: "warn",
+      WS_MAX_CONNECTIONS: String(2 * SOCKETS),
+      REALTIME_MAX_SUBSCRIPTIONS_PER_USER: String(2 * SOCKETS),
+      WS_MAX_UNAUTHENTICATED_PER_ADDRESS: String(2 * SOCKETS),
+    },
+  });
   const client = workerClient();
   try {
     const u = await registerAndLogin(server, "wsbench");
