@@ -30,7 +30,9 @@ import { SchemaService } from "../gen/sqlstudio/database/v1/schema_pb.js";
 import { TableService } from "../gen/sqlstudio/database/v1/table_pb.js";
 import { Catalog } from "./engine/catalog.js";
 import { Connections } from "./engine/connections.js";
+import { Budget } from "./engine/budget.js";
 import { engineKey } from "./engine/key.js";
+import { wireLimits } from "./engine/limits.js";
 import { Pools } from "./engine/pools.js";
 import { Queries } from "./engine/queries.js";
 import { SecretBox } from "./engine/secret-box.js";
@@ -108,7 +110,19 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
   });
   const e = config.engine;
   if (e.sqliteDir) mkdirSync(e.sqliteDir, { recursive: true });
-  const pools = new Pools({ max: e.poolMax, idleMs: e.poolIdleMs, perUser: e.poolsPerUser }, () => runtime.now(), logger, (n) => deps.metrics.enginePools.set(n));
+  const limitHit = (limit: string) => deps.metrics.engineLimits.inc({ limit });
+  const budget = new Budget(
+    { streamsPerUser: e.maxStreamsPerUser, connectionsPerUser: e.maxOpenConnectionsPerUser, connectionsPerHost: e.maxConnectionsPerHost },
+    limitHit,
+    (open) => deps.metrics.engineConnections.set(open),
+  );
+  const pools = new Pools(
+    { max: e.poolMax, idleMs: e.poolIdleMs, perUser: e.poolsPerUser, wire: wireLimits(e.maxCellBytes), onLimit: limitHit },
+    () => runtime.now(),
+    logger,
+    (n) => deps.metrics.enginePools.set(n),
+    budget,
+  );
   const connections = new Connections(
     new ConnectionStore(db),
     new SecretBox(engineKey(e, logger)),
@@ -132,8 +146,11 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
         deps.metrics.engineStatements.inc({ engine, result });
         if (rows > 0) deps.metrics.engineRows.inc({ engine }, rows);
       },
+      forcedStop: () => limitHit("stop_forced"),
+      limit: limitHit,
     },
     relay,
+    budget,
   );
   const catalog = new Catalog(connections);
   return {
@@ -144,7 +161,7 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
       [ConnectionService, connectionService(connections, pools)],
       [QueryService, queryService(queries, sync)],
       [SchemaService, schemaService(catalog)],
-      [TableService, tableService(new Tables(connections, catalog))],
+      [TableService, tableService(new Tables(connections, catalog, budget))],
     ],
     interceptors: [authInterceptor(accounts, { requireVerifiedEmail: a.requireVerifiedEmail })],
     jobs: [

@@ -114,6 +114,14 @@ export const configSchema = z.object({
     batchRows: positiveInt,
     batchBytes: positiveInt,
     healthCheckMs: positiveInt,
+    /** Largest cell (and row) read from a user's database; larger ends the statement. */
+    maxCellBytes: z.coerce.number().int().min(1024).max(512 * 1024 * 1024),
+    /** ExecuteQuery and ExportRows streams one user may run at once in an instance. */
+    maxStreamsPerUser: positiveInt,
+    /** Open database connections one user may hold across all their pools in an instance. */
+    maxOpenConnectionsPerUser: positiveInt,
+    /** Open connections to one database host, all users together, in an instance. */
+    maxConnectionsPerHost: positiveInt,
   }),
 });
 
@@ -182,6 +190,10 @@ export const ENV_KEYS: Record<string, string> = {
   ENGINE_BATCH_ROWS: "engine.batchRows",
   ENGINE_BATCH_BYTES: "engine.batchBytes",
   ENGINE_HEALTH_CHECK_MS: "engine.healthCheckMs",
+  ENGINE_MAX_CELL_BYTES: "engine.maxCellBytes",
+  ENGINE_MAX_STREAMS_PER_USER: "engine.maxStreamsPerUser",
+  ENGINE_MAX_OPEN_CONNECTIONS_PER_USER: "engine.maxOpenConnectionsPerUser",
+  ENGINE_MAX_CONNECTIONS_PER_HOST: "engine.maxConnectionsPerHost",
 };
 
 /** Defaults per profile. Development needs no configuration at all. */
@@ -239,6 +251,10 @@ export function defaultsFor(environment: Environment): Record<string, unknown> {
       batchRows: 1_000,
       batchBytes: 256 * 1024,
       healthCheckMs: 30_000,
+      maxCellBytes: 16 * 1024 * 1024,
+      maxStreamsPerUser: 8,
+      maxOpenConnectionsPerUser: 20,
+      maxConnectionsPerHost: 50,
     },
   };
 }

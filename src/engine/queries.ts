@@ -8,8 +8,9 @@ import { invalidArgument, rpcError } from "../server/errors.js";
 import type { Sync } from "../sync/sync.js";
 import type { CancelRelay } from "./cancel-relay.js";
 import type { Connections } from "./connections.js";
-import { DatabaseError, ROW, type Cell, type CellMessage, type Cursor, type Session } from "./driver.js";
-import { changesSession, refusal } from "./guard.js";
+import { DatabaseError, EngineError, ROW, type Cell, type CellMessage, type Cursor, type Session } from "./driver.js";
+import type { Budget } from "./budget.js";
+import { refusal } from "./guard.js";
 import { splitStatements, type Statement } from "./split.js";
 import { RowEncoder, type RawValue } from "./wire.js";
 
@@ -41,10 +42,21 @@ const JSON_BATCH_BYTES = 24 * 1024;
 /** Why a running query stopped early. */
 type Stop = "canceled" | "deadline" | "client";
 
+/**
+ * After a stop, the database has this long to end the statement (cancel request, KILL QUERY,
+ * interrupt) before its connection is destroyed: a stop ends the call within a second whatever
+ * the database does.
+ */
+export const STOP_GRACE_MS = 500;
+
 /** What the rest of the server hears from the engine (metrics). */
 export interface QueryHooks {
   /** A statement ended: its engine, how, and the rows it streamed. */
   statement?: (engine: string, result: "ok" | "error" | "canceled" | "timeout", rows: number) => void;
+  /** A database did not end a stopped statement in time: its connection was destroyed. */
+  forcedStop?: (engine: string) => void;
+  /** A limit ended a statement that no connection watcher counted (SQLite's cell cap). */
+  limit?: (limit: string) => void;
 }
 
 interface Running {
@@ -82,6 +94,8 @@ export class Queries {
     private readonly hooks: QueryHooks = {},
     /** Tells other instances which queries run here, so their CancelQuery reaches them. */
     private readonly relay?: Pick<CancelRelay, "started" | "ended" | "request">,
+    /** Streams per user (ENGINE_MAX_STREAMS_PER_USER). */
+    private readonly budget?: Pick<Budget, "stream">,
   ) {}
 
   /** Stops a query running here (a cancel relayed from another instance). */
@@ -114,14 +128,25 @@ export class Queries {
     const key = `${userId}\n${queryId}`;
     if (this.running.has(key)) throw rpcError(Code.AlreadyExists, "QUERY_RUNNING", "a query with this id is running", { field: "query_id" });
 
+    const slot = this.budget?.stream(userId);
     const started = this.runtime.now();
     let stopped: Stop | undefined;
     let session: Session | undefined;
-    let cancelInDb: Promise<void> | undefined;
+    let forced: NodeJS.Timeout | undefined;
+    const halt = (s: Session, why: Stop) => {
+      // The cancel runs on (and is bounded by) its own connection; nobody waits for it: the
+      // session is closed, not pooled, after a stop, so a late cancel cannot hit another statement.
+      void s.cancel().catch((err: unknown) => this.logger.warn({ err, queryId }, "cancel in the database failed"));
+      forced = setTimeout(() => {
+        this.hooks.forcedStop?.(row.engine);
+        s.kill?.(this.stopError(why));
+      }, STOP_GRACE_MS);
+      forced.unref();
+    };
     const stop = (why: Stop) => {
       if (stopped) return;
       stopped = why;
-      if (session) cancelInDb = session.cancel().catch((err: unknown) => this.logger.warn({ err, queryId }, "cancel in the database failed"));
+      if (session) halt(session, why);
     };
     this.running.set(key, { userId, stop });
     this.relay?.started(userId, queryId);
@@ -194,10 +219,11 @@ export class Queries {
         }
       }
       if (readOnly) await session.rollback();
-      // A transaction left open or a setting changed: the connection is closed, not pooled.
-      if (statements.some(changesSession)) broken = true;
+      // A stopped statement's connection is closed, not pooled; any other is reset when it returns.
+      if (stopped) broken = true;
     } catch (err) {
       broken = true;
+      if (row.engine === "sqlite" && err instanceof EngineError) this.hooks.limit?.(err.reason);
       const out = stopped ? this.stopError(stopped) : err;
       failure = out instanceof Error ? out.message : "failed";
       this.hooks.statement?.(row.engine, stopped === "deadline" ? "timeout" : stopped ? "canceled" : "error", 0);
@@ -206,8 +232,9 @@ export class Queries {
       // A client that went away ends the generator without an error: the history says so.
       if (stopped && failure === undefined) failure = this.stopError(stopped).message;
       clearTimeout(timer);
+      clearTimeout(forced);
+      slot?.();
       signal.removeEventListener("abort", onAbort);
-      await cancelInDb;
       this.running.delete(key);
       this.relay?.ended(userId, queryId);
       done?.(broken);
