@@ -47,7 +47,7 @@ type Stop = "canceled" | "deadline" | "client";
  * interrupt) before its connection is destroyed: a stop ends the call within a second whatever
  * the database does.
  */
-export const STOP_GRACE_MS = 500;
+export const STOP_GRACE_MS = 300;
 
 /** What the rest of the server hears from the engine (metrics). */
 export interface QueryHooks {
@@ -214,7 +214,9 @@ export class Queries {
         } finally {
           if (cursor) {
             broken = true;
-            await cursor.close().catch(() => undefined);
+            // A stopped statement's connection is not kept: it is ended now, not drained.
+            if (stopped && session.kill) session.kill(this.stopError(stopped));
+            else await cursor.close().catch(() => undefined);
           }
         }
       }
@@ -358,3 +360,5 @@ export class Queries {
     }
   }
 }
+
+

@@ -18,7 +18,7 @@ let connectionId: string;
 /** Peers that were sent an endless answer, by SQL. */
 const peers = new Map<string, PgPeer>();
 
-const TABLES = ["flood", "endless", "silent", "bigerror", "bignotice", "bigcell", "widecell"];
+const TABLES = ["flood", "endless", "silent", "bigerror", "longerror", "bignotice", "bigcell", "widecell"];
 
 beforeAll(async () => {
   pgServer = await startHostilePg({
@@ -39,6 +39,9 @@ beforeAll(async () => {
           return true;
         case "bigerror":
           await hugeMessage(peer, "E", 50 * 1024 * 1024, Buffer.from("SERROR\0C XX000\0M"));
+          return true;
+        case "longerror":
+          await peer.write(errorResponse("y".repeat(60 * 1024), "42000"));
           return true;
         case "bignotice":
           await hugeMessage(peer, "N", 50 * 1024 * 1024, Buffer.from("SNOTICE\0M"));
@@ -98,6 +101,10 @@ group("a PostgreSQL server that breaks the protocol", () => {
       expect(out.message!.length).toBeLessThan(4_096);
       expect(out.ms).toBeLessThan(1_000);
     }
+    // An error the wire allows (60 KB) is the database's to tell, cut to a few KB.
+    const long = await executeOutcome(u, { connectionId, sql: "select * from longerror" }, { limitMs: 5_000 });
+    expect(long).toMatchObject({ ok: false, code: Code.InvalidArgument, reason: "SQL_ERROR" });
+    expect(long.message!.length).toBeLessThan(4_096);
   });
 
   it("a row with a 2 GiB length prefix ends the call at once", async () => {
@@ -130,7 +137,7 @@ group("a PostgreSQL server that breaks the protocol", () => {
 group("a PostgreSQL server that ignores a stop", () => {
   it("CancelQuery ends the call within a second though the cancel connection streams rows, and the cancel reads nothing", async () => {
     peers.delete("endless");
-    const run = executeOutcome(u, { connectionId, sql: "select * from endless", queryId: "pg-endless-cancel" }, { limitMs: 10_000 });
+    const run = executeOutcome(u, { connectionId, sql: "select * from endless", queryId: "pg-endless-cancel", maxRows: 1e9 }, { limitMs: 10_000 });
     expect(await started("endless")).toBe(true);
     await new Promise((r) => setTimeout(r, 200));
     const cancels = pgServer.received.filter((r) => r.kind === "cancel").length;
@@ -160,7 +167,7 @@ group("a PostgreSQL server that ignores a stop", () => {
   it("a client abort frees the call and its socket within a second", async () => {
     peers.delete("endless");
     const abort = new AbortController();
-    const run = executeOutcome(u, { connectionId, sql: "select * from endless" }, { signal: abort.signal, limitMs: 10_000 });
+    const run = executeOutcome(u, { connectionId, sql: "select * from endless", maxRows: 1e9 }, { signal: abort.signal, limitMs: 10_000 });
     expect(await started("endless")).toBe(true);
     expect(await inFlight()).toBe(1);
     abort.abort();

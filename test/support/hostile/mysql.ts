@@ -21,6 +21,8 @@ export interface MysqlPeer {
   closed: boolean;
   /** A packet (header added, sequence id tracked), backpressure respected. */
   packet(payload: Buffer): Promise<void>;
+  /** Several packets in one write. */
+  packets(payloads: Buffer[]): Promise<void>;
   write(bytes: Buffer): Promise<void>;
   seq: number;
 }
@@ -112,12 +114,16 @@ export async function startHostileMysql(initial: MysqlScript = {}): Promise<Host
     let socket: net.Socket = raw;
     const peer: MysqlPeer = {
       id,
-      closed: false,
+      get closed() {
+        return raw.destroyed || socket.destroyed;
+      },
       seq: 0,
       write: (bytes) =>
         new Promise<void>((resolve) => {
-          if (peer.closed || socket.destroyed) return resolve();
-          if (socket.write(bytes)) return resolve();
+          if (peer.closed) return void setImmediate(resolve);
+          // Yield to the event loop after each write: a loop of writes the kernel absorbs at once
+          // would otherwise starve everything else in this process (the test, its clients).
+          if (socket.write(bytes)) return void setImmediate(resolve);
           const done = () => {
             socket.off("drain", done);
             socket.off("close", done);
@@ -126,14 +132,18 @@ export async function startHostileMysql(initial: MysqlScript = {}): Promise<Host
           socket.once("drain", done);
           socket.once("close", done);
         }),
-      packet: (payload) => {
-        const head = Buffer.alloc(4);
-        head.writeUIntLE(payload.length, 0, 3);
-        head[3] = peer.seq++ & 0xff;
-        return peer.write(Buffer.concat([head, payload]));
+      packet: (payload) => peer.packets([payload]),
+      packets: (payloads) => {
+        const parts: Buffer[] = [];
+        for (const payload of payloads) {
+          const head = Buffer.alloc(4);
+          head.writeUIntLE(payload.length, 0, 3);
+          head[3] = peer.seq++ & 0xff;
+          parts.push(head, payload);
+        }
+        return peer.write(Buffer.concat(parts));
       },
     };
-    raw.once("close", () => (peer.closed = true));
     const reader = new PacketReader(raw);
     if (script.greeting && (await script.greeting(peer)) !== false) return;
 
@@ -171,7 +181,6 @@ export async function startHostileMysql(initial: MysqlScript = {}): Promise<Host
       reader.detach();
       const secure = new tls.TLSSocket(raw, { isServer: true, cert: script.tls.cert, key: script.tls.key });
       secure.on("error", () => undefined);
-      secure.once("close", () => (peer.closed = true));
       socket = secure;
       reader.attach(secure);
       response = await reader.next();
@@ -265,16 +274,24 @@ export async function startHostileMysql(initial: MysqlScript = {}): Promise<Host
   };
 }
 
-/** Writes packets of 16 MB - 1 (each "to be continued") until the peer is gone. */
-export async function endlessPacket(peer: MysqlPeer): Promise<void> {
+/** Writes packets of 16 MB - 1 (each "to be continued") until the peer is gone; the first starts with `prefix`. */
+export async function endlessPacket(peer: MysqlPeer, prefix: Buffer = Buffer.alloc(0)): Promise<void> {
   const payload = Buffer.alloc(0xffffff, 0x78);
   const head = Buffer.alloc(4);
-  while (!peer.closed) {
+  for (let first = true; !peer.closed; first = false) {
     head.writeUIntLE(0xffffff, 0, 3);
     head[3] = peer.seq++ & 0xff;
     await peer.write(head);
-    await peer.write(payload);
+    await peer.write(first ? Buffer.concat([prefix, payload.subarray(prefix.length)]) : payload);
   }
+}
+
+/** A length-encoded prefix announcing a value of `n` bytes (0xFE + 8 bytes). */
+export function bigLength(n: number): Buffer {
+  const b = Buffer.alloc(9);
+  b[0] = 0xfe;
+  b.writeBigUInt64LE(BigInt(n), 1);
+  return b;
 }
 
 /** Reads whole packets (payloads of up to 16 MB - 1; enough for what clients send). */

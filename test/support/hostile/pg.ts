@@ -152,12 +152,16 @@ export async function startHostilePg(initial: PgScript = {}): Promise<HostilePg>
       get socket() {
         return socket;
       },
-      closed: false,
+      get closed() {
+        return raw.destroyed || socket.destroyed;
+      },
       send: (type, body) => peer.write(msg(type, body)),
       write: (bytes) =>
         new Promise<void>((resolve) => {
-          if (peer.closed || socket.destroyed) return resolve();
-          if (socket.write(bytes)) return resolve();
+          if (peer.closed) return void setImmediate(resolve);
+          // Yield to the event loop after each write: a loop of writes the kernel absorbs at once
+          // would otherwise starve everything else in this process (the test, its clients).
+          if (socket.write(bytes)) return void setImmediate(resolve);
           const done = () => {
             socket.off("drain", done);
             socket.off("close", done);
@@ -167,7 +171,6 @@ export async function startHostilePg(initial: PgScript = {}): Promise<HostilePg>
           socket.once("close", done);
         }),
     };
-    raw.once("close", () => (peer.closed = true));
     const reader = new Reader(raw);
     // Startup phase: SSLRequest / CancelRequest / StartupMessage (no type byte).
     for (;;) {
@@ -184,7 +187,6 @@ export async function startHostilePg(initial: PgScript = {}): Promise<HostilePg>
         reader.detach();
         const secure = new tls.TLSSocket(raw, { isServer: true, cert: script.tls.cert, key: script.tls.key });
         secure.on("error", () => undefined);
-        secure.once("close", () => (peer.closed = true));
         socket = secure;
         reader.attach(secure);
         continue;
