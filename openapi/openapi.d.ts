@@ -1067,9 +1067,10 @@ export interface components {
          *     - `SECURITY_EVENT_TYPE_SESSION_REVOKED`: A session was revoked (logout, revoke, or password change).
          *     - `SECURITY_EVENT_TYPE_PASSWORD_RESET_REQUESTED`: A password reset was requested.
          *     - `SECURITY_EVENT_TYPE_PROFILE_UPDATED`: The profile (email, username or display name) was changed.
+         *     - `SECURITY_EVENT_TYPE_CONNECTION_MOVED`: A database connection profile was pointed at another engine, host, port or user; its stored password was dropped unless the same request entered it again (details say which).
          * @enum {string}
          */
-        "sqlstudio.auth.v1.SecurityEventType": "SECURITY_EVENT_TYPE_UNSPECIFIED" | "SECURITY_EVENT_TYPE_REGISTERED" | "SECURITY_EVENT_TYPE_EMAIL_VERIFIED" | "SECURITY_EVENT_TYPE_LOGIN_SUCCEEDED" | "SECURITY_EVENT_TYPE_LOGIN_FAILED" | "SECURITY_EVENT_TYPE_LOGIN_LOCKED" | "SECURITY_EVENT_TYPE_REFRESH_TOKEN_REUSED" | "SECURITY_EVENT_TYPE_PASSWORD_CHANGED" | "SECURITY_EVENT_TYPE_PASSWORD_RESET" | "SECURITY_EVENT_TYPE_SESSION_REVOKED" | "SECURITY_EVENT_TYPE_PASSWORD_RESET_REQUESTED" | "SECURITY_EVENT_TYPE_PROFILE_UPDATED";
+        "sqlstudio.auth.v1.SecurityEventType": "SECURITY_EVENT_TYPE_UNSPECIFIED" | "SECURITY_EVENT_TYPE_REGISTERED" | "SECURITY_EVENT_TYPE_EMAIL_VERIFIED" | "SECURITY_EVENT_TYPE_LOGIN_SUCCEEDED" | "SECURITY_EVENT_TYPE_LOGIN_FAILED" | "SECURITY_EVENT_TYPE_LOGIN_LOCKED" | "SECURITY_EVENT_TYPE_REFRESH_TOKEN_REUSED" | "SECURITY_EVENT_TYPE_PASSWORD_CHANGED" | "SECURITY_EVENT_TYPE_PASSWORD_RESET" | "SECURITY_EVENT_TYPE_SESSION_REVOKED" | "SECURITY_EVENT_TYPE_PASSWORD_RESET_REQUESTED" | "SECURITY_EVENT_TYPE_PROFILE_UPDATED" | "SECURITY_EVENT_TYPE_CONNECTION_MOVED";
         /** @description Session is one signed-in device. */
         "sqlstudio.auth.v1.Session": {
             /** @description Session id. */

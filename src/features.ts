@@ -129,6 +129,18 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
     runtime,
     { allowPrivateHosts: e.allowPrivateHosts, allowlist: e.hostAllowlist, sqliteDir: e.sqliteDir, connectTimeoutMs: e.connectTimeoutMs, maxPerUser: e.maxConnectionsPerUser },
     pools,
+    // A profile moved to another server is a security event of its owner.
+    (userId, move, from) =>
+      store.addEvent({
+        id: runtime.newId(),
+        userId,
+        type: "connection_moved",
+        sessionId: null,
+        ipAddress: from.ip,
+        userAgent: from.userAgent,
+        details: { connection_id: move.connectionId, from: move.from, to: move.to, password: move.password },
+        createdAt: runtime.now(),
+      }),
   );
   const runningStore = new RunningQueryStore(db);
   // The relay stops a query of this instance when another instance was asked to cancel it.

@@ -57,6 +57,7 @@ const EVENT_TYPES: Record<string, SecurityEventType> = {
   password_reset_requested: SecurityEventType.PASSWORD_RESET_REQUESTED,
   session_revoked: SecurityEventType.SESSION_REVOKED,
   profile_updated: SecurityEventType.PROFILE_UPDATED,
+  connection_moved: SecurityEventType.CONNECTION_MOVED,
 };
 
 function toEvent(e: SecurityEventRow): MessageInitShape<typeof SecurityEventSchema> {
