@@ -65,6 +65,7 @@ class MysqlSession implements Session, PooledConn {
   private constructor(
     private readonly conn: mysql.Connection,
     private readonly owner: MysqlOwner,
+    target: Target,
     socket: net.Socket,
     onClosed: () => void,
   ) {
@@ -76,7 +77,8 @@ class MysqlSession implements Session, PooledConn {
       onClosed();
     });
     socket.once("close", () => this.lifeline.kill(new EngineError("the database closed the connection", "CONNECTION_CLOSED")));
-    conn.on("error", (err) => this.lifeline.kill(dbError(err)));
+    const verifying = target.sslMode === "verify-ca" || target.sslMode === "verify-full";
+    conn.on("error", (err) => this.lifeline.kill(dbError(err, verifying)));
     this.host = { lifeline: this.lifeline, limits: owner.limits, reading: (names) => (this.names = names), cancel: () => this.cancel() };
   }
 
@@ -86,7 +88,7 @@ class MysqlSession implements Session, PooledConn {
     socket.setNoDelay(true);
     socket.setKeepAlive(true);
     const conn = mysql.createConnection(options(target, socket));
-    const session = new MysqlSession(conn, owner, socket, onClosed);
+    const session = new MysqlSession(conn, owner, target, socket, onClosed);
     const frames = new MysqlFrames(owner.limits, () => session.names, (err) => session.lifeline.kill(err));
     const watch = (s: net.Socket) => s.prependListener("data", (d: Buffer) => frames.feed(d));
     watch(socket);

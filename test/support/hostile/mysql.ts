@@ -7,6 +7,7 @@
  */
 import { privateDecrypt, randomBytes, constants } from "node:crypto";
 import net from "node:net";
+import { Duplex } from "node:stream";
 import tls from "node:tls";
 
 export interface MysqlReceived {
@@ -178,8 +179,28 @@ export async function startHostileMysql(initial: MysqlScript = {}): Promise<Host
     let response = await reader.next();
     if (response.length === 32 && script.tls) {
       received.push({ conn: id, kind: "ssl", payload: response });
-      reader.detach();
-      const secure = new tls.TLSSocket(raw, { isServer: true, cert: script.tls.cert, key: script.tls.key });
+      // The client starts TLS right after its SSLRequest: bytes already read are its ClientHello,
+      // so TLS runs over a stream that replays them before the socket's next bytes.
+      const rest = reader.detach();
+      const plain = new Duplex({
+        read() {},
+        write(chunk, _enc, cb) {
+          raw.write(chunk, cb);
+        },
+        final(cb) {
+          raw.end();
+          cb();
+        },
+        destroy(err, cb) {
+          raw.destroy();
+          cb(err);
+        },
+      });
+      if (rest.length > 0) plain.push(rest);
+      raw.on("data", (d) => plain.push(d));
+      raw.on("end", () => plain.push(null));
+      raw.on("close", () => plain.destroy());
+      const secure = new tls.TLSSocket(plain as unknown as net.Socket, { isServer: true, cert: script.tls.cert, key: script.tls.key });
       secure.on("error", () => undefined);
       socket = secure;
       reader.attach(secure);
@@ -317,9 +338,13 @@ class PacketReader {
     s.on("data", this.onData);
     s.on("close", this.onEnd);
   }
-  detach() {
+  /** Stops reading; returns what was read and not yet taken. */
+  detach(): Buffer {
     this.source?.off("data", this.onData);
     this.source?.off("close", this.onEnd);
+    const rest = this.buf;
+    this.buf = Buffer.alloc(0);
+    return rest;
   }
   next(): Promise<Buffer> {
     return new Promise((resolve, reject) => {

@@ -16,8 +16,10 @@ export class MysqlFrames {
   private readonly head = Buffer.alloc(4);
   private headLen = 0;
   private remaining = 0;
-  /** Length of the logical packet so far (pieces of 16 MB - 1 continue it). */
+  /** Bytes of the logical packet read so far (pieces of 16 MB - 1 continue it). */
   private logical = 0;
+  /** Length of its first piece. */
+  private announced = 0;
   private continuing = false;
   private firstByte = false;
   private scanner: RowScanner | undefined;
@@ -33,13 +35,14 @@ export class MysqlFrames {
   feed(chunk: Buffer): void {
     if (this.stopped) return;
     const n = chunk.length;
+    const l = this.limits;
     let i = 0;
     while (i < n) {
       if (this.remaining > 0) {
         if (this.firstByte) {
           this.firstByte = false;
           // 0xFF starts an error packet (never a row: no length prefix starts so).
-          if (chunk[i] === 0xff && this.logical > this.limits.maxMessageBytes) return this.stop(() => protocolViolation(`an error packet of ${this.logical} bytes`));
+          if (chunk[i] === 0xff && this.announced > l.maxMessageBytes) return this.stop(() => protocolViolation(`an error packet of ${this.announced} bytes`));
         }
         const take = Math.min(this.remaining, n - i);
         if (this.scanner) {
@@ -47,7 +50,17 @@ export class MysqlFrames {
           if (err) return this.stop(err);
         }
         this.remaining -= take;
+        this.logical += take;
         i += take;
+        // A packet of 16 MB pieces past the cap, whatever its length prefixes say.
+        if (this.logical > l.maxCellBytes + ROW_SLACK) {
+          const scanned = this.scanner?.column();
+          const total = this.logical;
+          return this.stop(() => {
+            const names = this.columns();
+            return names ? cellTooLarge(scanned !== undefined ? names[scanned] : undefined, total, l.maxCellBytes, true) : protocolViolation(`a packet of ${total} bytes or more`);
+          });
+        }
         if (this.remaining === 0 && !this.continuing) this.scanner = undefined;
         continue;
       }
@@ -62,20 +75,14 @@ export class MysqlFrames {
         length = this.head[0] | (this.head[1] << 8) | (this.head[2] << 16);
       }
       const first = !this.continuing;
-      this.logical = first ? length : this.logical + length;
-      this.continuing = length === MAX_PACKET;
-      if (first) this.firstByte = length > 0;
-      const l = this.limits;
-      if (this.logical > l.maxCellBytes + ROW_SLACK) {
-        const scanned = this.scanner?.column();
-        const total = this.logical;
-        return this.stop(() => {
-          const names = this.columns();
-          return names ? cellTooLarge(scanned !== undefined ? names[scanned] : undefined, total, l.maxCellBytes, true) : protocolViolation(`a packet of ${total} bytes`);
-        });
+      if (first) {
+        this.logical = 0;
+        this.announced = length;
+        this.firstByte = length > 0;
       }
+      this.continuing = length === MAX_PACKET;
       // Large packets (rows, presumably) have their columns' lengths scanned for the cell cap.
-      if (first && (length > l.maxControlBytes || this.continuing)) this.scanner = new RowScanner(l.maxCellBytes, this.columns);
+      if (first && (length > Math.min(l.maxCellBytes, l.maxControlBytes) || this.continuing)) this.scanner = new RowScanner(l.maxCellBytes, this.columns);
       this.remaining = length;
       if (length === 0 && !this.continuing) this.scanner = undefined;
     }

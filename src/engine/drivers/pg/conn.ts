@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import type tls from "node:tls";
 import pg from "pg";
 import { DatabaseError, EngineError, NULL, type Cell, type ColumnInfo, type Cursor, type Session, type Target } from "../../driver.js";
@@ -20,16 +21,18 @@ const CLOSE_TIMEOUT_MS = 2_000;
 const TLS_VERIFY = /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|CERT_UNTRUSTED|CERT_REJECTED|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH)$/;
 
 export function sslOption(t: Target): tls.ConnectionOptions | false {
+  // SNI and the identity check use the profile's host name; an address is checked as itself (no SNI).
+  const name = isIP(t.serverName) === 0 ? { servername: t.serverName } : { host: t.serverName };
   switch (t.sslMode) {
     case "disable":
     case "prefer": // pg cannot fall back from TLS to plain; prefer means plain here (docs/engine.md)
       return false;
     case "require":
-      return { rejectUnauthorized: false, servername: t.serverName };
+      return { rejectUnauthorized: false, ...name };
     case "verify-ca":
-      return { rejectUnauthorized: true, servername: t.serverName, checkServerIdentity: () => undefined };
+      return { rejectUnauthorized: true, ...name, checkServerIdentity: () => undefined };
     case "verify-full":
-      return { rejectUnauthorized: true, servername: t.serverName };
+      return { rejectUnauthorized: true, ...name };
   }
 }
 
@@ -160,13 +163,10 @@ export class PgConn implements Session, PooledConn {
     const p = this.portal(sql, params, "all");
     const rows = await p.all();
     const conv = p.fields.map((f) => converter(f.dataTypeID));
-    const width = p.fields.length;
     return {
       columns: p.fields.map((f) => ({ name: f.name, databaseType: TYPE_NAMES[f.dataTypeID] ?? String(f.dataTypeID), nullable: true })),
-      rows: rows.map((row) => {
-        if (row.length !== width) throw protocolViolation(`a row of ${row.length} values for ${width} columns`);
-        return row.map((v, i) => (v === null ? NULL : conv[i](v)));
-      }),
+      // Every row has as many values as columns (PgPortal ends the connection otherwise).
+      rows: rows.map((row) => row.map((v, i) => (v === null ? NULL : conv[i](v)))),
       affected: p.command() === "SELECT" ? 0 : p.rowCount(),
     };
   }

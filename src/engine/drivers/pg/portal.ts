@@ -93,6 +93,7 @@ export class PgPortal {
   handleDataRow(msg: { fields: (string | null)[]; length: number }): void {
     if (this.host.lifeline.dead) return;
     if (++this.got > this.asked) return this.host.lifeline.kill(protocolViolation(`more rows than the ${this.asked} asked for`));
+    if (msg.fields.length !== this.fields.length) return this.host.lifeline.kill(protocolViolation(`a row of ${msg.fields.length} values for ${this.fields.length} columns`));
     if (this.discarding) return;
     if (this.state === "opening") this.state = "reading";
     this.rows.push(msg.fields);
