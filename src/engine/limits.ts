@@ -65,7 +65,7 @@ export function checkCells(row: ArrayLike<unknown>, cap: number, name: (i: numbe
   let total = 0;
   for (let i = 0; i < row.length; i++) {
     const v = row[i];
-    const n = typeof v === "string" ? v.length : v instanceof Uint8Array ? v.byteLength : 0;
+    const n = typeof v === "string" ? v.length : v instanceof Uint8Array || v instanceof ArrayBuffer ? v.byteLength : 0;
     if (n === 0) continue;
     // A string's UTF-8 may be up to 3 bytes per UTF-16 unit; its length is what was held.
     total += n;

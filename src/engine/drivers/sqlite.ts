@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { sqliteDialect } from "../dialect.js";
-import { DatabaseError, NULL, VALUE, VALUE_LIST, type Cell, type ColumnInfo, type Cursor, type Driver, type EnginePool, type Session, type Target } from "../driver.js";
+import { DatabaseError, NULL, VALUE, VALUE_LIST, type Cell, type ColumnInfo, type Cursor, type Driver, type EnginePool, type PoolLimits, type Session, type Target } from "../driver.js";
+import { checkCells, DEFAULT_WIRE_LIMITS } from "../limits.js";
 import { cellParam } from "../values.js";
 
 // libsql (the engine under @libsql/client) directly: its statements iterate row by row and its
@@ -62,6 +63,8 @@ class SqliteCursor implements Cursor {
     readonly columns: ColumnInfo[],
     private readonly it: Iterator<unknown[]> | undefined,
     private readonly changes: number,
+    /** ENGINE_MAX_CELL_BYTES: a larger cell or row ends the statement before any cell is made of it. */
+    private readonly maxCell = DEFAULT_WIRE_LIMITS.maxCellBytes,
   ) {}
 
   async next(n: number): Promise<Cell[][]> {
@@ -71,6 +74,7 @@ class SqliteCursor implements Cursor {
       while (out.length < n) {
         const r = this.it.next();
         if (r.done) break;
+        checkCells(r.value, this.maxCell, (i) => this.columns[i]?.name);
         out.push(r.value.map(toCell));
       }
     } catch (err) {
@@ -115,7 +119,7 @@ class SqliteSession implements Session {
       }
       stmt.raw(true).safeIntegers(true);
       const it = await stmt.iterate(bind(params));
-      return new SqliteCursor(columnsOf(stmt), it, 0);
+      return new SqliteCursor(columnsOf(stmt), it, 0, this.pool.maxCell);
     } catch (err) {
       throw dbError(err);
     }
@@ -161,10 +165,12 @@ class SqlitePool implements EnginePool {
   private open = 0;
   private readonly waiters: { resolve: (db: LibsqlDb) => void; reject: (err: unknown) => void }[] = [];
   private readonly timer: NodeJS.Timeout;
+  readonly maxCell: number;
   constructor(
     private readonly target: Target,
-    private readonly limits: { max: number; idleMs: number },
+    private readonly limits: PoolLimits,
   ) {
+    this.maxCell = (limits.wire ?? DEFAULT_WIRE_LIMITS).maxCellBytes;
     this.timer = setInterval(() => this.evict(), Math.min(limits.idleMs, 30_000));
     this.timer.unref();
   }
