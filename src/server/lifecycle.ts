@@ -116,11 +116,14 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
         app.listener.destroyAll();
         await drained;
       }
+      const left = () => Math.max(0, budget - (Date.now() - started));
       await app.fastify.close();
       await sockets;
-      await jobs.stop();
-      await features.closeEngine();
-      await Promise.race([features.outbox.flush(), sleep(Math.max(0, budget - (Date.now() - started)))]);
+      // The engine first: its pools end at once (busy connections destroyed), so neither a
+      // statement nor a job's health check on a database that never answers can hold the exit.
+      await Promise.race([features.closeEngine(), sleep(left())]);
+      await Promise.race([jobs.stop(), sleep(left())]);
+      await Promise.race([features.outbox.flush(), sleep(left())]);
       await closeServer(metricsServer);
       await closeServer(wsServer);
       db.close();
