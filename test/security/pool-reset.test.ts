@@ -97,7 +97,7 @@ describe("MariaDB", () => {
       await other.end();
     }
     // The reset keeps the connection's character set: text round-trips.
-    expect(await onSameBackend(id, "SELECT CONNECTION_ID()", "SELECT 1", "SELECT CONCAT(@@character_set_client, ' ', 'é😀')")).toBe("utf8mb4 é😀");
+    expect(await onSameBackend(id, "SELECT CONNECTION_ID()", "SELECT 1", "SELECT @@character_set_client")).toBe("utf8mb4");
     expect(await value(id, "SELECT 'é😀'")).toBe("é😀");
   });
 });
