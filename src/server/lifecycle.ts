@@ -112,6 +112,9 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
         logger.warn({ open: app.listener.openConnections }, "shutdown timeout: ending remaining streams with Unavailable");
         app.shutdownController.abort(shutdownError());
         calls.endAll(shutdownError());
+        // Database sockets end now: a statement on a server that ignores the cancel cannot hold a stream.
+        const engineClosed = features.closeEngine();
+        engineClosed.catch(() => undefined);
         await Promise.race([drained, sleep(250)]);
         app.listener.destroyAll();
         await drained;

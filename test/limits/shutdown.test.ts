@@ -57,8 +57,15 @@ it("SIGTERM while hostile PostgreSQL and MySQL streams are open exits within SHU
   child.child.kill("SIGTERM");
   const exit = await within(child.exited, 20_000);
   console.log(`SIGTERM with hostile streams open: exited after ${Math.round(exit.ms)} ms`, exit.value);
+  const complete = child.lines.filter((l) => l.includes('"shutdown complete"')).map((l) => JSON.parse(l) as { ms?: number })[0];
+  console.log(`shutdown complete after ${complete?.ms} ms (the server's own clock)`);
   expect(exit.stuck).toBeUndefined();
-  expect(performance.now() - t0).toBeLessThan(timeoutMs);
+  // Exit 0: the shutdown finished on its own, the hard exit at the timeout was not needed.
+  expect(exit.value).toEqual({ code: 0, signal: null });
+  expect(complete!.ms!).toBeLessThan(timeoutMs);
+  // Seen from this process (which also runs both hostile servers): within the timeout, give or take
+  // the scheduling of a loaded machine.
+  expect(performance.now() - t0).toBeLessThan(timeoutMs + 1_000);
   for (const out of await Promise.all(streams)) expect(out.ok).toBe(false);
   // No socket of the server to the hostile databases is left open.
   expect(await eventually(() => pgServer.open() === 0 && my.open() === 0, 1_000)).toBe(true);
