@@ -3,7 +3,9 @@ import { passwordRefused } from "../pg/auth.js";
 
 /**
  * The profile option that pins the server's RSA public key: the SHA-256 of its DER
- * (SubjectPublicKeyInfo), hex. `openssl pkey -pubin -in key.pem -outform DER | sha256sum`.
+ * (SubjectPublicKeyInfo) in hex, or its first 32 or more hex characters (128 bits are plenty for a
+ * pin, and sync refuses longer hex strings as secret-looking). `openssl pkey -pubin -in key.pem
+ * -outform DER | sha256sum | cut -c1-32`.
  */
 export const RSA_PIN_OPTION = "server_rsa_key_sha256";
 
@@ -33,8 +35,9 @@ function encryptTo(pem: Buffer, pin: string | undefined, password: string, nonce
     throw passwordRefused("the server sent an RSA key that is not a public key");
   }
   const got = sha256(der).toString("hex");
-  if (!pin) throw passwordRefused(`the server asked for the password encrypted to its own RSA key, which the profile does not pin (option ${RSA_PIN_OPTION}=${got} pins this one)`);
-  if (got !== pin.toLowerCase()) throw passwordRefused(`the server's RSA key (${got}) is not the one the profile pins (${RSA_PIN_OPTION})`);
+  const wanted = (pin ?? "").toLowerCase();
+  if (!wanted) throw passwordRefused(`the server asked for the password encrypted to its own RSA key, which the profile does not pin (option ${RSA_PIN_OPTION}=${got.slice(0, 32)} pins this one)`);
+  if (!/^[0-9a-f]{32,64}$/.test(wanted) || !got.startsWith(wanted)) throw passwordRefused(`the server's RSA key (${got.slice(0, 32)}…) is not the one the profile pins (${RSA_PIN_OPTION}: 32-64 hex characters of its SHA-256)`);
   const plain = Buffer.from(`${password}\0`, "utf8");
   const xored = Buffer.from(plain.map((b, i) => b ^ nonce[i % nonce.length]));
   return publicEncrypt({ key: pem, oaepHash: "sha1", padding: constants.RSA_PKCS1_OAEP_PADDING }, xored);
