@@ -195,7 +195,7 @@ export function defaultsFor(environment: Environment): Record<string, unknown> {
       wsPort: 8081,
       metricsPort: 9090,
       publicUrl: "http://localhost:8080",
-      corsOrigins: dev ? ["*"] : [],
+      corsOrigins: [],
       readMaxBytes: 4 * 1024 * 1024,
       maxDeadlineMs: 5 * 60_000,
       defaultDeadlineMs: 60_000,

@@ -98,6 +98,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   }) as unknown as FastifyInstance;
 
   const headers = Object.entries(securityHeaders(tls !== undefined));
+  // Development admits loopback origins (the desktop app, a local web console) beside CORS_ORIGINS.
+  const cors = { loopback: config.environment === "development" };
   const limits = { maxDeadlineMs: config.server.maxDeadlineMs, defaultDeadlineMs: config.server.defaultDeadlineMs };
   let shuttingDown = false;
 
@@ -111,7 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     for (const [k, v] of headers) reply.raw.setHeader(k, v);
 
     const origin = raw.headers.origin;
-    if (typeof origin === "string" && originAllowed(origin, config.server.corsOrigins)) {
+    if (typeof origin === "string" && originAllowed(origin, config.server.corsOrigins, cors)) {
       reply.raw.setHeader("access-control-allow-origin", origin);
       reply.raw.setHeader("vary", "Origin");
       reply.raw.setHeader("access-control-expose-headers", CORS_EXPOSE_HEADERS);
