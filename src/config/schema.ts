@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { trustProxySetting } from "./trust-proxy.js";
 
 export const environments = ["development", "staging", "production"] as const;
 export type Environment = (typeof environments)[number];
@@ -65,7 +66,8 @@ export const configSchema = z.object({
     requireVerifiedEmail: bool,
     /** How long a verified session stays cached in-process before it is checked again. */
     sessionCacheMs: z.coerce.number().int().min(0).max(5000),
-    trustProxy: bool,
+    /** Proxies trusted for the client address (X-Forwarded-For): 0 = none; see trust-proxy.ts. */
+    trustProxy: trustProxySetting,
   }),
   email: z.object({
     resendApiKey: z.string().optional(),
@@ -217,7 +219,7 @@ export function defaultsFor(environment: Environment): Record<string, unknown> {
       bcryptCost: 12,
       requireVerifiedEmail: environment === "production",
       sessionCacheMs: 2_000,
-      trustProxy: !dev,
+      trustProxy: 0,
     },
     email: { from: "SQL Studio <no-reply@sqlstudio.local>" },
     log: { level: dev ? "debug" : "info", pretty: dev },

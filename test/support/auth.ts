@@ -46,11 +46,11 @@ export function manualRuntime(start = Date.now()): ManualRuntime {
 
 /**
  * The env of an auth test server: cheap bcrypt, a fixed JWT secret, a recognisable PUBLIC_URL,
- * and TRUST_PROXY so each test can speak from its own client address (`x-forwarded-for`) and
- * the per-IP limits of one test never reach another.
+ * and TRUST_PROXY=1 (one proxy in front: the test itself) so each test can speak from its own client
+ * address (`x-forwarded-for`) and the per-IP limits of one test never reach another.
  */
 export function authEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return { BCRYPT_COST: "4", JWT_SECRET: TEST_JWT_SECRET, PUBLIC_URL, TRUST_PROXY: "true", ...extra };
+  return { BCRYPT_COST: "4", JWT_SECRET: TEST_JWT_SECRET, PUBLIC_URL, TRUST_PROXY: "1", ...extra };
 }
 
 export interface AuthTestServer extends TestServer {
