@@ -6,7 +6,7 @@ import { passwordChangedEmail, passwordResetEmail, verificationEmail } from "../
 import type { Logger } from "../observability/logger.js";
 import type { AuthContext, RequestInfo } from "../server/context.js";
 import { invalidArgument, resourceExhausted, rpcError } from "../server/errors.js";
-import { lockDurationMs, lockoutPolicy } from "./lockout.js";
+import { judgeAttempt, lockoutPolicy } from "./lockout.js";
 import { checkNewPassword, type PasswordHasher } from "./passwords.js";
 import type { Sealer } from "./seal.js";
 import { AuthStore, uniqueViolation, type SecurityEventRow, type SessionRow, type UserRow } from "./store.js";
@@ -160,29 +160,23 @@ export class Accounts {
   async login(identifier: string, password: string, deviceName: string, info: RequestInfo): Promise<TokenPair> {
     const now = this.runtime.now();
     const p = lockoutPolicy;
-    const ip = await this.store.ipFailures(info.ip, now - p.ipWindowMs);
-    if (ip.count >= p.ipThreshold) {
-      this.onLogin("throttled");
-      throw resourceExhausted("too many failed logins from this address; try again later", Math.max(1000, ip.oldest + p.ipWindowMs - now), "LOGIN_THROTTLED");
-    }
     const user = await this.store.userByIdentifier(identifier);
     // Unknown identifiers are counted and locked exactly like real accounts.
     const key = user ? `user:${user.id}` : `id:${identifier}`;
-    const state = await this.store.loginState(key, now - p.horizonMs);
-    if (state.lockedUntil > now) {
-      this.onLogin("locked");
-      throw resourceExhausted("too many failed logins; try again later", state.lockedUntil - now, "LOGIN_LOCKED");
+    // Counted before the password is judged, so concurrent attempts cannot all be judged.
+    const decision = await this.store.countLoginAttempt(key, info.ip, now, { key: now - p.horizonMs, ip: now - p.ipWindowMs }, (s) => judgeAttempt(s, now));
+    if (!decision.admit) {
+      this.onLogin(decision.why);
+      if (decision.why === "throttled") throw resourceExhausted("too many failed logins from this address; try again later", decision.retryAfterMs, "LOGIN_THROTTLED");
+      throw resourceExhausted("too many failed logins; try again later", decision.retryAfterMs, "LOGIN_LOCKED");
     }
     const ok = user ? await this.hasher.verify(password, user.passwordHash) : await this.hasher.verifyNothing(password);
     if (!user || !ok) {
-      const failures = state.failures + 1;
-      const lockMs = lockDurationMs(failures);
-      const events: SecurityEventRow[] = [];
       if (user) {
-        events.push(this.event(user.id, "login_failed", info));
-        if (lockMs > 0) events.push(this.event(user.id, "login_locked", info, null, { seconds: String(Math.round(lockMs / 1000)) }));
+        const events = [this.event(user.id, "login_failed", info)];
+        if (decision.lockUntil > now) events.push(this.event(user.id, "login_locked", info, null, { seconds: String(Math.round((decision.lockUntil - now) / 1000)) }));
+        await this.store.recordLoginFailure(events);
       }
-      await this.store.recordLoginFailure(key, info.ip, now, now + lockMs, failures - p.threshold + 1, events);
       this.onLogin("invalid");
       throw invalidCredentials();
     }

@@ -1,5 +1,6 @@
 import type { InStatement, Row } from "@libsql/client";
-import type { Db } from "../db/client.js";
+import { inWriteTransaction, type Db } from "../db/client.js";
+import type { AttemptDecision, AttemptState } from "./lockout.js";
 
 /** The only code with SQL for the auth tables (migrations/0002_auth.sql). */
 
@@ -389,41 +390,49 @@ export class AuthStore {
 
   // ── login abuse ──────────────────────────────────────────────────────────
 
-  /** Failures of a key since `since`, and its lock, if any. */
-  async loginState(key: string, since: number): Promise<{ failures: number; lockedUntil: number }> {
-    const [f, l] = await this.db.batch(
-      [
-        { sql: "SELECT COUNT(*) AS n FROM login_failures WHERE identifier = ? AND created_at > ?", args: [key, since] },
+  /**
+   * Counts a login attempt before its password is judged, atomically (one write transaction, so
+   * every instance on the database sees it): reads the key's failures and lock and the address's
+   * failures, lets `decide` rule, and when it admits the attempt records it as a failure (and
+   * the lock it sets). A success later forgives it (createSession's clearFailuresFor).
+   */
+  async countLoginAttempt(
+    key: string,
+    ip: string,
+    now: number,
+    since: { key: number; ip: number },
+    decide: (state: AttemptState) => AttemptDecision,
+  ): Promise<AttemptDecision> {
+    return inWriteTransaction(this.db, async (tx) => {
+      const [f, l, i] = await tx.batch([
+        { sql: "SELECT COUNT(*) AS n FROM login_failures WHERE identifier = ? AND created_at > ?", args: [key, since.key] },
         { sql: "SELECT locked_until FROM login_lockouts WHERE identifier = ?", args: [key] },
-      ],
-      "read",
-    );
-    return { failures: Number(f.rows[0]?.n ?? 0), lockedUntil: Number(l.rows[0]?.locked_until ?? 0) };
-  }
-
-  /** Failed logins from one IP since `since`, and when the oldest of them happened. */
-  async ipFailures(ip: string, since: number): Promise<{ count: number; oldest: number }> {
-    const rs = await this.db.execute({
-      sql: "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM login_failures WHERE ip_address = ? AND created_at > ?",
-      args: [ip, since],
-    });
-    return { count: Number(rs.rows[0]?.n ?? 0), oldest: Number(rs.rows[0]?.oldest ?? 0) };
-  }
-
-  /** Records a failure and, when the policy says so, (re)locks the key; with audit events. */
-  async recordLoginFailure(key: string, ip: string, now: number, lockUntil: number, level: number, events: SecurityEventRow[]): Promise<void> {
-    const stmts: InStatement[] = [
-      { sql: "INSERT INTO login_failures (identifier, ip_address, created_at, updated_at) VALUES (?, ?, ?, ?)", args: [key, ip, now, now] },
-      ...events.map((e) => this.insertEventStmt(e)),
-    ];
-    if (lockUntil > now) {
-      stmts.push({
-        sql: `INSERT INTO login_lockouts (identifier, level, locked_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-              ON CONFLICT (identifier) DO UPDATE SET level = excluded.level, locked_until = excluded.locked_until, updated_at = excluded.updated_at`,
-        args: [key, level, lockUntil, now, now],
+        { sql: "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM login_failures WHERE ip_address = ? AND created_at > ?", args: [ip, since.ip] },
+      ]);
+      const decision = decide({
+        failures: Number(f.rows[0]?.n ?? 0),
+        lockedUntil: Number(l.rows[0]?.locked_until ?? 0),
+        ipFailures: Number(i.rows[0]?.n ?? 0),
+        ipOldest: Number(i.rows[0]?.oldest ?? 0),
       });
-    }
-    await this.db.batch(stmts, "write");
+      if (decision.admit) {
+        const stmts: InStatement[] = [{ sql: "INSERT INTO login_failures (identifier, ip_address, created_at, updated_at) VALUES (?, ?, ?, ?)", args: [key, ip, now, now] }];
+        if (decision.lockUntil > now) {
+          stmts.push({
+            sql: `INSERT INTO login_lockouts (identifier, level, locked_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+                  ON CONFLICT (identifier) DO UPDATE SET level = excluded.level, locked_until = excluded.locked_until, updated_at = excluded.updated_at`,
+            args: [key, decision.level, decision.lockUntil, now, now],
+          });
+        }
+        await tx.batch(stmts);
+      }
+      return decision;
+    });
+  }
+
+  /** The audit events of a failed login (the failure itself was counted before it was judged). */
+  async recordLoginFailure(events: SecurityEventRow[]): Promise<void> {
+    if (events.length > 0) await this.db.batch(events.map((e) => this.insertEventStmt(e)), "write");
   }
 
   // ── rate limits ──────────────────────────────────────────────────────────
