@@ -6,6 +6,7 @@ import { SyncService } from "../gen/sqlstudio/sync/v1/sync_pb.js";
 import { Accounts } from "./auth/accounts.js";
 import { authInterceptor } from "./auth/interceptor.js";
 import { authJobs } from "./auth/jobs.js";
+import { jwtSecret } from "./auth/jwt-secret.js";
 import { PasswordHasher } from "./auth/passwords.js";
 import { Sealer } from "./auth/seal.js";
 import { authService } from "./auth/service.js";
@@ -14,7 +15,7 @@ import { AccessTokens, RefreshTokens } from "./auth/tokens.js";
 import type { Runtime } from "./common/runtime.js";
 import type { Config } from "./config/schema.js";
 import type { Db } from "./db/client.js";
-import { ConsoleMailer, Outbox, ResendMailer, type Mailer } from "./email/mailer.js";
+import { ConsoleMailer, LogOnlyMailer, Outbox, ResendMailer, type Mailer } from "./email/mailer.js";
 import type { Job } from "./jobs/runner.js";
 import type { Logger } from "./observability/logger.js";
 import type { Metrics } from "./observability/metrics.js";
@@ -58,23 +59,25 @@ export interface Features {
   socketHandler: ReturnType<typeof realtimeSocketHandler>;
   /** Subprotocols /v1/stream speaks. */
   socketProtocols: string[];
+  /** Tells the features the API's real port (email links follow it when PUBLIC_URL is unset). */
+  listening(apiPort: number): void;
 }
 
 /** The composition root of the features: each gets its store, logic and service here. */
 export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; runtime: Runtime; metrics: Metrics }): Features {
   const { config, db, logger, runtime } = deps;
-  const mailer: Mailer = config.email.resendApiKey
-    ? new ResendMailer(config.email.resendApiKey, config.email.from, config.email.resendBaseUrl)
-    : new ConsoleMailer();
+  const mailer: Mailer =
+    config.email.provider === "resend" && config.email.resendApiKey
+      ? new ResendMailer(config.email.resendApiKey, config.email.from, config.email.resendBaseUrl)
+      : config.environment === "development"
+        ? new ConsoleMailer()
+        : new LogOnlyMailer(logger);
   const outbox = new Outbox(mailer, logger);
+  // Email links: PUBLIC_URL, else (outside production) the address the API really listens on.
+  let listening = "";
+  const publicUrl = () => config.server.publicUrl ?? listening;
 
-  let secret = config.auth.jwtSecret;
-  if (!secret) {
-    // Development only (production refuses to start without one): access tokens from a
-    // previous run stop working on restart; clients refresh and carry on.
-    secret = runtime.random(32).toString("base64url");
-    logger.warn("JWT_SECRET is not set: using a random secret for this process");
-  }
+  const secret = jwtSecret(config.auth, runtime, logger);
   const a = config.auth;
   const store = new AuthStore(db);
   const realtimeStore = new RealtimeStore(db);
@@ -87,7 +90,7 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
     new Sealer(secret, "refresh-grace", runtime),
     outbox,
     runtime,
-    { publicUrl: config.server.publicUrl, refreshTokenTtlMs: a.refreshTokenTtlMs, refreshGraceMs: a.refreshGraceMs, sessionCacheMs: a.sessionCacheMs },
+    { publicUrl, refreshTokenTtlMs: a.refreshTokenTtlMs, refreshGraceMs: a.refreshGraceMs, sessionCacheMs: a.sessionCacheMs },
     logger,
     {
       onLogin: (result) => deps.metrics.logins.inc({ result }),
@@ -169,5 +172,11 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
       now: () => runtime.now(),
     }),
     socketProtocols: [PROTOCOL_PROTO, PROTOCOL_JSON],
+    listening(apiPort) {
+      const host = config.server.host;
+      const local = ["127.0.0.1", "::1", "0.0.0.0", "::", "localhost"].includes(host);
+      const shown = local ? "localhost" : host.includes(":") ? `[${host}]` : host;
+      listening = `${config.server.tlsCertFile ? "https" : "http"}://${shown}:${apiPort}`;
+    },
   };
 }

@@ -24,7 +24,8 @@ export const rateLimits = {
 };
 
 export interface AccountsConfig {
-  publicUrl: string;
+  /** Where email links point: PUBLIC_URL, or a function of the listening address. */
+  publicUrl: string | (() => string);
   refreshTokenTtlMs: number;
   refreshGraceMs: number;
   sessionCacheMs: number;
@@ -107,7 +108,8 @@ export class Accounts {
   }
 
   private link(path: string, token: string): string {
-    return `${this.cfg.publicUrl.replace(/\/$/, "")}/${path}?token=${encodeURIComponent(token)}`;
+    const base = typeof this.cfg.publicUrl === "function" ? this.cfg.publicUrl() : this.cfg.publicUrl;
+    return `${base.replace(/\/$/, "")}/${path}?token=${encodeURIComponent(token)}`;
   }
 
   // ── registration and email ───────────────────────────────────────────────

@@ -36,7 +36,8 @@ export const configSchema = z.object({
     port,
     wsPort: port,
     metricsPort: port,
-    publicUrl: z.url(),
+    /** The URL users reach the server at (email links). Unset outside production: the listening address. */
+    publicUrl: z.url().optional(),
     tlsCertFile: z.string().optional(),
     tlsKeyFile: z.string().optional(),
     corsOrigins: list,
@@ -55,6 +56,8 @@ export const configSchema = z.object({
   }),
   auth: z.object({
     jwtSecret: z.string().optional(),
+    /** Development: where a generated JWT secret is kept when JWT_SECRET is unset (tokens survive a restart). */
+    jwtSecretFile: z.string().optional(),
     /** The previous secret, still accepted for verification during a key rotation. */
     jwtPreviousSecret: z.string().optional(),
     jwtIssuer: z.string().min(1),
@@ -70,6 +73,8 @@ export const configSchema = z.object({
     trustProxy: trustProxySetting,
   }),
   email: z.object({
+    /** resend (RESEND_API_KEY) or console (printed in development; elsewhere only logged, never a link). Default: resend with a key. */
+    provider: z.enum(["resend", "console"]).optional(),
     resendApiKey: z.string().optional(),
     resendBaseUrl: z.url().optional(),
     from: z.string().min(3),
@@ -143,6 +148,7 @@ export const ENV_KEYS: Record<string, string> = {
   AUTO_MIGRATE: "database.autoMigrate",
   ALLOW_FILE_DATABASE_IN_PRODUCTION: "database.allowFileInProduction",
   JWT_SECRET: "auth.jwtSecret",
+  JWT_SECRET_FILE: "auth.jwtSecretFile",
   JWT_PREVIOUS_SECRET: "auth.jwtPreviousSecret",
   JWT_ISSUER: "auth.jwtIssuer",
   JWT_AUDIENCE: "auth.jwtAudience",
@@ -153,6 +159,7 @@ export const ENV_KEYS: Record<string, string> = {
   REQUIRE_VERIFIED_EMAIL: "auth.requireVerifiedEmail",
   SESSION_CACHE_MS: "auth.sessionCacheMs",
   TRUST_PROXY: "auth.trustProxy",
+  EMAIL_PROVIDER: "email.provider",
   RESEND_API_KEY: "email.resendApiKey",
   RESEND_BASE_URL: "email.resendBaseUrl",
   EMAIL_FROM: "email.from",
@@ -196,7 +203,6 @@ export function defaultsFor(environment: Environment): Record<string, unknown> {
       port: 8080,
       wsPort: 8081,
       metricsPort: 9090,
-      publicUrl: "http://localhost:8080",
       corsOrigins: [],
       readMaxBytes: 4 * 1024 * 1024,
       maxDeadlineMs: 5 * 60_000,
@@ -211,6 +217,7 @@ export function defaultsFor(environment: Environment): Record<string, unknown> {
       allowFileInProduction: false,
     },
     auth: {
+      jwtSecretFile: dev ? "./data/jwt.secret" : undefined,
       jwtIssuer: "sqlstudio",
       jwtAudience: "sqlstudio-api",
       accessTokenTtlMs: 15 * 60_000,
