@@ -5,9 +5,13 @@ import { RealtimeService } from "../gen/sqlstudio/realtime/v1/realtime_pb.js";
 import { SyncService } from "../gen/sqlstudio/sync/v1/sync_pb.js";
 import { Accounts } from "./auth/accounts.js";
 import { authInterceptor } from "./auth/interceptor.js";
+import { AccountDataStore } from "./auth/account-store.js";
+import type { ExportSources } from "./auth/export.js";
 import { authJobs } from "./auth/jobs.js";
 import { jwtSecret } from "./auth/jwt-secret.js";
+import { AccountMail } from "./auth/mail.js";
 import { PasswordHasher } from "./auth/passwords.js";
+import { Profiles } from "./auth/profile.js";
 import { Sealer } from "./auth/seal.js";
 import { authService } from "./auth/service.js";
 import { AuthStore } from "./auth/store.js";
@@ -15,6 +19,7 @@ import { AccessTokens, RefreshTokens } from "./auth/tokens.js";
 import type { Runtime } from "./common/runtime.js";
 import type { Config } from "./config/schema.js";
 import type { Db } from "./db/client.js";
+import { scrubFreedSpace } from "./db/scrub.js";
 import { ConsoleMailer, LogOnlyMailer, Outbox, ResendMailer, type Mailer } from "./email/mailer.js";
 import type { Job } from "./jobs/runner.js";
 import type { Logger } from "./observability/logger.js";
@@ -80,15 +85,25 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
   const secret = jwtSecret(config.auth, runtime, logger);
   const a = config.auth;
   const store = new AuthStore(db);
+  const hour = { windowMs: 3_600_000 };
+  const mail = new AccountMail(
+    outbox,
+    store,
+    runtime,
+    { perAccount: { max: config.email.maxPerAccountPerHour, ...hour }, perAddress: { max: config.email.maxPerAddressPerHour, ...hour } },
+    logger,
+    secret,
+  );
+  const hasher = new PasswordHasher(a.bcryptCost);
   const realtimeStore = new RealtimeStore(db);
   const hub = new RealtimeHub(realtimeStore, runtime, logger, deps.metrics, config.realtime.pollMs);
   const accounts = new Accounts(
     store,
-    new PasswordHasher(a.bcryptCost),
+    hasher,
     new AccessTokens({ secret, previousSecret: a.jwtPreviousSecret, issuer: a.jwtIssuer, audience: a.jwtAudience, ttlMs: a.accessTokenTtlMs }, runtime),
     new RefreshTokens([secret, a.jwtPreviousSecret], runtime),
     new Sealer(secret, "refresh-grace", runtime),
-    outbox,
+    mail,
     runtime,
     { publicUrl, refreshTokenTtlMs: a.refreshTokenTtlMs, refreshGraceMs: a.refreshGraceMs, sessionCacheMs: a.sessionCacheMs },
     logger,
@@ -139,9 +154,22 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
     relay,
   );
   const catalog = new Catalog(connections);
+  const connectionStore = new ConnectionStore(db);
+  const profiles = new Profiles({
+    store,
+    data: new AccountDataStore(db),
+    accounts,
+    hasher,
+    mail,
+    runtime,
+    publicUrl,
+    logger,
+    sources: exportSources(connectionStore, syncStore),
+    scrub: () => scrubFreedSpace(db, config.database.url),
+  });
   return {
     services: [
-      [AuthService, authService(accounts)],
+      [AuthService, authService(accounts, profiles)],
       [SyncService, syncService(sync)],
       [RealtimeService, realtimeService(hub, { maxQueued: config.realtime.maxQueued, now: () => runtime.now() })],
       [ConnectionService, connectionService(connections, pools)],
@@ -177,6 +205,32 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
       const local = ["127.0.0.1", "::1", "0.0.0.0", "::", "localhost"].includes(host);
       const shown = local ? "localhost" : host.includes(":") ? `[${host}]` : host;
       listening = `${config.server.tlsCertFile ? "https" : "http"}://${shown}:${apiPort}`;
+    },
+  };
+}
+
+/** What ExportMyData reads of the engine and sync features, through their own stores. */
+function exportSources(connections: ConnectionStore, sync: SyncStore): ExportSources {
+  return {
+    async connections(userId) {
+      const out: Record<string, unknown>[] = [];
+      for (let after: { name: string; id: string } | undefined; ; ) {
+        const page = await connections.list(userId, 500, after);
+        for (const { passwordSealed, userId: _owner, createdAt, updatedAt, ...c } of page) {
+          out.push({ ...c, hasPassword: passwordSealed !== null, createdAt: new Date(createdAt).toISOString(), updatedAt: new Date(updatedAt).toISOString() });
+        }
+        if (page.length < 500) return out;
+        after = { name: page[page.length - 1].name, id: page[page.length - 1].id };
+      }
+    },
+    async records(userId) {
+      const out: { id: string; kind: string; version: number; updatedAt: number; payload: unknown }[] = [];
+      for (let since = 0; ; ) {
+        const page = await sync.changedSince(userId, since, 1000);
+        for (const r of page) if (!r.deleted && r.payload !== null) out.push({ id: r.id, kind: r.kind, version: r.version, updatedAt: r.updatedAt, payload: JSON.parse(r.payload) });
+        if (page.length < 1000) return out;
+        since = page[page.length - 1].seq;
+      }
     },
   };
 }

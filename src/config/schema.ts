@@ -78,6 +78,10 @@ export const configSchema = z.object({
     resendApiKey: z.string().optional(),
     resendBaseUrl: z.url().optional(),
     from: z.string().min(3),
+    /** Emails one account may cause per hour, all kinds together (every instance counts together). */
+    maxPerAccountPerHour: positiveInt,
+    /** Emails one address may receive per hour, whichever accounts cause them. */
+    maxPerAddressPerHour: positiveInt,
   }),
   log: z.object({
     level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
@@ -163,6 +167,8 @@ export const ENV_KEYS: Record<string, string> = {
   RESEND_API_KEY: "email.resendApiKey",
   RESEND_BASE_URL: "email.resendBaseUrl",
   EMAIL_FROM: "email.from",
+  MAIL_MAX_PER_ACCOUNT_PER_HOUR: "email.maxPerAccountPerHour",
+  MAIL_MAX_PER_ADDRESS_PER_HOUR: "email.maxPerAddressPerHour",
   LOG_LEVEL: "log.level",
   LOG_PRETTY: "log.pretty",
   SYNC_MAX_CHANGES_PER_PUSH: "sync.maxChangesPerPush",
@@ -228,7 +234,7 @@ export function defaultsFor(environment: Environment): Record<string, unknown> {
       sessionCacheMs: 2_000,
       trustProxy: 0,
     },
-    email: { from: "SQL Studio <no-reply@sqlstudio.local>" },
+    email: { from: "SQL Studio <no-reply@sqlstudio.local>", maxPerAccountPerHour: 10, maxPerAddressPerHour: 6 },
     log: { level: dev ? "debug" : "info", pretty: dev },
     sync: { maxChangesPerPush: 500, maxPushBytes: 4 * 1024 * 1024, maxRecordsPerUser: 100_000, tombstoneRetentionDays: 90, historyRetentionDays: 90 },
     realtime: { pollMs: 250, authTimeoutMs: 5_000, maxQueued: 1_000, maxBufferedBytes: 1024 * 1024 },

@@ -88,7 +88,7 @@ describe("development", () => {
     } finally {
       await second.stop();
     }
-  }, 90_000);
+  }, 180_000);
 });
 
 describe("production with EMAIL_PROVIDER=console", () => {

@@ -110,7 +110,7 @@ const lookups: [string, () => Promise<unknown>][] = [
   ["listEvents, next page", () => store.listEvents(userId, 51, "z")],
   ["revoke sessions of a user", () => store.revokeSessions("nobody", { except: "x" }, "test", now, () => event("session_revoked"))],
   ["email token: peek", () => store.peekEmailToken(h, "reset_password", now)],
-  ["email token: consume (VerifyEmail)", () => store.verifyEmail(h, now, () => event("email_verified"))],
+  ["email token: consume (VerifyEmail)", () => store.verifyEmail(h, now, () => [event("email_verified")])],
   ["email token: consume (ResetPassword)", () => store.setPassword("nobody", "hash", now, { consumeTokenHash: h }, [])],
   ["password change: revoke the others", () => store.setPassword("nobody", "hash", now, { keepSessionId: "x" }, [])],
 ];
