@@ -1,99 +1,17 @@
-import type { InStatement, Row } from "@libsql/client";
-import { inWriteTransaction, type Db } from "../db/client.js";
-import type { AttemptDecision, AttemptState } from "./lockout.js";
+import type { InStatement } from "@libsql/client";
+import type { Db } from "../db/client.js";
+import { AbuseStore } from "./abuse-store.js";
+import { SESSION_COLS, session, USER_COLS, user, type EmailTokenPurpose, type SecurityEventRow, type SessionCheck, type SessionRow, type UserRow } from "./store-rows.js";
 
 /** The only code with SQL for the auth tables (migrations/0002_auth.sql). */
 
-export interface UserRow {
-  id: string;
-  email: string;
-  username: string;
-  displayName: string;
-  passwordHash: string;
-  role: "user" | "admin";
-  emailVerified: boolean;
-  /** A new address waiting for verification (email stays the login address until then). */
-  pendingEmail: string | null;
-  passwordChangedAt: number;
-  createdAt: number;
-}
+export type { EmailTokenPurpose, SecurityEventRow, SessionCheck, SessionRow, UserRow } from "./store-rows.js";
+export { uniqueViolation } from "./store-rows.js";
 
-export interface SessionRow {
-  id: string;
-  userId: string;
-  deviceName: string;
-  userAgent: string;
-  ipAddress: string;
-  expiresAt: number;
-  revokedAt: number | null;
-  lastSeenAt: number;
-  createdAt: number;
-}
-
-export interface SessionCheck {
-  userId: string;
-  role: "user" | "admin";
-  emailVerified: boolean;
-  live: boolean;
-  lastSeenAt: number;
-}
-
-export interface SecurityEventRow {
-  id: string;
-  userId: string;
-  type: string;
-  sessionId: string | null;
-  ipAddress: string;
-  userAgent: string;
-  details: Record<string, string>;
-  createdAt: number;
-}
-
-export type EmailTokenPurpose = "verify_email" | "reset_password" | "secure_account";
-
-const USER_COLS = "id, email, username, display_name, password_hash, role, email_verified, pending_email, password_changed_at, created_at";
-const SESSION_COLS = "id, user_id, device_name, user_agent, ip_address, expires_at, revoked_at, last_seen_at, created_at";
-
-function user(r: Row): UserRow {
-  return {
-    id: String(r.id),
-    email: String(r.email),
-    username: String(r.username),
-    displayName: String(r.display_name),
-    passwordHash: String(r.password_hash),
-    role: r.role === "admin" ? "admin" : "user",
-    emailVerified: Number(r.email_verified) === 1,
-    pendingEmail: r.pending_email === null || r.pending_email === undefined ? null : String(r.pending_email),
-    passwordChangedAt: Number(r.password_changed_at),
-    createdAt: Number(r.created_at),
-  };
-}
-
-function session(r: Row): SessionRow {
-  return {
-    id: String(r.id),
-    userId: String(r.user_id),
-    deviceName: String(r.device_name),
-    userAgent: String(r.user_agent),
-    ipAddress: String(r.ip_address),
-    expiresAt: Number(r.expires_at),
-    revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
-    lastSeenAt: Number(r.last_seen_at),
-    createdAt: Number(r.created_at),
-  };
-}
-
-/** Which unique column a constraint error is about, if it is one. */
-export function uniqueViolation(err: unknown): "email" | "username" | undefined {
-  const msg = String((err as Error)?.message ?? "");
-  if (!/UNIQUE constraint failed/i.test(msg)) return undefined;
-  if (msg.includes("users.email")) return "email";
-  if (msg.includes("users.username_key")) return "username";
-  return undefined;
-}
-
-export class AuthStore {
-  constructor(private readonly db: Db) {}
+export class AuthStore extends AbuseStore {
+  constructor(db: Db) {
+    super(db);
+  }
 
   // ── users ────────────────────────────────────────────────────────────────
 
@@ -462,100 +380,12 @@ export class AuthStore {
     }
   }
 
-  // ── login abuse ──────────────────────────────────────────────────────────
-
-  /**
-   * Counts a login attempt before its password is judged, atomically (one write transaction, so
-   * every instance on the database sees it): reads the key's failures and lock and the address's
-   * failures, lets `decide` rule, and when it admits the attempt records it as a failure (and
-   * the lock it sets). A success later forgives it (createSession's clearFailuresFor).
-   */
-  async countLoginAttempt(
-    key: string,
-    ip: string,
-    now: number,
-    since: { key: number; ip: number },
-    decide: (state: AttemptState) => AttemptDecision,
-  ): Promise<AttemptDecision> {
-    return inWriteTransaction(this.db, async (tx) => {
-      const [f, l, i] = await tx.batch([
-        { sql: "SELECT COUNT(*) AS n FROM login_failures WHERE identifier = ? AND created_at > ?", args: [key, since.key] },
-        { sql: "SELECT locked_until FROM login_lockouts WHERE identifier = ?", args: [key] },
-        { sql: "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM login_failures WHERE ip_address = ? AND created_at > ?", args: [ip, since.ip] },
-      ]);
-      const decision = decide({
-        failures: Number(f.rows[0]?.n ?? 0),
-        lockedUntil: Number(l.rows[0]?.locked_until ?? 0),
-        ipFailures: Number(i.rows[0]?.n ?? 0),
-        ipOldest: Number(i.rows[0]?.oldest ?? 0),
-      });
-      if (decision.admit) {
-        const stmts: InStatement[] = [{ sql: "INSERT INTO login_failures (identifier, ip_address, created_at, updated_at) VALUES (?, ?, ?, ?)", args: [key, ip, now, now] }];
-        if (decision.lockUntil > now) {
-          stmts.push({
-            sql: `INSERT INTO login_lockouts (identifier, level, locked_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-                  ON CONFLICT (identifier) DO UPDATE SET level = excluded.level, locked_until = excluded.locked_until, updated_at = excluded.updated_at`,
-            args: [key, decision.level, decision.lockUntil, now, now],
-          });
-        }
-        await tx.batch(stmts);
-      }
-      return decision;
-    });
-  }
-
-  /** The audit events of a failed login (the failure itself was counted before it was judged). */
-  async recordLoginFailure(events: SecurityEventRow[]): Promise<void> {
-    if (events.length > 0) await this.db.batch(events.map((e) => this.insertEventStmt(e)), "write");
-  }
-
-  // ── rate limits ──────────────────────────────────────────────────────────
-
-  /** Counts one hit in the bucket's fixed window; returns the count including this hit. */
-  async hit(bucket: string, windowStart: number, now: number): Promise<number> {
-    const rs = await this.db.execute({
-      sql: `INSERT INTO rate_limits (bucket, window_start, count, created_at, updated_at) VALUES (?, ?, 1, ?, ?)
-            ON CONFLICT (bucket, window_start) DO UPDATE SET count = count + 1, updated_at = excluded.updated_at
-            RETURNING count`,
-      args: [bucket, windowStart, now, now],
-    });
-    return Number(rs.rows[0]?.count ?? 1);
-  }
-
-  /**
-   * Counts hits in several buckets, and runs `along` in the same transaction; returns each
-   * bucket's count including the hit.
-   */
-  async hitMany(hits: { bucket: string; windowStart: number; by: number }[], now: number, along: InStatement[] = []): Promise<number[]> {
-    const rs = await this.db.batch(
-      [
-        ...hits.map((h) => ({
-          sql: `INSERT INTO rate_limits (bucket, window_start, count, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (bucket, window_start) DO UPDATE SET count = count + excluded.count, updated_at = excluded.updated_at
-                RETURNING count`,
-          args: [h.bucket, h.windowStart, h.by, now, now],
-        })),
-        ...along,
-      ],
-      "write",
-    );
-    return rs.slice(0, hits.length).map((r) => Number(r.rows[0]?.count ?? 0));
-  }
-
   /** The statements that store an emailed token (and its event) in someone else's batch. */
   emailTokenStmts(hash: string, userId: string, purpose: EmailTokenPurpose, email: string, expiresAt: number, now: number, event?: SecurityEventRow): InStatement[] {
     return [this.insertTokenStmt(hash, userId, purpose, email, expiresAt, now), ...(event ? [this.insertEventStmt(event)] : [])];
   }
 
-  // ── security events ──────────────────────────────────────────────────────
-
-  insertEventStmt(e: SecurityEventRow): InStatement {
-    return {
-      sql: `INSERT INTO security_events (id, user_id, type, session_id, ip_address, user_agent, details, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      args: [e.id, e.userId, e.type, e.sessionId, e.ipAddress, e.userAgent, JSON.stringify(e.details), e.createdAt, e.createdAt],
-    };
-  }
+  // ── security events (insertEventStmt: abuse-store.ts) ───────────────────
 
   async addEvent(e: SecurityEventRow): Promise<void> {
     await this.db.execute(this.insertEventStmt(e));
