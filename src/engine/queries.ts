@@ -137,6 +137,8 @@ export class Queries {
     let broken = false;
     let done: ((broken?: boolean) => void) | undefined;
     try {
+      // The id first, before a connection is even acquired: a client can cancel what it did not name.
+      yield { event: { case: "started", value: { queryId, statementCount: statements.length } } };
       const acquired = await this.connections.session(userId, row);
       session = acquired.session;
       done = acquired.done;
