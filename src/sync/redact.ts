@@ -5,6 +5,7 @@
  * again, so the SQL stays valid and redaction is idempotent. The patterns it shares with
  * connection-payload checks live in secrets.ts.
  */
+import { SqlLexer } from "../common/sql-lexer.js";
 import {
   BASIC_RE,
   BEARER_RE,
@@ -33,102 +34,21 @@ type Tok =
       body: string; // raw text between open and close
     };
 
-const WORD_START = /[A-Za-z_\u0080-\uffff]/;
-const WORD_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
-
+/** The shared lexer's tokens (dialect unknown: "any"), as the rules below read them. */
 function tokenize(sql: string): Tok[] {
+  const lexer = new SqlLexer(sql, "any");
   const toks: Tok[] = [];
-  const n = sql.length;
-  let i = 0;
-  const quoted = (start: number, q: string, backslash: boolean): { body: string; closed: boolean; end: number } => {
-    let j = start;
-    while (j < n) {
-      const c = sql[j];
-      if (backslash && c === "\\") {
-        j += 2;
-        continue;
-      }
-      if (c === q) {
-        if (sql[j + 1] === q) {
-          j += 2;
-          continue;
-        }
-        return { body: sql.slice(start, j), closed: true, end: j + 1 };
-      }
-      j++;
-    }
-    return { body: sql.slice(start, n), closed: false, end: n };
-  };
-  while (i < n) {
-    const c = sql[i];
-    const prev = i > 0 ? sql[i - 1] : "";
-    if (/\s/.test(c)) {
-      let j = i + 1;
-      while (j < n && /\s/.test(sql[j])) j++;
-      toks.push({ kind: "ws", text: sql.slice(i, j) });
-      i = j;
-    } else if (c === "-" && sql[i + 1] === "-") {
-      let j = sql.indexOf("\n", i);
-      if (j < 0) j = n;
-      toks.push({ kind: "comment", text: sql.slice(i, j) });
-      i = j;
-    } else if (c === "/" && sql[i + 1] === "*") {
-      let depth = 1;
-      let j = i + 2;
-      while (j < n && depth > 0) {
-        if (sql[j] === "/" && sql[j + 1] === "*") {
-          depth++;
-          j += 2;
-        } else if (sql[j] === "*" && sql[j + 1] === "/") {
-          depth--;
-          j += 2;
-        } else j++;
-      }
-      toks.push({ kind: "comment", text: sql.slice(i, j) });
-      i = j;
-    } else if (c === "'") {
-      const q = quoted(i + 1, "'", false);
-      toks.push({ kind: "str", style: "std", open: "'", close: q.closed ? "'" : "", body: q.body });
-      i = q.end;
-    } else if (c === '"') {
-      const q = quoted(i + 1, '"', false);
-      toks.push({ kind: "str", style: "dq", open: '"', close: q.closed ? '"' : "", body: q.body });
-      i = q.end;
-    } else if (c === "`") {
-      const q = quoted(i + 1, "`", false);
-      toks.push({ kind: "bident", text: sql.slice(i, q.end) });
-      i = q.end;
-    } else if (c === "$" && !WORD_CHAR.test(prev)) {
-      const m = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i, i + 64));
-      if (m) {
-        const tag = m[0];
-        const bodyStart = i + tag.length;
-        const end = sql.indexOf(tag, bodyStart);
-        const closed = end >= 0;
-        const bodyEnd = closed ? end : n;
-        toks.push({ kind: "str", style: "dollar", open: tag, close: closed ? tag : "", body: sql.slice(bodyStart, bodyEnd) });
-        i = closed ? end + tag.length : n;
-      } else {
-        toks.push({ kind: "punct", text: c });
-        i++;
-      }
-    } else if (WORD_START.test(c) || /[0-9]/.test(c)) {
-      let j = i + 1;
-      while (j < n && WORD_CHAR.test(sql[j])) j++;
-      const word = sql.slice(i, j);
-      if (sql[j] === "'" && /^[EeNn]$/.test(word)) {
-        const esc = word === "E" || word === "e";
-        const q = quoted(j + 1, "'", esc);
-        toks.push({ kind: "str", style: esc ? "esc" : "std", open: `${word}'`, close: q.closed ? "'" : "", body: q.body });
-        i = q.end;
-      } else {
-        toks.push({ kind: "word", text: word });
-        i = j;
-      }
-    } else {
-      toks.push({ kind: "punct", text: c });
-      i++;
-    }
+  for (let t = lexer.next(); t; t = lexer.next()) {
+    const text = lexer.textOf(t);
+    if (t.kind === "space") toks.push({ kind: "ws", text });
+    else if (t.kind === "comment") toks.push({ kind: "comment", text });
+    else if (t.kind === "string" || (t.kind === "quoted" && t.open === '"')) {
+      const open = t.open!;
+      const close = !t.closed ? "" : open.startsWith("$") ? open : open.slice(-1);
+      const style = open.startsWith("$") ? "dollar" : open === '"' ? "dq" : /^[Ee]/.test(open) ? "esc" : "std";
+      toks.push({ kind: "str", style, open, close, body: text.slice(open.length, text.length - close.length) });
+    } else if (t.kind === "quoted") toks.push({ kind: "bident", text });
+    else toks.push({ kind: t.kind === "punct" ? "punct" : "word", text });
   }
   return toks;
 }
