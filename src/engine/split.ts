@@ -8,6 +8,10 @@ export interface Statement {
   words: string[];
   /** MySQL/MariaDB: it holds an executable comment (`/*!…*∕`, `/*M!…*∕`), which a server runs or skips by its version. */
   versioned: boolean;
+  /** Quoted names ("…", `…`, […]) without their quotes, upper-cased. */
+  names: string[];
+  /** PostgreSQL: it holds a U&"…" name, whose escapes can spell any name. */
+  unicodeNames: boolean;
 }
 
 const BLOCK_OPENERS = new Set(["BEGIN", "CASE"]);
@@ -44,6 +48,12 @@ class CompoundCheck {
   }
 }
 
+function unquote(text: string, closed: boolean): string {
+  const q = text[0];
+  const body = text.slice(1, closed ? -1 : undefined);
+  return q === "[" ? body : body.split(q + q).join(q);
+}
+
 /** Optional counters of the work done (tests check that it grows linearly). */
 export interface SplitStats {
   work: number;
@@ -65,14 +75,21 @@ export function splitStatements(script: string, engine: EngineName, stats?: Spli
   let words: string[] = [];
   let depth = 0;
   let versioned = false;
+  let names: string[] = [];
+  let unicodeNames = false;
+  /** The two tokens before the current one (for U&"…"). */
+  let prev: Token | undefined;
+  let prev2: Token | undefined;
   let compound = new CompoundCheck();
   /** Whether the statement has anything besides whitespace and comments (else it is dropped). */
   let code = false;
   let work = 0;
   const flush = (end: number) => {
     const sql = script.slice(start, end).trim();
-    if (code && sql !== "") out.push({ sql, words, versioned });
+    if (code && sql !== "") out.push({ sql, words, versioned, names, unicodeNames });
     words = [];
+    names = [];
+    unicodeNames = false;
     depth = 0;
     code = false;
     versioned = false;
@@ -89,7 +106,7 @@ export function splitStatements(script: string, engine: EngineName, stats?: Spli
     }
     return lexer.next();
   };
-  for (let t = read(); t; t = read()) {
+  for (let t = read(); t; prev2 = prev, prev = t, t = read()) {
     switch (t.kind) {
       case "space":
       case "comment":
@@ -124,6 +141,11 @@ export function splitStatements(script: string, engine: EngineName, stats?: Spli
           break;
         }
         code = true;
+        break;
+      case "quoted":
+        code = true;
+        names.push(unquote(lexer.textOf(t), t.closed === true).toUpperCase());
+        if (prev?.kind === "punct" && prev.end === t.start && script[prev.start] === "&" && prev2?.kind === "word" && prev2.end === prev.start && /^u$/i.test(lexer.textOf(prev2))) unicodeNames = true;
         break;
       default:
         code = true;
