@@ -168,9 +168,18 @@ function redactConnectionText(text: string): string {
   return out;
 }
 
-function redactText(text: string): string {
+/** A column whose values are credentials: a secret name, or a short one (pw, pass, psw). */
+function isCredentialColumn(name: string): boolean {
+  return isSecretName(name) || /^(pw|pass|psw)$/i.test(name);
+}
+
+/** In comments: "password: x", "api_token : x" (a note someone left next to the SQL). */
+const COLON_KV_RE = /(?<![A-Za-z0-9_.-])([A-Za-z_][A-Za-z0-9_.-]{0,63})([ \t]*:[ \t]*)([^\s,;'"]+)/g;
+
+function redactText(text: string, comment = false): string {
   if (text.length < 5) return text; // shorter than the shortest rule ("pwd=x")
-  return redactTokens(redactConnectionText(text));
+  const out = redactTokens(redactConnectionText(text));
+  return comment ? out.replace(COLON_KV_RE, (m, key: string, sep: string) => (isSecretName(key) ? `${key}${sep}${MASK}` : m)) : out;
 }
 
 /** Words followed by a literal that is a password: PASSWORD('x'), OLD_PASSWORD('x'), crypt('x', ...). */
@@ -254,8 +263,59 @@ function redactSqlAt(sql: string, depth: number): string {
     if (isStr(j)) mask(j);
   };
 
+  const nameAt = (j: number): string | undefined => {
+    const t = toks[j];
+    if (t === undefined) return undefined;
+    if (t.kind === "word") return t.text;
+    if (t.kind === "str" && t.style === "dq") return decodeBody(t);
+    if (t.kind === "bident") return t.text.slice(1, -1);
+    return undefined;
+  };
+  /**
+   * INSERT|REPLACE [INTO] table (col, …) VALUES (…), (…): the literals in the place of a
+   * credential-like column (insert into creds(pw) values ('…')).
+   */
+  const maskInsertValues = (i: number): void => {
+    let j = nextSig(i);
+    if (upperWord(j) === "INTO") j = nextSig(j);
+    if (nameAt(j) === undefined) return;
+    j = nextSig(j);
+    while (isPunct(j, ".") && nameAt(nextSig(j)) !== undefined) j = nextSig(nextSig(j));
+    if (!isPunct(j, "(")) return;
+    const secret: boolean[] = [];
+    for (j = nextSig(j); ; j = nextSig(j)) {
+      const col = nameAt(j);
+      if (col === undefined) return;
+      secret.push(isCredentialColumn(col));
+      j = nextSig(j);
+      if (isPunct(j, ")")) break;
+      if (!isPunct(j, ",")) return;
+    }
+    if (!secret.includes(true)) return;
+    j = nextSig(j);
+    if (upperWord(j) !== "VALUES") return;
+    for (j = nextSig(j); isPunct(j, "("); ) {
+      let pos = 0;
+      let depth = 0;
+      let k = nextSig(j);
+      for (; k < toks.length; k = nextSig(k)) {
+        if (isPunct(k, "(")) depth++;
+        else if (isPunct(k, ")")) {
+          if (depth === 0) break;
+          depth--;
+        } else if (isPunct(k, ",") && depth === 0) pos++;
+        else if (toks[k].kind === "str" && secret[pos]) mask(k);
+      }
+      j = nextSig(k);
+      if (!isPunct(j, ",")) break;
+      j = nextSig(j);
+    }
+  };
+
   for (let i = 0; i < toks.length; i++) {
     const t = toks[i];
+    const verb = upperWord(i);
+    if (verb === "INSERT" || (verb === "REPLACE" && upperWord(nextSig(i)) === "INTO")) maskInsertValues(i);
     let name: string | undefined;
     if (t.kind === "word") name = t.text;
     else if (t.kind === "str" && t.style === "dq") name = decodeBody(t);
@@ -310,8 +370,8 @@ function redactSqlAt(sql: string, depth: number): string {
   }
 
   // Text rules inside literals and comments (then read again as SQL); key shapes in code as well.
-  const again = (text: string): string => {
-    const t = redactText(text);
+  const again = (text: string, comment = false): string => {
+    const t = redactText(text, comment);
     // Nested keyword rules only ever mask a literal, so text without a quote has nothing for them.
     return depth < MAX_NESTING && t.length >= 5 && /['"$]/.test(t) ? redactSqlAt(t, depth + 1) : t;
   };
@@ -332,8 +392,8 @@ function redactSqlAt(sql: string, depth: number): string {
       out += tokText(t);
     } else if (t.kind === "comment") {
       flush();
-      if (t.text.startsWith("--")) out += `--${again(t.text.slice(2))}`; // a mask never ends the line
-      else out += redactBlockComment(t.text, again);
+      if (t.text.startsWith("--")) out += `--${again(t.text.slice(2), true)}`; // a mask never ends the line
+      else out += redactBlockComment(t.text, (body) => again(body, true));
     } else if (t.kind === "bident") {
       flush(); // `identifiers` are names, kept as they are
       out += t.text;
