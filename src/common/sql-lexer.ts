@@ -96,9 +96,13 @@ const isWordStart = (c: number) => isLetter(c) || c === 95 || c >= 0x80;
 const isAsciiSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
 const UNICODE_SPACE = /\s/;
 
-/** Reads tokens one at a time. */
+/**
+ * Reads tokens one at a time. The token answered is one object, reused by the next call (a long
+ * text makes no garbage per token): copy what must outlive the next call.
+ */
 export class SqlLexer {
   private i = 0;
+  private readonly tok: Token = { kind: "space", start: 0, end: 0, open: undefined, closed: undefined, backslash: undefined, version: undefined, mariadb: undefined };
   private readonly n: number;
   private readonly r: Rules;
 
@@ -122,12 +126,12 @@ export class SqlLexer {
     if (this.isSpace(c, start)) {
       let j = start + 1;
       while (j < n && this.isSpace(s.charCodeAt(j), j)) j++;
-      return this.emit({ kind: "space", start, end: j });
+      return this.emit("space", start, j);
     }
     // --
-    if (c === 45 && d === 45 && (!r.dashNeedsSpace || start + 2 >= n || s.charCodeAt(start + 2) <= 32)) return this.emit({ kind: "comment", start, end: this.lineEnd(start) });
+    if (c === 45 && d === 45 && (!r.dashNeedsSpace || start + 2 >= n || s.charCodeAt(start + 2) <= 32)) return this.emit("comment", start, this.lineEnd(start));
     // #
-    if (c === 35 && r.hashComments) return this.emit({ kind: "comment", start, end: this.lineEnd(start) });
+    if (c === 35 && r.hashComments) return this.emit("comment", start, this.lineEnd(start));
     // /*
     if (c === 47 && d === 42) {
       const bang = start + 2 < n ? s.charCodeAt(start + 2) : -1;
@@ -136,9 +140,12 @@ export class SqlLexer {
         let j = start + (mariadb ? 4 : 3);
         const from = j;
         while (j < n && isDigit(s.charCodeAt(j))) j++;
-        return this.emit({ kind: "versioned", start, end: j, version: s.slice(from, j), mariadb });
+        const t = this.emit("versioned", start, j);
+        t.version = s.slice(from, j);
+        t.mariadb = mariadb;
+        return t;
       }
-      return this.emit({ kind: "comment", start, end: this.blockCommentEnd(start) });
+      return this.emit("comment", start, this.blockCommentEnd(start));
     }
     // '…'
     if (c === 39) return this.quoted(start, start, "'", r.backslash, "string");
@@ -146,17 +153,22 @@ export class SqlLexer {
     if (c === 96 && r.backticks) return this.quoted(start, start, "`", false, "quoted");
     if (c === 91 && r.brackets) {
       const end = s.indexOf("]", start + 1);
-      return this.emit({ kind: "quoted", start, end: end === -1 ? n : end + 1, open: "[", closed: end !== -1 });
+      return this.emitQuoted("quoted", start, end === -1 ? n : end + 1, { open: "[", closed: end !== -1, backslash: false });
     }
     if (c === 36 && r.dollarQuotes && !(start > 0 && isWordChar(s.charCodeAt(start - 1)))) {
-      const m = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(s.slice(start, start + 64));
-      if (m) {
-        const tag = m[0];
-        const close = s.indexOf(tag, start + tag.length);
-        const end = close === -1 ? n : close + tag.length;
-        return this.emit({ kind: "string", start, end, open: tag, closed: close !== -1, backslash: false });
+      // $$ or $tag$ (a tag: a letter or _, then letters, digits, _; at most 62 characters).
+      let k = start + 1;
+      if (k < n && (isLetter(s.charCodeAt(k)) || s.charCodeAt(k) === 95)) {
+        k++;
+        while (k < n && k < start + 63 && (isLetter(s.charCodeAt(k)) || isDigit(s.charCodeAt(k)) || s.charCodeAt(k) === 95)) k++;
       }
-      return this.emit({ kind: "punct", start, end: start + 1 });
+      if (k < n && s.charCodeAt(k) === 36) {
+        const tag = s.slice(start, k + 1);
+        const close = s.indexOf(tag, k + 1);
+        const end = close === -1 ? n : close + tag.length;
+        return this.emitQuoted("string", start, end, { open: tag, closed: close !== -1, backslash: false });
+      }
+      return this.emit("punct", start, start + 1);
     }
     if (isWordStart(c) || (r.digitWords && isDigit(c))) {
       let j = start + 1;
@@ -166,14 +178,14 @@ export class SqlLexer {
         const p = c | 0x20;
         if ((p === 101 && r.eStrings) || (p === 110 && r.nStrings)) return this.quoted(start, j, `${s[start]}'`, p === 101 || r.backslash, "string");
       }
-      return this.emit({ kind: "word", start, end: j });
+      return this.emit("word", start, j);
     }
     if (isDigit(c)) {
       let j = start + 1;
       while (j < n && isDigit(s.charCodeAt(j))) j++;
-      return this.emit({ kind: "number", start, end: j });
+      return this.emit("number", start, j);
     }
-    return this.emit({ kind: "punct", start, end: start + 1 });
+    return this.emit("punct", start, start + 1);
   }
 
   /** The text of a token. */
@@ -181,8 +193,26 @@ export class SqlLexer {
     return this.text.slice(t.start, t.end);
   }
 
-  private emit(t: Token): Token {
-    this.i = t.end;
+  private emit(kind: TokenKind, start: number, end: number): Token {
+    this.i = end;
+    const out = this.tok;
+    out.kind = kind;
+    out.start = start;
+    out.end = end;
+    out.open = undefined;
+    out.closed = undefined;
+    out.backslash = undefined;
+    out.version = undefined;
+    out.mariadb = undefined;
+    return out;
+  }
+
+  /** A string or quoted name: its delimiter, whether it closed, whether backslashes escape. */
+  private emitQuoted(kind: TokenKind, start: number, end: number, quote: { open: string; closed: boolean; backslash: boolean }): Token {
+    const t = this.emit(kind, start, end);
+    t.open = quote.open;
+    t.closed = quote.closed;
+    t.backslash = quote.backslash;
     return t;
   }
 
@@ -228,10 +258,10 @@ export class SqlLexer {
       if (backslash && c === 92) j += 2;
       else if (c === q) {
         if (j + 1 < n && s.charCodeAt(j + 1) === q) j += 2;
-        else return this.emit({ kind, start, end: j + 1, open, closed: true, backslash });
+        else return this.emitQuoted(kind, start, j + 1, { open, closed: true, backslash });
       } else j++;
     }
-    return this.emit({ kind, start, end: n, open, closed: false, backslash });
+    return this.emitQuoted(kind, start, n, { open, closed: false, backslash });
   }
 }
 
@@ -239,6 +269,6 @@ export class SqlLexer {
 export function tokenize(text: string, dialect: SqlDialect): { lexer: SqlLexer; tokens: Token[] } {
   const lexer = new SqlLexer(text, dialect);
   const tokens: Token[] = [];
-  for (let t = lexer.next(); t; t = lexer.next()) tokens.push(t);
+  for (let t = lexer.next(); t; t = lexer.next()) tokens.push({ ...t });
   return { lexer, tokens };
 }

@@ -1,4 +1,4 @@
-import { SqlLexer, type Token } from "../common/sql-lexer.js";
+import { isWordChar, SqlLexer, type Token } from "../common/sql-lexer.js";
 import type { EngineName } from "./driver.js";
 
 /** One statement of a script: its text and its words outside strings, quotes and comments. */
@@ -54,6 +54,8 @@ function unquote(text: string, closed: boolean): string {
   return q === "[" ? body : body.split(q + q).join(q);
 }
 
+const NO_NAMES: string[] = [];
+
 /** Optional counters of the work done (tests check that it grows linearly). */
 export interface SplitStats {
   work: number;
@@ -72,23 +74,33 @@ export function splitStatements(script: string, engine: EngineName, stats?: Spli
   const out: Statement[] = [];
   const lexer = new SqlLexer(script, engine);
   let start = 0;
-  let words: string[] = [];
+  // Scratch lists, copied at their exact length into each statement.
+  const words: string[] = [];
   let depth = 0;
   let versioned = false;
-  let names: string[] = [];
+  const names: string[] = [];
   let unicodeNames = false;
-  /** The two tokens before the current one (for U&"…"). */
-  let prev: Token | undefined;
-  let prev2: Token | undefined;
   let compound = new CompoundCheck();
   /** Whether the statement has anything besides whitespace and comments (else it is dropped). */
   let code = false;
   let work = 0;
+  // Upper-cased words, one string per distinct word: a long script repeats few words, and
+  // keeping one copy of each keeps the work per KB flat at any size.
+  const upper = new Map<string, string>();
+  const wordOf = (t: Token) => {
+    const text = lexer.textOf(t);
+    let u = upper.get(text);
+    if (u === undefined) {
+      u = text.toUpperCase();
+      if (upper.size < 4096) upper.set(text, u);
+    }
+    return u;
+  };
   const flush = (end: number) => {
     const sql = script.slice(start, end).trim();
-    if (code && sql !== "") out.push({ sql, words, versioned, names, unicodeNames });
-    words = [];
-    names = [];
+    if (code && sql !== "") out.push({ sql, words: words.slice(), versioned, names: names.length > 0 ? names.slice() : NO_NAMES, unicodeNames });
+    words.length = 0;
+    names.length = 0;
     unicodeNames = false;
     depth = 0;
     code = false;
@@ -106,7 +118,7 @@ export function splitStatements(script: string, engine: EngineName, stats?: Spli
     }
     return lexer.next();
   };
-  for (let t = read(); t; prev2 = prev, prev = t, t = read()) {
+  for (let t = read(); t; t = read()) {
     switch (t.kind) {
       case "space":
       case "comment":
@@ -115,7 +127,7 @@ export function splitStatements(script: string, engine: EngineName, stats?: Spli
         versioned = true;
         break;
       case "word": {
-        const word = lexer.textOf(t).toUpperCase();
+        const word = wordOf(t);
         code = true;
         words.push(word);
         compound.add(word);
@@ -125,13 +137,13 @@ export function splitStatements(script: string, engine: EngineName, stats?: Spli
           // The word right after END (spaces between): END IF, END LOOP … close no counted block.
           let next = read();
           if (next?.kind === "space") next = read();
-          const afterWord = next?.kind === "word" ? lexer.textOf(next).toUpperCase() : undefined;
+          const afterWord = next?.kind === "word" ? wordOf(next) : undefined;
           if (!afterWord || !NOT_BLOCK_ENDS.has(afterWord)) depth--;
           if (afterWord === "CASE") {
             // END CASE: the CASE closes a block, it does not open one.
             words.push(afterWord);
             compound.add(afterWord);
-          } else ahead = next;
+          } else ahead = next ? { ...next } : undefined; // the lexer reuses its token object
         }
         break;
       }
@@ -145,7 +157,8 @@ export function splitStatements(script: string, engine: EngineName, stats?: Spli
       case "quoted":
         code = true;
         names.push(unquote(lexer.textOf(t), t.closed === true).toUpperCase());
-        if (prev?.kind === "punct" && prev.end === t.start && script[prev.start] === "&" && prev2?.kind === "word" && prev2.end === prev.start && /^u$/i.test(lexer.textOf(prev2))) unicodeNames = true;
+        // U&"…": the word U and & right before the quote.
+        if (t.start >= 2 && script[t.start - 1] === "&" && (script[t.start - 2] === "U" || script[t.start - 2] === "u") && !(t.start >= 3 && isWordChar(script.charCodeAt(t.start - 3)))) unicodeNames = true;
         break;
       default:
         code = true;

@@ -160,7 +160,7 @@ interface Lexed {
 function significant(sql: string): Lexed[] {
   const lexer = new SqlLexer(sql, "sqlite");
   const out: Lexed[] = [];
-  for (let t = lexer.next(); t; t = lexer.next()) if (t.kind !== "space" && t.kind !== "comment") out.push({ token: t, text: lexer.textOf(t) });
+  for (let t = lexer.next(); t; t = lexer.next()) if (t.kind !== "space" && t.kind !== "comment") out.push({ token: { ...t }, text: lexer.textOf(t) });
   return out;
 }
 
