@@ -9,13 +9,37 @@ import { isRefusal, READ_ONLY_RULES, READ_WRITE_RULES, schemaRefusal, type Autho
 // ("libsql-engine": libsql 0.6): statements run on libsql's own threads, so a running one can be
 // interrupted from here, and SQLite consults our rules while it compiles each of them.
 const require = createRequire(import.meta.url);
-const libsql = require("libsql-engine/promise") as { connect(path: string, opts?: { timeout?: number }): Promise<LibsqlDb> };
+interface Engine {
+  libsql: { connect(path: string, opts?: { timeout?: number }): Promise<LibsqlDb> };
+  /**
+   * The package's native module, for `iteratorNextSync`: its promise API answers each row through a
+   * thread hop (about 50 times slower than reading rows here). Not in the package's exports, so
+   * resolved beside promise.js; test/security/sqlite-functions.test.ts fails when it moves.
+   */
+  native: { iteratorNextSync(it: NativeRows): { done: boolean; value: unknown[] } };
+}
+let engine: Engine | undefined;
+
 /**
- * The package's native module, for `iteratorNextSync`: its promise API answers each row through a
- * thread hop (about 50 times slower than reading rows here). Not in the package's exports, so
- * resolved beside promise.js; test/security/sqlite-functions.test.ts fails when it moves.
+ * Loaded on first use: the confining build ships binaries for Linux (x64, glibc and musl) only. On
+ * other platforms the server still starts and SQLite profiles fail closed with a clear reason,
+ * never falling back to a build that lets user SQL reach the host's files.
  */
-const native = require(join(dirname(require.resolve("libsql-engine/promise")), "index.js")) as { iteratorNextSync(it: NativeRows): { done: boolean; value: unknown[] } };
+function sqliteEngine(): Engine {
+  if (engine) return engine;
+  try {
+    const libsql = require("libsql-engine/promise") as Engine["libsql"];
+    const native = require(join(dirname(require.resolve("libsql-engine/promise")), "index.js")) as Engine["native"];
+    engine = { libsql, native };
+    return engine;
+  } catch {
+    throw new DatabaseError(
+      `SQLite profiles need the confined SQLite engine, which has no build for ${process.platform}-${process.arch} (Linux x64 only)`,
+      "SQLITE_ENGINE_UNAVAILABLE",
+      "auth",
+    );
+  }
+}
 
 interface NativeRows {
   close(): void;
@@ -101,6 +125,7 @@ class SqliteCursor implements Cursor {
   async next(n: number): Promise<Cell[][]> {
     if (!this.it || this.done) return [];
     const out: Cell[][] = [];
+    const { native } = sqliteEngine();
     try {
       while (out.length < n) {
         const r = native.iteratorNextSync(this.it);
@@ -244,7 +269,7 @@ class SqlitePool implements EnginePool {
     this.open++;
     let db: LibsqlDb | undefined;
     try {
-      db = await libsql.connect(this.target.host, { timeout: 5 });
+      db = await sqliteEngine().libsql.connect(this.target.host, { timeout: 5 });
       await db.exec("PRAGMA trusted_schema = OFF; PRAGMA foreign_keys = ON");
       const schema = await rowsOf<"name" | "sql">(db, "SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND sql IS NOT NULL");
       const virtual = await rowsOf<"name">(db, "SELECT name FROM pragma_table_list WHERE type = 'virtual'");
@@ -316,6 +341,7 @@ async function rowsOf<K extends string>(db: LibsqlDb, sql: string): Promise<Reco
   const it = await stmt.stmt.iterate();
   const names = stmt.columns().map((c) => c.name);
   const out: Record<K, string>[] = [];
+  const { native } = sqliteEngine();
   for (let r = native.iteratorNextSync(it); !r.done; r = native.iteratorNextSync(it)) out.push(Object.fromEntries(names.map((n, i) => [n, String(r.value[i])])) as Record<K, string>);
   return out;
 }
