@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync } from "node:fs";
 import type { Interceptor } from "@connectrpc/connect";
 import { AuthService } from "../gen/sqlstudio/auth/v1/auth_pb.js";
 import { RealtimeService } from "../gen/sqlstudio/realtime/v1/realtime_pb.js";
@@ -125,7 +125,13 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
     pulled: (outcome) => deps.metrics.syncPulls.inc({ outcome }),
   });
   const e = config.engine;
-  if (e.sqliteDir) mkdirSync(e.sqliteDir, { recursive: true });
+  if (e.sqliteDir) {
+    mkdirSync(e.sqliteDir, { recursive: true });
+    // Before per-user folders, profiles named files right in this folder: those stay unreachable
+    // until an operator moves each into its owner's folder (docs/security.md).
+    const loose = readdirSync(e.sqliteDir, { withFileTypes: true }).filter((f) => f.isFile()).length;
+    if (loose > 0) logger.warn({ dir: e.sqliteDir, files: loose }, "files directly in ENGINE_SQLITE_DIR are not reachable: SQLite profiles open files in <dir>/<user id>/");
+  }
   const pools = new Pools({ max: e.poolMax, idleMs: e.poolIdleMs, perUser: e.poolsPerUser }, () => runtime.now(), logger, (n) => deps.metrics.enginePools.set(n));
   const connections = new Connections(
     new ConnectionStore(db),

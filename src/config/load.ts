@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { configSchema, defaultsFor, ENV_KEYS, environments, type Config, type Environment } from "./schema.js";
@@ -76,6 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, file = env.CONF
   if (c.server.defaultDeadlineMs > c.server.maxDeadlineMs) {
     problems.push("DEFAULT_DEADLINE_MS: must not exceed MAX_DEADLINE_MS");
   }
+  problems.push(...sqliteDirProblems(c));
   if (problems.length > 0) throw new ConfigError(problems);
   return c;
 }
@@ -135,6 +136,34 @@ function crossChecks(get: (path: string) => unknown): string[] {
   if (key) out.push(key);
   if (get("email.provider") === "resend" && !get("email.resendApiKey")) out.push("RESEND_API_KEY: required with EMAIL_PROVIDER=resend");
   return out;
+}
+
+/**
+ * Users' SQLite folders live under ENGINE_SQLITE_DIR: none of the server's own files (the app
+ * database and its folder, every `…File` setting such as the engine key or a TLS key) may be in it.
+ */
+function sqliteDirProblems(c: Config): string[] {
+  if (!c.engine.sqliteDir) return [];
+  const real = (p: string) => {
+    const full = resolve(p);
+    try {
+      return realpathSync(full);
+    } catch {
+      return full;
+    }
+  };
+  const dir = real(c.engine.sqliteDir);
+  const own: string[] = [];
+  const url = c.database.url;
+  if (url.startsWith("file:")) {
+    const file = url.slice(5).replace(/[?#].*$/, "");
+    if (file !== "" && file !== ":memory:") own.push(real(file), real(dirname(resolve(file))));
+  }
+  const files = (tree: unknown): string[] =>
+    tree && typeof tree === "object" ? Object.entries(tree).flatMap(([k, v]) => (typeof v === "string" && /File$/.test(k) ? [v] : files(v))) : [];
+  own.push(...files(c).map(real));
+  const inside = own.find((p) => p === dir || !relative(dir, p).startsWith("..") && !isAbsolute(relative(dir, p)));
+  return inside ? [`ENGINE_SQLITE_DIR: must not hold the server's own files (${inside} is inside ${dir}); use a folder of its own, e.g. ./data/sqlite`] : [];
 }
 
 /** A value of the unvalidated tree, parsed by its own field schema; undefined when it does not parse. */

@@ -125,6 +125,8 @@ export const configSchema = z.object({
     batchRows: positiveInt,
     batchBytes: positiveInt,
     healthCheckMs: positiveInt,
+    /** The longest SQL text ExecuteQuery and ExplainQuery accept (UTF-8 bytes). */
+    maxSqlBytes: positiveInt,
   }),
 });
 
@@ -197,6 +199,7 @@ export const ENV_KEYS: Record<string, string> = {
   ENGINE_BATCH_ROWS: "engine.batchRows",
   ENGINE_BATCH_BYTES: "engine.batchBytes",
   ENGINE_HEALTH_CHECK_MS: "engine.healthCheckMs",
+  ENGINE_MAX_SQL_BYTES: "engine.maxSqlBytes",
 };
 
 /** Defaults per profile. Development needs no configuration at all. */
@@ -254,6 +257,7 @@ export function defaultsFor(environment: Environment): Record<string, unknown> {
       batchRows: 1_000,
       batchBytes: 256 * 1024,
       healthCheckMs: 30_000,
+      maxSqlBytes: 1024 * 1024,
     },
   };
 }

@@ -290,3 +290,25 @@ describe(".env.example", () => {
     expect(unknown).toEqual([]);
   });
 });
+
+describe("ENGINE_SQLITE_DIR holds none of the server's own files (issue 17.2)", () => {
+  const base = { ENVIRONMENT: "development", DATABASE_URL: `file:${join(dir, "data", "app.db")}` };
+  it.each([
+    ["the app database's folder itself", join(dir, "data")],
+    ["a folder above it", dir],
+    ["the working folder", "."],
+  ])("refuses %s", (_what, sqliteDir) => {
+    const problems = problemsOf({ ...base, ENGINE_SQLITE_DIR: sqliteDir, ...(sqliteDir === "." ? { DATABASE_URL: "file:./data/development.db" } : {}) });
+    expect(problems.some((p) => p.startsWith("ENGINE_SQLITE_DIR:"))).toBe(true);
+  });
+
+  it("refuses a folder holding the engine key file (any …_FILE setting)", () => {
+    const problems = problemsOf({ ...base, ENGINE_SQLITE_DIR: join(dir, "sq"), ENGINE_SECRET_KEY_FILE: join(dir, "sq", "engine.key") });
+    expect(problems.join("\n")).toMatch(/ENGINE_SQLITE_DIR: .*engine\.key/);
+  });
+
+  it("accepts a folder of its own, also inside the data folder (the development default)", () => {
+    expect(loadConfig({ ...base, ENGINE_SQLITE_DIR: join(dir, "data", "sqlite") }, missing).engine.sqliteDir).toBe(join(dir, "data", "sqlite"));
+    expect(loadConfig({ ENVIRONMENT: "development" }, missing).engine.sqliteDir).toBe("./data/sqlite");
+  });
+});
