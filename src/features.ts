@@ -1,4 +1,6 @@
 import { mkdirSync, readdirSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import type { Interceptor } from "@connectrpc/connect";
 import { AuthService } from "../gen/sqlstudio/auth/v1/auth_pb.js";
 import { RealtimeService } from "../gen/sqlstudio/realtime/v1/realtime_pb.js";
@@ -172,6 +174,16 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
     logger,
     sources: exportSources(connectionStore, syncStore),
     scrub: () => scrubFreedSpace(db, config.database.url),
+    resources: {
+      // This instance's pools of the user's profiles close now (others close theirs when idle).
+      release: async (userId) => {
+        for (const c of await connectionStore.list(userId, 10_000)) await pools.close(userId, c.id);
+      },
+      // The user's own SQLite files (<ENGINE_SQLITE_DIR>/<user id>/).
+      remove: async (userId) => {
+        if (e.sqliteDir && /^[0-9a-f-]{36}$/i.test(userId)) await rm(join(resolve(e.sqliteDir), userId), { recursive: true, force: true });
+      },
+    },
   });
   return {
     services: [

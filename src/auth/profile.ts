@@ -38,6 +38,8 @@ export interface ProfilesDeps {
   sources: ExportSources;
   /** Removes the bytes of deleted rows from a local database file (db/scrub.ts). */
   scrub: () => Promise<unknown>;
+  /** What the account holds outside the database: released before its rows go, removed after. */
+  resources: { release(userId: string): Promise<void>; remove(userId: string): Promise<void> };
 }
 
 /** The signed-in user's own account: profile and email changes, deletion, export. */
@@ -106,8 +108,8 @@ export class Profiles {
 
   /**
    * Deletes the account and every row of it in every feature, ends its sessions on every
-   * instance (their rows are gone: the next check fails), and scrubs the freed bytes from a
-   * local database file. A verified address is told.
+   * instance (their rows are gone: the next check fails), scrubs the freed bytes from a local
+   * database file and removes the user's own SQLite folder. A verified address is told.
    */
   async deleteAccount(auth: AuthContext, currentPassword: string): Promise<void> {
     const user = await this.d.accounts.requireUser(auth);
@@ -115,6 +117,7 @@ export class Profiles {
     const addresses = [user.email, ...(user.pendingEmail ? [user.pendingEmail] : [])];
     const identifiers = [`user:${user.id}`, `id:${user.username.toLowerCase()}`, ...addresses.map((a) => `id:${a}`)];
     const buckets = [...this.d.mail.buckets(user.id, addresses), `resend:user:${user.id}`, `reset:email:${user.id}`, `export:user:${user.id}`];
+    await this.d.resources.release(user.id);
     const sessions = await this.d.data.deleteUser(user.id, { identifiers, buckets });
     this.d.accounts.forgetUserSessions(user.id);
     this.d.accounts.revoked(user.id, sessions);
@@ -122,6 +125,11 @@ export class Profiles {
       await this.d.scrub();
     } catch (err) {
       this.d.logger.error({ err }, "account deleted, but the freed database pages could not be scrubbed");
+    }
+    try {
+      await this.d.resources.remove(user.id);
+    } catch (err) {
+      this.d.logger.error({ err }, "account deleted, but its SQLite folder could not be removed");
     }
     this.d.logger.info({ sessions: sessions.length }, "account deleted");
     // Only an address that agreed to hear from this account (verified) is told; not counted in

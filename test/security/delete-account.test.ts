@@ -2,12 +2,13 @@
  * Issue 17.9 (the way out): there was no way to delete an account, and no way to take one's data
  * along. DeleteAccount (current password) ends every session on every instance and removes every
  * row of the user from every feature (sync records and conflicts, engine profiles, running
- * queries, realtime events, security events, login attempts, rate-limit buckets): afterwards the
+ * queries, realtime events, security events, login attempts, rate-limit buckets) and the user's own
+ * SQLite folder (<ENGINE_SQLITE_DIR>/<user id>/): afterwards the
  * app database FILE holds no byte of the email or username, WAL and freed pages included.
  * ExportMyData returns everything of the caller (never a secret) as one JSON document.
  * Two accounts on two instances sharing one database, over real HTTP.
  */
-import { readdirSync, readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +17,7 @@ import { migrate } from "../../src/db/migrator.js";
 import { call, freshIp, login, ok, registerAndLogin, sleep, startAuthServer, type AuthTestServer, type LoginReply, type NewUser } from "../support/auth.js";
 import { startResendStandIn, type ResendStandIn } from "../support/resend.js";
 import { connection, history, savedQuery, syncCall, uuid } from "../integration/sync/helpers.js";
+import { clientsFor, run, sqliteSpec } from "../support/engine.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sqlstudio-erase-"));
 const file = join(dir, "app.db");
@@ -37,7 +39,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-type Account = { user: NewUser; id: string; session: LoginReply; onB: LoginReply; connectionId: string };
+type Account = { user: NewUser; id: string; session: LoginReply; onB: LoginReply; connectionId: string; sqliteFolder: string };
 const DB_PASSWORD = "Db-pa55word-that-must-never-leave";
 
 /** An account with rows in every feature, made through the API (and one running query as an instance records it). */
@@ -59,9 +61,15 @@ async function populated(prefix: string): Promise<Account> {
     { spec: { name: `${prefix} pg`, engine: "ENGINE_POSTGRESQL", host: "127.0.0.1", port: 5432, database: "app", username: user.username, password: DB_PASSWORD, sslMode: "SSL_MODE_DISABLE" } },
     { token: t },
   );
+  // A SQLite database of their own, in their folder (<ENGINE_SQLITE_DIR>/<user id>/), with a query run on it.
+  const engine = clientsFor(a.url, t);
+  const lite = (await engine.connections.createConnection({ spec: sqliteSpec(`${prefix}.db`) })).connection!.id;
+  await run(engine, lite, `create table notes (body text); insert into notes values ('${user.email}')`);
+  const sqliteFolder = join(a.config.engine.sqliteDir!, id);
+  expect(existsSync(join(sqliteFolder, `${prefix}.db`))).toBe(true);
   // A query some instance is running for the user (rows live as long as their query).
   await db.execute({ sql: "INSERT INTO engine_queries (user_id, query_id, instance, created_at, updated_at) VALUES (?, ?, 'other-instance', ?, ?)", args: [id, uuid(), Date.now(), Date.now()] });
-  return { user, id, session, onB, connectionId: created.connection.id };
+  return { user, id, session, onB, connectionId: created.connection.id, sqliteFolder };
 }
 
 /** Every row of every table, as text. */
@@ -97,10 +105,12 @@ describe("ExportMyData", () => {
     expect(doc).toMatchObject({ format: "sqlstudio-export", version: 1, profile: { id: alice.id, email: alice.user.email, username: alice.user.username } });
     expect(doc.sessions.length).toBeGreaterThanOrEqual(2);
     expect(doc.securityEvents.map((e: { type: string }) => e.type)).toEqual(expect.arrayContaining(["registered", "login_succeeded", "login_failed"]));
-    expect(doc.connectionProfiles).toEqual([expect.objectContaining({ id: alice.connectionId, name: "alice pg", hasPassword: true })]);
+    expect(doc.connectionProfiles).toEqual(expect.arrayContaining([expect.objectContaining({ id: alice.connectionId, name: "alice pg", hasPassword: true })]));
+    expect(doc.connectionProfiles).toHaveLength(2);
     expect(doc.library.connections).toEqual([expect.objectContaining({ name: "alice db" })]);
     expect(doc.library.savedQueries).toEqual([expect.objectContaining({ title: "alice query" })]);
-    expect(doc.library.history).toEqual([expect.objectContaining({ sql: expect.stringContaining("select") })]);
+    // The pushed entry, and the statement run on the SQLite profile (every execution is history).
+    expect(doc.library.history).toEqual(expect.arrayContaining([expect.objectContaining({ sql: expect.stringContaining("select") }), expect.objectContaining({ sql: expect.stringContaining("create table notes") })]));
     // Nothing secret, and nothing of bob.
     expect(r.document).not.toContain(DB_PASSWORD);
     expect(r.document).not.toMatch(/password_?(hash|sealed)|passwordSealed|\$2[aby]\$/i);
@@ -151,6 +161,9 @@ describe("DeleteAccount", () => {
     for (const needle of [alice.user.email, alice.user.username, alice.user.email.split("@")[0]]) {
       expect(bytes.includes(Buffer.from(needle, "utf8")), `"${needle}" is still in the database files`).toBe(false);
     }
+    // Her own SQLite files went with her.
+    expect(existsSync(alice.sqliteFolder)).toBe(false);
+    expect(existsSync(bob.sqliteFolder)).toBe(true);
     // (Typing her address to log in now is counted like any unknown identifier: after the scan.)
     expect((await call(a, "Login", { identifier: alice.user.email, password: alice.user.password, deviceName: "x" }, { ip: freshIp() })).info?.reason).toBe("INVALID_CREDENTIALS");
   });
@@ -158,7 +171,7 @@ describe("DeleteAccount", () => {
   it("leaves bob's account and data as they were", async () => {
     expect((await call(b, "GetCurrentUser", {}, { token: bob.onB.accessToken })).status).toBe(200);
     const doc = JSON.parse((await ok<{ document: string }>(a, "ExportMyData", {}, { token: bob.session.accessToken })).document);
-    expect(doc.connectionProfiles).toHaveLength(1);
+    expect(doc.connectionProfiles).toHaveLength(2);
     expect(doc.library.savedQueries).toHaveLength(1);
     expect(fileBytes().includes(Buffer.from(bob.user.email))).toBe(true);
   });
