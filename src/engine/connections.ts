@@ -3,7 +3,7 @@ import type { Runtime } from "../common/runtime.js";
 import type { RequestInfo } from "../server/context.js";
 import { invalidArgument, rpcError } from "../server/errors.js";
 import { DatabaseError, type EngineName, type SslMode, type Target } from "./driver.js";
-import { checkHost, confineSqlitePath, type HostPolicy } from "./policy.js";
+import { checkHost, confineSqlitePath, userSqliteDir, type HostPolicy } from "./policy.js";
 import { DRIVERS, type Pools } from "./pools.js";
 import type { SecretBox } from "./secret-box.js";
 import type { ConnectionRow, ConnectionStore } from "./store.js";
@@ -82,7 +82,7 @@ export class Connections {
   async create(userId: string, spec: Spec, requestedId: string): Promise<ConnectionRow> {
     check(spec, "spec.");
     if (requestedId !== "" && !ID.test(requestedId)) throw invalidArgument("id", "must be a UUID");
-    await this.target(spec, "spec.");
+    await this.target(userId, spec, "spec.");
     if ((await this.store.count(userId, this.settings.maxPerUser)) >= this.settings.maxPerUser) {
       throw rpcError(Code.ResourceExhausted, "TOO_MANY_CONNECTIONS", `at most ${this.settings.maxPerUser} connection profiles per user`);
     }
@@ -123,7 +123,7 @@ export class Connections {
     check(spec, "spec.");
     if (clearPassword && spec.password !== "") throw invalidArgument("clear_password", "cannot be set with a new spec.password");
     const old = await this.get(userId, id);
-    await this.target(spec, "spec.");
+    await this.target(userId, spec, "spec.");
     // A stored password never follows a profile to another server or user: moved, it is dropped
     // unless this request enters it again.
     const moved = old.engine !== spec.engine || old.host !== spec.host || old.port !== spec.port || old.username !== spec.username;
@@ -166,8 +166,11 @@ export class Connections {
     }
   }
 
-  /** Where and how to connect, after the network policy (hosts) or the directory rule (SQLite). */
-  async target(spec: Omit<Spec, "name" | "readOnly"> & { engine: EngineName }, prefix = ""): Promise<Target> {
+  /**
+   * Where and how to connect, after the network policy (hosts) or the directory rule (SQLite: the
+   * user's own folder, `<ENGINE_SQLITE_DIR>/<user id>/`, made on first use).
+   */
+  async target(userId: string, spec: Omit<Spec, "name" | "readOnly"> & { engine: EngineName }, prefix = ""): Promise<Target> {
     const base = {
       engine: spec.engine,
       port: spec.port,
@@ -180,7 +183,7 @@ export class Connections {
       serverName: spec.host,
     };
     if (spec.engine === "sqlite") {
-      const file = confineSqlitePath(this.settings.sqliteDir, spec.host);
+      const file = confineSqlitePath(userSqliteDir(this.settings.sqliteDir, userId), spec.host);
       if ("refused" in file) throw rpcError(Code.PermissionDenied, "SQLITE_PATH_REFUSED", `${prefix}host: ${file.refused}`, { field: `${prefix}host` });
       return { ...base, host: file.path };
     }
@@ -191,7 +194,7 @@ export class Connections {
 
   /** A session on the profile's pool (the caller releases it with `done`). */
   session(userId: string, row: ConnectionRow) {
-    return this.pools.session(userId, row.id, row.updatedAt, row.engine, () => this.target({ ...row, password: this.password(row) }));
+    return this.pools.session(userId, row.id, row.updatedAt, row.engine, () => this.target(userId, { ...row, password: this.password(row) }));
   }
 
   dialectOf(engine: EngineName) {

@@ -131,8 +131,11 @@ export class DatabaseError extends Error {
   constructor(
     message: string,
     readonly code: string,
-    /** sql: the statement; auth: the profile's credentials or database; connect: the server cannot be reached. */
-    readonly kind: "sql" | "readonly" | "canceled" | "connect" | "auth" | "constraint" = "sql",
+    /**
+     * sql: the statement; auth: the profile's credentials or database; connect: the server cannot
+     * be reached; denied: the database refused to compile it (SQLite's authorizer on this server).
+     */
+    readonly kind: "sql" | "readonly" | "canceled" | "connect" | "auth" | "constraint" | "denied" = "sql",
   ) {
     super(cutMessage(message));
     this.name = "DatabaseError";

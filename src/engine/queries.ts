@@ -21,6 +21,8 @@ export interface QuerySettings {
   defaultTimeoutMs: number;
   batchRows: number;
   batchBytes: number;
+  /** SQL longer than this (UTF-8 bytes) is refused before it is split. */
+  maxSqlBytes: number;
 }
 
 export interface ExecuteRequest {
@@ -105,6 +107,9 @@ export class Queries {
 
   /** Statements of a script, each checked (read-only, SQLite confinement) before any runs. */
   private statements(sql: string, engine: Parameters<typeof splitStatements>[1], readOnly: boolean): Statement[] {
+    if (Buffer.byteLength(sql) > this.settings.maxSqlBytes) {
+      throw invalidArgument("sql", `is longer than ${this.settings.maxSqlBytes} bytes (ENGINE_MAX_SQL_BYTES)`, "SQL_TOO_LARGE");
+    }
     if (sql.trim() === "") throw invalidArgument("sql", "is required");
     const list = splitStatements(sql, engine);
     if (list.length === 0) throw invalidArgument("sql", "holds no statement");
@@ -162,6 +167,8 @@ export class Queries {
     let broken = false;
     let done: ((broken?: boolean) => void) | undefined;
     try {
+      // The id first, before a connection is even acquired: a client can cancel what it did not name.
+      yield { event: { case: "started", value: { queryId, statementCount: statements.length } } };
       const acquired = await this.connections.session(userId, row);
       session = acquired.session;
       done = acquired.done;

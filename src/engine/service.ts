@@ -130,11 +130,11 @@ export function connectionService(connections: Connections, pools: Pools): Servi
       let target;
       if (req.target.case === "id") {
         const row = await connections.get(userId, req.target.value);
-        target = await connections.target({ ...row, password: connections.password(row) });
+        target = await connections.target(userId, { ...row, password: connections.password(row) });
       } else if (req.target.case === "spec") {
         const s = spec(req.target.value);
         if (!s.engine) throw invalidArgument("spec.engine", "is required");
-        target = await connections.target({ ...s, engine: s.engine }, "spec.");
+        target = await connections.target(userId, { ...s, engine: s.engine }, "spec.");
       } else throw invalidArgument("target", "name a stored connection (id) or an unsaved one (spec)");
       const out = await connections.test(target);
       return { latency: durationFromMs(Math.max(1, Math.round(out.latencyMs))), serverVersion: out.version };

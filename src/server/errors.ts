@@ -48,6 +48,8 @@ function fromDatabase(err: DatabaseError): ConnectError {
       return rpcError(Code.FailedPrecondition, "CONNECTION_FAILED", `cannot connect: ${err.message}`, meta);
     case "constraint":
       return rpcError(Code.FailedPrecondition, "CONSTRAINT_VIOLATION", err.message, meta);
+    case "denied":
+      return rpcError(Code.PermissionDenied, "SQLITE_NOT_AUTHORIZED", `sql: ${err.message}`, { ...meta, field: "sql" });
     default:
       return rpcError(Code.InvalidArgument, "SQL_ERROR", err.message, meta);
   }

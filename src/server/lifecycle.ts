@@ -81,6 +81,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
     ws: (wsServer.address() as AddressInfo).port,
     metrics: (metricsServer.address() as AddressInfo).port,
   };
+  features.listening(ports.api);
   const scheme = config.server.tlsCertFile ? "https" : "http";
   const shown = host === "0.0.0.0" || host === "::" ? "localhost" : host;
   const addresses = {
