@@ -48,6 +48,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sqlstudio.auth.v1.AuthService/DeleteAccount": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * DeleteAccount deletes the caller's account and everything of it (current password needed); every session ends on every instance.
+         * @description DeleteAccount deletes the caller's account and everything of it (current password needed);
+         *     every session ends on every instance.
+         */
+        post: operations["AuthService_DeleteAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.auth.v1.AuthService/ExportMyData": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * ExportMyData returns everything the server keeps of the caller as one JSON document: profile, sessions, security events, connection profiles (never their passwords), saved queries and query history.
+         * @description ExportMyData returns everything the server keeps of the caller as one JSON document:
+         *     profile, sessions, security events, connection profiles (never their passwords), saved
+         *     queries and query history.
+         */
+        post: operations["AuthService_ExportMyData"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sqlstudio.auth.v1.AuthService/GetCurrentUser": {
         parameters: {
             query?: never;
@@ -315,7 +358,9 @@ export interface paths {
         put?: never;
         /**
          * UpdateProfile changes the caller's display name, username or email.
-         * @description UpdateProfile changes the caller's display name, username or email.
+         * @description UpdateProfile changes the caller's display name, username or email. A new email needs the
+         *     current password; it becomes the account's address only once verified, and the old address
+         *     is told (with a link that secures the account).
          */
         post: operations["AuthService_UpdateProfile"];
         delete?: never;
@@ -879,6 +924,22 @@ export interface components {
              */
             revokedSessions?: number;
         };
+        /** @description DeleteAccountRequest deletes the caller's account. */
+        "sqlstudio.auth.v1.DeleteAccountRequest": {
+            /** @description The account's current password. */
+            currentPassword?: string;
+        };
+        /** @description DeleteAccountResponse acknowledges the deletion: nothing of the account is left. */
+        "sqlstudio.auth.v1.DeleteAccountResponse": Record<string, never>;
+        /** @description ExportMyDataRequest asks for everything the server keeps of the caller. */
+        "sqlstudio.auth.v1.ExportMyDataRequest": Record<string, never>;
+        /** @description ExportMyDataResponse is the caller's data as one JSON document (docs/export.md). */
+        "sqlstudio.auth.v1.ExportMyDataResponse": {
+            /** @description The export: one JSON document, UTF-8. */
+            document?: string;
+            /** @description A file name to save it under, e.g. `sqlstudio-export-ann-2025-01-31.json`. */
+            fileName?: string;
+        };
         /** @description GetCurrentUserRequest asks for the caller's account. */
         "sqlstudio.auth.v1.GetCurrentUserRequest": Record<string, never>;
         /** @description GetCurrentUserResponse returns the caller's account. */
@@ -1000,7 +1061,10 @@ export interface components {
         };
         /** @description ResetPasswordRequest sets a new password with a reset token. */
         "sqlstudio.auth.v1.ResetPasswordRequest": {
-            /** @description The token from `${PUBLIC_URL}/reset-password?token=…`. */
+            /**
+             * @description The token from `${PUBLIC_URL}/reset-password?token=…` (a reset email, or the notice of an
+             *     email change sent to the former address).
+             */
             token?: string;
             /** @description The new password, 10-256 characters, not a common one. */
             newPassword?: string;
@@ -1067,9 +1131,13 @@ export interface components {
          *     - `SECURITY_EVENT_TYPE_SESSION_REVOKED`: A session was revoked (logout, revoke, or password change).
          *     - `SECURITY_EVENT_TYPE_PASSWORD_RESET_REQUESTED`: A password reset was requested.
          *     - `SECURITY_EVENT_TYPE_PROFILE_UPDATED`: The profile (email, username or display name) was changed.
+         *     - `SECURITY_EVENT_TYPE_EMAIL_CHANGE_REQUESTED`: A change of the email address was asked for (waiting for the new address to be verified).
+         *     - `SECURITY_EVENT_TYPE_EMAIL_CHANGED`: The new email address was verified and is now the account's.
+         *     - `SECURITY_EVENT_TYPE_ACCOUNT_SECURED`: The account was secured from the link sent to a former address: password reset, every session ended, that address restored.
+         *     - `SECURITY_EVENT_TYPE_CONNECTION_MOVED`: A database connection profile was pointed at another engine, host, port or user; its stored password was dropped unless the same request entered it again (details say which).
          * @enum {string}
          */
-        "sqlstudio.auth.v1.SecurityEventType": "SECURITY_EVENT_TYPE_UNSPECIFIED" | "SECURITY_EVENT_TYPE_REGISTERED" | "SECURITY_EVENT_TYPE_EMAIL_VERIFIED" | "SECURITY_EVENT_TYPE_LOGIN_SUCCEEDED" | "SECURITY_EVENT_TYPE_LOGIN_FAILED" | "SECURITY_EVENT_TYPE_LOGIN_LOCKED" | "SECURITY_EVENT_TYPE_REFRESH_TOKEN_REUSED" | "SECURITY_EVENT_TYPE_PASSWORD_CHANGED" | "SECURITY_EVENT_TYPE_PASSWORD_RESET" | "SECURITY_EVENT_TYPE_SESSION_REVOKED" | "SECURITY_EVENT_TYPE_PASSWORD_RESET_REQUESTED" | "SECURITY_EVENT_TYPE_PROFILE_UPDATED";
+        "sqlstudio.auth.v1.SecurityEventType": "SECURITY_EVENT_TYPE_UNSPECIFIED" | "SECURITY_EVENT_TYPE_REGISTERED" | "SECURITY_EVENT_TYPE_EMAIL_VERIFIED" | "SECURITY_EVENT_TYPE_LOGIN_SUCCEEDED" | "SECURITY_EVENT_TYPE_LOGIN_FAILED" | "SECURITY_EVENT_TYPE_LOGIN_LOCKED" | "SECURITY_EVENT_TYPE_REFRESH_TOKEN_REUSED" | "SECURITY_EVENT_TYPE_PASSWORD_CHANGED" | "SECURITY_EVENT_TYPE_PASSWORD_RESET" | "SECURITY_EVENT_TYPE_SESSION_REVOKED" | "SECURITY_EVENT_TYPE_PASSWORD_RESET_REQUESTED" | "SECURITY_EVENT_TYPE_PROFILE_UPDATED" | "SECURITY_EVENT_TYPE_EMAIL_CHANGE_REQUESTED" | "SECURITY_EVENT_TYPE_EMAIL_CHANGED" | "SECURITY_EVENT_TYPE_ACCOUNT_SECURED" | "SECURITY_EVENT_TYPE_CONNECTION_MOVED";
         /** @description Session is one signed-in device. */
         "sqlstudio.auth.v1.Session": {
             /** @description Session id. */
@@ -1082,7 +1150,7 @@ export interface components {
             ipAddress?: string;
             /** @description When the session was created. */
             createdAt?: components["schemas"]["google.protobuf.Timestamp"];
-            /** @description When the session was last used. */
+            /** @description When the session was last used (a call or a refresh; recorded at most once a minute). */
             lastSeenAt?: components["schemas"]["google.protobuf.Timestamp"];
             /** @description Whether this is the session of the request. */
             current?: boolean;
@@ -1095,8 +1163,10 @@ export interface components {
             displayName?: string;
             /** @description New username, when set. */
             username?: string;
-            /** @description New email address, when set; it must be verified again. */
+            /** @description New email address, when set: it becomes the account's address once verified. */
             email?: string;
+            /** @description The account's current password: required when `email` is set. */
+            currentPassword?: string;
         };
         /** @description UpdateProfileResponse returns the updated account. */
         "sqlstudio.auth.v1.UpdateProfileResponse": {
@@ -1119,6 +1189,11 @@ export interface components {
             emailVerified?: boolean;
             /** @description When the account was created. */
             createdAt?: components["schemas"]["google.protobuf.Timestamp"];
+            /**
+             * @description A new address waiting for its verification link to be used; until then `email` stays the
+             *     address for login and password reset. Empty when no change is pending.
+             */
+            pendingEmail?: string;
         };
         /** @description VerifyEmailRequest carries the token from a verification link. */
         "sqlstudio.auth.v1.VerifyEmailRequest": {
@@ -2306,6 +2381,68 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["sqlstudio.auth.v1.ChangePasswordResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    AuthService_DeleteAccount: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.auth.v1.DeleteAccountRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.auth.v1.DeleteAccountRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.auth.v1.DeleteAccountResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.auth.v1.DeleteAccountResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    AuthService_ExportMyData: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.auth.v1.ExportMyDataRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.auth.v1.ExportMyDataRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.auth.v1.ExportMyDataResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.auth.v1.ExportMyDataResponse"];
                 };
             };
             default: components["responses"]["ConnectError"];

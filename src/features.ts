@@ -1,12 +1,19 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import type { Interceptor } from "@connectrpc/connect";
 import { AuthService } from "../gen/sqlstudio/auth/v1/auth_pb.js";
 import { RealtimeService } from "../gen/sqlstudio/realtime/v1/realtime_pb.js";
 import { SyncService } from "../gen/sqlstudio/sync/v1/sync_pb.js";
 import { Accounts } from "./auth/accounts.js";
 import { authInterceptor } from "./auth/interceptor.js";
+import { AccountDataStore } from "./auth/account-store.js";
+import type { ExportSources } from "./auth/export.js";
 import { authJobs } from "./auth/jobs.js";
+import { jwtSecret } from "./auth/jwt-secret.js";
+import { AccountMail } from "./auth/mail.js";
 import { PasswordHasher } from "./auth/passwords.js";
+import { Profiles } from "./auth/profile.js";
 import { Sealer } from "./auth/seal.js";
 import { authService } from "./auth/service.js";
 import { AuthStore } from "./auth/store.js";
@@ -14,7 +21,8 @@ import { AccessTokens, RefreshTokens } from "./auth/tokens.js";
 import type { Runtime } from "./common/runtime.js";
 import type { Config } from "./config/schema.js";
 import type { Db } from "./db/client.js";
-import { ConsoleMailer, Outbox, ResendMailer, type Mailer } from "./email/mailer.js";
+import { scrubFreedSpace } from "./db/scrub.js";
+import { ConsoleMailer, LogOnlyMailer, Outbox, ResendMailer, type Mailer } from "./email/mailer.js";
 import type { Job } from "./jobs/runner.js";
 import type { Logger } from "./observability/logger.js";
 import type { Metrics } from "./observability/metrics.js";
@@ -33,7 +41,9 @@ import { SchemaService } from "../gen/sqlstudio/database/v1/schema_pb.js";
 import { TableService } from "../gen/sqlstudio/database/v1/table_pb.js";
 import { Catalog } from "./engine/catalog.js";
 import { Connections } from "./engine/connections.js";
+import { Budget } from "./engine/budget.js";
 import { engineKey } from "./engine/key.js";
+import { wireLimits } from "./engine/limits.js";
 import { Pools } from "./engine/pools.js";
 import { Queries } from "./engine/queries.js";
 import { SecretBox } from "./engine/secret-box.js";
@@ -61,6 +71,8 @@ export interface Features {
   socketHandler: ReturnType<typeof realtimeSocketHandler>;
   /** Subprotocols /v1/stream speaks. */
   socketProtocols: string[];
+  /** Tells the features the API's real port (email links follow it when PUBLIC_URL is unset). */
+  listening(apiPort: number): void;
   /** Refusals before Connect's pipeline (AppDeps.admission). */
   admission: NonNullable<AppDeps["admission"]>;
   /** Over-limit Subscribe calls refused before Connect's pipeline. */
@@ -70,20 +82,30 @@ export interface Features {
 /** The composition root of the features: each gets its store, logic and service here. */
 export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; runtime: Runtime; metrics: Metrics }): Features {
   const { config, db, logger, runtime } = deps;
-  const mailer: Mailer = config.email.resendApiKey
-    ? new ResendMailer(config.email.resendApiKey, config.email.from, config.email.resendBaseUrl)
-    : new ConsoleMailer();
+  const mailer: Mailer =
+    config.email.provider === "resend" && config.email.resendApiKey
+      ? new ResendMailer(config.email.resendApiKey, config.email.from, config.email.resendBaseUrl)
+      : config.environment === "development"
+        ? new ConsoleMailer()
+        : new LogOnlyMailer(logger);
   const outbox = new Outbox(mailer, logger);
+  // Email links: PUBLIC_URL, else (outside production) the address the API really listens on.
+  let listening = "";
+  const publicUrl = () => config.server.publicUrl ?? listening;
 
-  let secret = config.auth.jwtSecret;
-  if (!secret) {
-    // Development only (production refuses to start without one): access tokens from a
-    // previous run stop working on restart; clients refresh and carry on.
-    secret = runtime.random(32).toString("base64url");
-    logger.warn("JWT_SECRET is not set: using a random secret for this process");
-  }
+  const secret = jwtSecret(config.auth, runtime, logger);
   const a = config.auth;
   const store = new AuthStore(db);
+  const hour = { windowMs: 3_600_000 };
+  const mail = new AccountMail(
+    outbox,
+    store,
+    runtime,
+    { perAccount: { max: config.email.maxPerAccountPerHour, ...hour }, perAddress: { max: config.email.maxPerAddressPerHour, ...hour } },
+    logger,
+    secret,
+  );
+  const hasher = new PasswordHasher(a.bcryptCost);
   const realtimeStore = new RealtimeStore(db);
   const hub = new RealtimeHub(realtimeStore, runtime, logger, deps.metrics, {
     pollMs: config.realtime.pollMs,
@@ -91,13 +113,13 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
   });
   const accounts = new Accounts(
     store,
-    new PasswordHasher(a.bcryptCost),
+    hasher,
     new AccessTokens({ secret, previousSecret: a.jwtPreviousSecret, issuer: a.jwtIssuer, audience: a.jwtAudience, ttlMs: a.accessTokenTtlMs }, runtime),
     new RefreshTokens([secret, a.jwtPreviousSecret], runtime),
     new Sealer(secret, "refresh-grace", runtime),
-    outbox,
+    mail,
     runtime,
-    { publicUrl: config.server.publicUrl, refreshTokenTtlMs: a.refreshTokenTtlMs, refreshGraceMs: a.refreshGraceMs, sessionCacheMs: a.sessionCacheMs },
+    { publicUrl, refreshTokenTtlMs: a.refreshTokenTtlMs, refreshGraceMs: a.refreshGraceMs, sessionCacheMs: a.sessionCacheMs },
     logger,
     {
       onLogin: (result) => deps.metrics.logins.inc({ result }),
@@ -119,14 +141,44 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
     limitHit: (limit) => deps.metrics.limitHits.inc({ limit }),
   });
   const e = config.engine;
-  if (e.sqliteDir) mkdirSync(e.sqliteDir, { recursive: true });
-  const pools = new Pools({ max: e.poolMax, idleMs: e.poolIdleMs, perUser: e.poolsPerUser }, () => runtime.now(), logger, (n) => deps.metrics.enginePools.set(n));
+  if (e.sqliteDir) {
+    mkdirSync(e.sqliteDir, { recursive: true });
+    // Before per-user folders, profiles named files right in this folder: those stay unreachable
+    // until an operator moves each into its owner's folder (docs/security.md).
+    const loose = readdirSync(e.sqliteDir, { withFileTypes: true }).filter((f) => f.isFile()).length;
+    if (loose > 0) logger.warn({ dir: e.sqliteDir, files: loose }, "files directly in ENGINE_SQLITE_DIR are not reachable: SQLite profiles open files in <dir>/<user id>/");
+  }
+  const limitHit = (limit: string) => deps.metrics.engineLimits.inc({ limit });
+  const budget = new Budget(
+    { streamsPerUser: e.maxStreamsPerUser, connectionsPerUser: e.maxOpenConnectionsPerUser, connectionsPerHost: e.maxConnectionsPerHost },
+    limitHit,
+    (open) => deps.metrics.engineConnections.set(open),
+  );
+  const pools = new Pools(
+    { max: e.poolMax, idleMs: e.poolIdleMs, perUser: e.poolsPerUser, wire: wireLimits(e.maxCellBytes), onLimit: limitHit },
+    () => runtime.now(),
+    logger,
+    (n) => deps.metrics.enginePools.set(n),
+    budget,
+  );
   const connections = new Connections(
     new ConnectionStore(db),
     new SecretBox(engineKey(e, logger)),
     runtime,
     { allowPrivateHosts: e.allowPrivateHosts, allowlist: e.hostAllowlist, sqliteDir: e.sqliteDir, connectTimeoutMs: e.connectTimeoutMs, maxPerUser: e.maxConnectionsPerUser },
     pools,
+    // A profile moved to another server is a security event of its owner.
+    (userId, move, from) =>
+      store.addEvent({
+        id: runtime.newId(),
+        userId,
+        type: "connection_moved",
+        sessionId: null,
+        ipAddress: from.ip,
+        userAgent: from.userAgent,
+        details: { connection_id: move.connectionId, from: move.from, to: move.to, password: move.password },
+        createdAt: runtime.now(),
+      }),
   );
   const runningStore = new RunningQueryStore(db);
   // The relay stops a query of this instance when another instance was asked to cancel it.
@@ -144,19 +196,45 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
         deps.metrics.engineStatements.inc({ engine, result });
         if (rows > 0) deps.metrics.engineRows.inc({ engine }, rows);
       },
+      forcedStop: () => limitHit("stop_forced"),
+      limit: limitHit,
     },
     relay,
+    budget,
   );
   const catalog = new Catalog(connections);
+  const connectionStore = new ConnectionStore(db);
+  const profiles = new Profiles({
+    store,
+    data: new AccountDataStore(db),
+    accounts,
+    hasher,
+    mail,
+    runtime,
+    publicUrl,
+    logger,
+    sources: exportSources(connectionStore, syncStore),
+    scrub: () => scrubFreedSpace(db, config.database.url),
+    resources: {
+      // This instance's pools of the user's profiles close now (others close theirs when idle).
+      release: async (userId) => {
+        for (const c of await connectionStore.list(userId, 10_000)) await pools.close(userId, c.id);
+      },
+      // The user's own SQLite files (<ENGINE_SQLITE_DIR>/<user id>/).
+      remove: async (userId) => {
+        if (e.sqliteDir && /^[0-9a-f-]{36}$/i.test(userId)) await rm(join(resolve(e.sqliteDir), userId), { recursive: true, force: true });
+      },
+    },
+  });
   return {
     services: [
-      [AuthService, authService(accounts)],
+      [AuthService, authService(accounts, profiles)],
       [SyncService, syncService(sync)],
       [RealtimeService, realtimeService(hub, { maxQueued: config.realtime.maxQueued, now: () => runtime.now() })],
       [ConnectionService, connectionService(connections, pools)],
       [QueryService, queryService(queries, sync)],
       [SchemaService, schemaService(catalog)],
-      [TableService, tableService(new Tables(connections, catalog))],
+      [TableService, tableService(new Tables(connections, catalog, budget))],
     ],
     interceptors: [authInterceptor(accounts, { requireVerifiedEmail: a.requireVerifiedEmail })],
     jobs: [
@@ -187,5 +265,37 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
     socketProtocols: [PROTOCOL_PROTO, PROTOCOL_JSON],
     admission: (req, res, path) => path === SUBSCRIBE_PATH && gate.admit(req, res),
     gate,
+    listening(apiPort) {
+      const host = config.server.host;
+      const local = ["127.0.0.1", "::1", "0.0.0.0", "::", "localhost"].includes(host);
+      const shown = local ? "localhost" : host.includes(":") ? `[${host}]` : host;
+      listening = `${config.server.tlsCertFile ? "https" : "http"}://${shown}:${apiPort}`;
+    },
+  };
+}
+
+/** What ExportMyData reads of the engine and sync features, through their own stores. */
+function exportSources(connections: ConnectionStore, sync: SyncStore): ExportSources {
+  return {
+    async connections(userId) {
+      const out: Record<string, unknown>[] = [];
+      for (let after: { name: string; id: string } | undefined; ; ) {
+        const page = await connections.list(userId, 500, after);
+        for (const { passwordSealed, userId: _owner, createdAt, updatedAt, ...c } of page) {
+          out.push({ ...c, hasPassword: passwordSealed !== null, createdAt: new Date(createdAt).toISOString(), updatedAt: new Date(updatedAt).toISOString() });
+        }
+        if (page.length < 500) return out;
+        after = { name: page[page.length - 1].name, id: page[page.length - 1].id };
+      }
+    },
+    async records(userId) {
+      const out: { id: string; kind: string; version: number; updatedAt: number; payload: unknown }[] = [];
+      for (let since = 0; ; ) {
+        const page = await sync.changedSince(userId, since, 1000);
+        for (const r of page) if (!r.deleted && r.payload !== null) out.push({ id: r.id, kind: r.kind, version: r.version, updatedAt: r.updatedAt, payload: JSON.parse(r.payload) });
+        if (page.length < 1000) return out;
+        since = page[page.length - 1].seq;
+      }
+    },
   };
 }

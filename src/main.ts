@@ -22,6 +22,13 @@ async function main(): Promise<void> {
   );
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.once(signal, () => {
+      // The shutdown timeout is hard: whatever still holds the process when it is up (a socket to
+      // a database that never answers, a stuck handler) does not keep it alive.
+      setTimeout(() => {
+        logger.error({ timeoutMs: config.server.shutdownTimeoutMs }, "shutdown timeout passed: exiting now");
+        logger.flush?.();
+        process.exit(1);
+      }, config.server.shutdownTimeoutMs).unref();
       server.shutdown(signal).then(
         () => {
           logger.flush?.();

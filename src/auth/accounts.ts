@@ -1,19 +1,21 @@
 import { Code } from "@connectrpc/connect";
 import type { Runtime } from "../common/runtime.js";
 import { decodePageToken, encodePageToken, pageSize } from "../common/paging.js";
-import type { Outbox } from "../email/mailer.js";
 import { passwordChangedEmail, passwordResetEmail, verificationEmail } from "../email/templates.js";
 import type { Logger } from "../observability/logger.js";
 import type { AuthContext, RequestInfo } from "../server/context.js";
 import { invalidArgument, resourceExhausted, rpcError } from "../server/errors.js";
-import { lockDurationMs, lockoutPolicy } from "./lockout.js";
+import { judgeAttempt, lockoutPolicy } from "./lockout.js";
+import type { AccountMail } from "./mail.js";
 import { checkNewPassword, type PasswordHasher } from "./passwords.js";
 import type { Sealer } from "./seal.js";
+import { alreadyExists, emailLink, nameFor, RESET_TOKEN_TTL_MS, securityEvent, VERIFY_TOKEN_TTL_MS, wrongPassword, type EventType } from "./shared.js";
 import { AuthStore, uniqueViolation, type SecurityEventRow, type SessionRow, type UserRow } from "./store.js";
 import { hashToken, newOpaqueToken, type AccessTokens, type RefreshTokens } from "./tokens.js";
 
-export const VERIFY_TOKEN_TTL_MS = 24 * 3_600_000;
-export const RESET_TOKEN_TTL_MS = 3_600_000;
+export { RESET_TOKEN_TTL_MS, VERIFY_TOKEN_TTL_MS } from "./shared.js";
+/** A session's last use is written at most this often (every call would be a write). */
+export const LAST_USE_RESOLUTION_MS = 60_000;
 
 /** Rate limits (fixed windows shared by all instances through the database). */
 export const rateLimits = {
@@ -24,7 +26,8 @@ export const rateLimits = {
 };
 
 export interface AccountsConfig {
-  publicUrl: string;
+  /** Where email links point: PUBLIC_URL, or a function of the listening address. */
+  publicUrl: string | (() => string);
   refreshTokenTtlMs: number;
   refreshGraceMs: number;
   sessionCacheMs: number;
@@ -45,18 +48,7 @@ export interface TokenPair {
   user: UserRow;
 }
 
-export type EventType =
-  | "registered"
-  | "email_verified"
-  | "login_succeeded"
-  | "login_failed"
-  | "login_locked"
-  | "refresh_token_reused"
-  | "password_changed"
-  | "password_reset"
-  | "password_reset_requested"
-  | "session_revoked"
-  | "profile_updated";
+export type { EventType } from "./shared.js";
 
 const invalidCredentials = () => rpcError(Code.Unauthenticated, "INVALID_CREDENTIALS", "invalid username/email or password");
 const unauthenticated = (reason: string, message: string) => rpcError(Code.Unauthenticated, reason, message);
@@ -71,7 +63,7 @@ export class Accounts {
     private readonly tokens: AccessTokens,
     private readonly refreshTokens: RefreshTokens,
     private readonly graceSealer: Sealer,
-    private readonly outbox: Outbox,
+    private readonly mail: AccountMail,
     private readonly runtime: Runtime,
     private readonly cfg: AccountsConfig,
     private readonly logger: Logger,
@@ -83,13 +75,13 @@ export class Accounts {
   }
 
   /** Forgets revoked sessions here and tells the others (realtime: their sockets close at once). */
-  private revoked(userId: string, sessionIds: string[]): void {
+  revoked(userId: string, sessionIds: string[]): void {
     for (const id of sessionIds) this.sessionCache.delete(id);
     if (sessionIds.length > 0) this.hooks.onSessionsRevoked?.(userId, sessionIds);
   }
 
   private event(userId: string, type: EventType, info: RequestInfo, sessionId: string | null = null, details: Record<string, string> = {}): SecurityEventRow {
-    return { id: this.runtime.newId(), userId, type, sessionId, ipAddress: info.ip, userAgent: info.userAgent, details, createdAt: this.runtime.now() };
+    return securityEvent(this.runtime, { userId, type, info, sessionId, details });
   }
 
   private async limit(bucket: string, rule: { max: number; windowMs: number }): Promise<boolean> {
@@ -107,7 +99,7 @@ export class Accounts {
   }
 
   private link(path: string, token: string): string {
-    return `${this.cfg.publicUrl.replace(/\/$/, "")}/${path}?token=${encodeURIComponent(token)}`;
+    return emailLink(this.cfg.publicUrl, path, token);
   }
 
   // ── registration and email ───────────────────────────────────────────────
@@ -132,16 +124,21 @@ export class Accounts {
       if (field) throw alreadyExists(field);
       throw e;
     }
-    this.outbox.enqueue(verificationEmail(input.email, input.displayName || input.username, this.link("verify-email", token)));
+    // The account exists whatever the mail limits say (ResendVerificationEmail can follow).
+    await this.mail.sendOrSkip(id, verificationEmail(input.email, this.link("verify-email", token)));
     return (await this.store.userById(id))!;
   }
 
   async verifyEmail(token: string, info: RequestInfo): Promise<UserRow> {
     const now = this.runtime.now();
-    const userId = await this.store.verifyEmail(hashToken(token), now, (uid) => this.event(uid, "email_verified", info));
-    if (!userId) throw rpcError(Code.FailedPrecondition, "TOKEN_INVALID_OR_USED", "the verification link is invalid, expired or already used", { field: "token" });
-    this.forgetUserSessions(userId);
-    return (await this.store.userById(userId))!;
+    const done = await this.store.verifyEmail(hashToken(token), now, (uid, changed) => [
+      this.event(uid, "email_verified", info),
+      ...(changed ? [this.event(uid, "email_changed", info)] : []),
+    ]);
+    if (done === "taken") throw alreadyExists("email");
+    if (!done) throw rpcError(Code.FailedPrecondition, "TOKEN_INVALID_OR_USED", "the verification link is invalid, expired or already used", { field: "token" });
+    this.forgetUserSessions(done.userId);
+    return (await this.store.userById(done.userId))!;
   }
 
   async resendVerification(auth: AuthContext): Promise<boolean> {
@@ -150,8 +147,9 @@ export class Accounts {
     await this.enforce(`resend:user:${user.id}`, rateLimits.resendPerUser, "verification emails");
     const now = this.runtime.now();
     const token = newOpaqueToken(this.runtime);
+    await this.mail.reserveOrRefuse(user.id, [user.email]);
     await this.store.addEmailToken(hashToken(token), user.id, "verify_email", user.email, now + VERIFY_TOKEN_TTL_MS, now);
-    this.outbox.enqueue(verificationEmail(user.email, user.displayName || user.username, this.link("verify-email", token)));
+    this.mail.enqueueReserved(verificationEmail(user.email, this.link("verify-email", token)));
     return true;
   }
 
@@ -160,29 +158,23 @@ export class Accounts {
   async login(identifier: string, password: string, deviceName: string, info: RequestInfo): Promise<TokenPair> {
     const now = this.runtime.now();
     const p = lockoutPolicy;
-    const ip = await this.store.ipFailures(info.ip, now - p.ipWindowMs);
-    if (ip.count >= p.ipThreshold) {
-      this.onLogin("throttled");
-      throw resourceExhausted("too many failed logins from this address; try again later", Math.max(1000, ip.oldest + p.ipWindowMs - now), "LOGIN_THROTTLED");
-    }
     const user = await this.store.userByIdentifier(identifier);
     // Unknown identifiers are counted and locked exactly like real accounts.
     const key = user ? `user:${user.id}` : `id:${identifier}`;
-    const state = await this.store.loginState(key, now - p.horizonMs);
-    if (state.lockedUntil > now) {
-      this.onLogin("locked");
-      throw resourceExhausted("too many failed logins; try again later", state.lockedUntil - now, "LOGIN_LOCKED");
+    // Counted before the password is judged, so concurrent attempts cannot all be judged.
+    const decision = await this.store.countLoginAttempt(key, info.ip, now, { key: now - p.horizonMs, ip: now - p.ipWindowMs }, (s) => judgeAttempt(s, now));
+    if (!decision.admit) {
+      this.onLogin(decision.why);
+      if (decision.why === "throttled") throw resourceExhausted("too many failed logins from this address; try again later", decision.retryAfterMs, "LOGIN_THROTTLED");
+      throw resourceExhausted("too many failed logins; try again later", decision.retryAfterMs, "LOGIN_LOCKED");
     }
     const ok = user ? await this.hasher.verify(password, user.passwordHash) : await this.hasher.verifyNothing(password);
     if (!user || !ok) {
-      const failures = state.failures + 1;
-      const lockMs = lockDurationMs(failures);
-      const events: SecurityEventRow[] = [];
       if (user) {
-        events.push(this.event(user.id, "login_failed", info));
-        if (lockMs > 0) events.push(this.event(user.id, "login_locked", info, null, { seconds: String(Math.round(lockMs / 1000)) }));
+        const events = [this.event(user.id, "login_failed", info)];
+        if (decision.lockUntil > now) events.push(this.event(user.id, "login_locked", info, null, { seconds: String(Math.round((decision.lockUntil - now) / 1000)) }));
+        await this.store.recordLoginFailure(events);
       }
-      await this.store.recordLoginFailure(key, info.ip, now, now + lockMs, failures - p.threshold + 1, events);
       this.onLogin("invalid");
       throw invalidCredentials();
     }
@@ -240,7 +232,7 @@ export class Accounts {
    * The caller of an RPC, from `Authorization: Bearer <jwt>`: a valid token of a live session.
    * Session liveness is cached for at most `sessionCacheMs` so revocations reach every instance fast.
    */
-  async authenticate(authorization: string | null): Promise<AuthContext> {
+  async authenticate(authorization: string | null, ip = ""): Promise<AuthContext> {
     const m = authorization ? /^Bearer\s+([A-Za-z0-9_.-]{10,4096})$/i.exec(authorization.trim()) : null;
     if (!m) throw unauthenticated("MISSING_TOKEN", "missing or malformed Authorization: Bearer token");
     const claims = await this.tokens.verify(m[1]);
@@ -254,15 +246,20 @@ export class Accounts {
     }
     const check = cached.check;
     if (!check || !check.live || check.userId !== claims.sub) throw unauthenticated("SESSION_REVOKED", "session has ended; log in again");
+    if (now - check.lastSeenAt >= LAST_USE_RESOLUTION_MS) {
+      // The session's last use, written at most once a minute (on every instance together).
+      check.lastSeenAt = now;
+      await this.store.touchSession(claims.sid, now, ip, now - LAST_USE_RESOLUTION_MS).catch((err: unknown) => this.logger.warn({ err }, "could not record a session's last use"));
+    }
     return { userId: check.userId, sessionId: claims.sid, role: check.role, emailVerified: check.emailVerified, tokenExpiresAt: claims.expiresAt };
   }
 
-  /** Drops this user's cached session checks (their email_verified changed). */
-  private forgetUserSessions(userId: string): void {
+  /** Drops this user's cached session checks (their email_verified changed, or they are gone). */
+  forgetUserSessions(userId: string): void {
     for (const [sid, entry] of this.sessionCache) if (entry.check?.userId === userId) this.sessionCache.delete(sid);
   }
 
-  private async requireUser(auth: AuthContext): Promise<UserRow> {
+  async requireUser(auth: AuthContext): Promise<UserRow> {
     const user = await this.store.userById(auth.userId);
     if (!user) throw unauthenticated("SESSION_REVOKED", "session has ended; log in again");
     return user;
@@ -278,42 +275,9 @@ export class Accounts {
     await this.revoke(auth, { only: auth.sessionId }, "logout", info);
   }
 
-  async updateProfile(auth: AuthContext, changes: { displayName?: string; username?: string; email?: string }, info: RequestInfo): Promise<UserRow> {
-    const user = await this.requireUser(auth);
-    if (changes.email === user.email) delete changes.email;
-    if (changes.username === user.username) delete changes.username;
-    if (changes.displayName === user.displayName) delete changes.displayName;
-    if (Object.keys(changes).length === 0) return user;
-    const usernameChanged = changes.username !== undefined && changes.username.toLowerCase() !== user.username.toLowerCase();
-    const taken = await this.store.emailOrUsernameTaken(changes.email, usernameChanged ? changes.username : undefined, user.id);
-    if (taken) throw alreadyExists(taken);
-    const now = this.runtime.now();
-    const token = changes.email !== undefined ? newOpaqueToken(this.runtime) : undefined;
-    try {
-      await this.store.updateProfile(
-        user.id,
-        changes,
-        now,
-        token ? { hash: hashToken(token), expiresAt: now + VERIFY_TOKEN_TTL_MS } : undefined,
-        this.event(user.id, "profile_updated", info, auth.sessionId, { fields: Object.keys(changes).sort().join(",") }),
-      );
-    } catch (e) {
-      const field = uniqueViolation(e);
-      if (field) throw alreadyExists(field);
-      throw e;
-    }
-    if (token && changes.email) {
-      this.outbox.enqueue(verificationEmail(changes.email, changes.displayName ?? (user.displayName || user.username), this.link("verify-email", token)));
-      this.forgetUserSessions(user.id);
-    }
-    return (await this.store.userById(user.id))!;
-  }
-
   async changePassword(auth: AuthContext, current: string, next: string, info: RequestInfo): Promise<number> {
     const user = await this.requireUser(auth);
-    if (!(await this.hasher.verify(current, user.passwordHash))) {
-      throw rpcError(Code.InvalidArgument, "WRONG_PASSWORD", "current_password: is not the account's password", { field: "current_password" });
-    }
+    if (!(await this.hasher.verify(current, user.passwordHash))) throw wrongPassword();
     checkNewPassword(next, "new_password", [user.email, user.username, user.displayName]);
     if (current === next) throw invalidArgument("new_password", "must differ from the current password", "PASSWORD_UNCHANGED");
     const now = this.runtime.now();
@@ -321,7 +285,8 @@ export class Accounts {
       this.event(user.id, "password_changed", info, auth.sessionId),
     ]);
     this.revoked(user.id, revoked ?? []);
-    this.outbox.enqueue(passwordChangedEmail(user.email, user.displayName || user.username));
+    // The change is made; the notice goes within the mail limits (a flood of changes is not a flood of mail).
+    await this.mail.sendOrSkip(user.id, passwordChangedEmail(user.email, nameFor(user, user.email)));
     return revoked?.length ?? 0;
   }
 
@@ -329,28 +294,47 @@ export class Accounts {
   async requestPasswordReset(email: string, info: RequestInfo): Promise<void> {
     await this.enforce(`reset:ip:${info.ip}`, rateLimits.resetPerIp, "password reset requests from this address");
     const user = await this.store.userByIdentifier(email);
-    // No bcrypt here: the known path does not hash either, so an unknown email answers as fast.
-    if (!user) return;
-    if (!(await this.limit(`reset:email:${user.id}`, rateLimits.resetPerEmail))) return;
+    // No bcrypt here, and one write either way (the counters, plus the token for an account), so
+    // an unknown email answers as fast as a known one.
+    if (!user) {
+      await this.mail.reserveAlong(undefined, [email], { hits: [], statements: [] });
+      return;
+    }
     const now = this.runtime.now();
     const token = newOpaqueToken(this.runtime);
-    await this.store.addEmailToken(hashToken(token), user.id, "reset_password", user.email, now + RESET_TOKEN_TTL_MS, now, this.event(user.id, "password_reset_requested", info));
-    this.outbox.enqueue(passwordResetEmail(user.email, user.displayName || user.username, this.link("reset-password", token)));
+    const event = this.event(user.id, "password_reset_requested", info);
+    const { wait } = await this.mail.reserveAlong(user.id, [user.email], {
+      hits: [{ bucket: `reset:email:${user.id}`, ...rateLimits.resetPerEmail }],
+      statements: this.store.emailTokenStmts(hashToken(token), user.id, "reset_password", user.email, now + RESET_TOKEN_TTL_MS, now, event),
+    });
+    // Over a limit: the token stays unsent (it expires unused); the answer is OK either way.
+    if (wait > 0) return;
+    this.mail.enqueueReserved(passwordResetEmail(user.email, nameFor(user, user.email), this.link("reset-password", token)));
   }
 
+  /**
+   * Sets a new password with an emailed token and ends every session: a reset link, or the
+   * secure-account link of an email-change notice, which also makes the address it was sent to
+   * the account's again (verified by the link itself) and drops a pending change.
+   */
   async resetPassword(token: string, newPassword: string, info: RequestInfo): Promise<void> {
     const now = this.runtime.now();
     const hash = hashToken(token);
-    const owner = await this.store.peekEmailToken(hash, "reset_password", now);
+    const owner = await this.store.peekEmailToken(hash, ["reset_password", "secure_account"], now);
     const invalid = () => rpcError(Code.FailedPrecondition, "TOKEN_INVALID_OR_USED", "the reset link is invalid, expired or already used", { field: "token" });
     if (!owner) throw invalid();
     const user = await this.store.userById(owner.userId);
     if (!user) throw invalid();
     checkNewPassword(newPassword, "new_password", [user.email, user.username, user.displayName]);
-    const revoked = await this.store.setPassword(user.id, await this.hasher.hash(newPassword), now, { consumeTokenHash: hash }, [this.event(user.id, "password_reset", info)]);
+    const secure = owner.purpose === "secure_account";
+    const events = [this.event(user.id, "password_reset", info)];
+    if (secure) events.push(this.event(user.id, "account_secured", info));
+    const revoked = await this.store.setPassword(user.id, await this.hasher.hash(newPassword), now, { consumeTokenHash: hash, restoreEmail: secure ? owner.email : undefined }, events);
     if (revoked === undefined) throw invalid(); // another request consumed the token first
     this.revoked(user.id, revoked);
-    this.outbox.enqueue(passwordChangedEmail(user.email, user.displayName || user.username));
+    this.forgetUserSessions(user.id);
+    const after = (await this.store.userById(user.id)) ?? user;
+    await this.mail.sendOrSkip(user.id, passwordChangedEmail(after.email, nameFor(after, after.email)));
   }
 
   // ── sessions and events ──────────────────────────────────────────────────
@@ -403,6 +387,3 @@ export class Accounts {
   }
 }
 
-function alreadyExists(field: "email" | "username") {
-  return rpcError(Code.AlreadyExists, field === "email" ? "EMAIL_TAKEN" : "USERNAME_TAKEN", `${field}: is already in use`, { field });
-}

@@ -1,5 +1,5 @@
 import { Code, type Interceptor } from "@connectrpc/connect";
-import { authKey } from "../server/context.js";
+import { authKey, requestInfoKey } from "../server/context.js";
 import { rpcError } from "../server/errors.js";
 import type { Accounts } from "./accounts.js";
 import { PUBLIC_AUTH_METHODS } from "./service.js";
@@ -22,7 +22,7 @@ export function authInterceptor(accounts: Accounts, opts: { requireVerifiedEmail
   return (next) => async (req) => {
     const service = req.service.typeName;
     if (isPublic(service, req.method.name)) return next(req);
-    const auth = await accounts.authenticate(req.header.get("authorization"));
+    const auth = await accounts.authenticate(req.header.get("authorization"), req.contextValues.get(requestInfoKey).ip);
     if (opts.requireVerifiedEmail && !auth.emailVerified && service !== "sqlstudio.auth.v1.AuthService") {
       throw rpcError(Code.FailedPrecondition, "EMAIL_NOT_VERIFIED", "verify your email address first");
     }

@@ -18,3 +18,32 @@ export function lockDurationMs(failures: number, policy = lockoutPolicy): number
   const level = failures - policy.threshold;
   return Math.min(policy.maxLockMs, policy.baseLockMs * 2 ** Math.min(level, 20));
 }
+
+/** What the database knows of an identifier and an address when a login attempt arrives. */
+export interface AttemptState {
+  /** Failures of the identifier within the horizon (attempts still being judged included). */
+  failures: number;
+  lockedUntil: number;
+  /** Failures from the address within the IP window, and the oldest of them. */
+  ipFailures: number;
+  ipOldest: number;
+}
+
+export type AttemptDecision =
+  | { admit: false; why: "throttled" | "locked"; retryAfterMs: number }
+  /** Judge the password; the attempt already counts as failure number `failures`, with `lockUntil` (0: none) set at once. */
+  | { admit: true; failures: number; lockUntil: number; level: number };
+
+/**
+ * Whether an attempt may be judged. It is decided and counted in one transaction before the
+ * password is checked, so concurrent attempts (on any instance) see each other: the attempt
+ * that reaches the threshold sets the lock before its own password is known, and a success
+ * lifts it again.
+ */
+export function judgeAttempt(s: AttemptState, now: number, policy = lockoutPolicy): AttemptDecision {
+  if (s.ipFailures >= policy.ipThreshold) return { admit: false, why: "throttled", retryAfterMs: Math.max(1000, s.ipOldest + policy.ipWindowMs - now) };
+  if (s.lockedUntil > now) return { admit: false, why: "locked", retryAfterMs: s.lockedUntil - now };
+  const failures = s.failures + 1;
+  const lockMs = lockDurationMs(failures, policy);
+  return { admit: true, failures, lockUntil: lockMs > 0 ? now + lockMs : 0, level: failures - policy.threshold + 1 };
+}

@@ -11,6 +11,7 @@ import {
 } from "../../gen/sqlstudio/auth/v1/auth_pb.js";
 import { callerOf, requestInfoKey } from "../server/context.js";
 import type { Accounts, TokenPair } from "./accounts.js";
+import type { Profiles } from "./profile.js";
 import type { SecurityEventRow, SessionRow, UserRow } from "./store.js";
 import * as v from "./validate.js";
 
@@ -29,6 +30,7 @@ export function toUser(u: UserRow): MessageInitShape<typeof UserSchema> {
     role: u.role === "admin" ? Role.ADMIN : Role.USER,
     emailVerified: u.emailVerified,
     createdAt: timestampFromMs(u.createdAt),
+    pendingEmail: u.pendingEmail ?? "",
   };
 }
 
@@ -57,6 +59,10 @@ const EVENT_TYPES: Record<string, SecurityEventType> = {
   password_reset_requested: SecurityEventType.PASSWORD_RESET_REQUESTED,
   session_revoked: SecurityEventType.SESSION_REVOKED,
   profile_updated: SecurityEventType.PROFILE_UPDATED,
+  email_change_requested: SecurityEventType.EMAIL_CHANGE_REQUESTED,
+  email_changed: SecurityEventType.EMAIL_CHANGED,
+  account_secured: SecurityEventType.ACCOUNT_SECURED,
+  connection_moved: SecurityEventType.CONNECTION_MOVED,
 };
 
 function toEvent(e: SecurityEventRow): MessageInitShape<typeof SecurityEventSchema> {
@@ -82,8 +88,8 @@ function tokens(p: TokenPair) {
   };
 }
 
-/** sqlstudio.auth.v1.AuthService: check input → Accounts → response. */
-export function authService(accounts: Accounts): ServiceImpl<typeof AuthService> {
+/** sqlstudio.auth.v1.AuthService: check input → Accounts / Profiles → response. */
+export function authService(accounts: Accounts, profiles: Profiles): ServiceImpl<typeof AuthService> {
   return {
     async register(req, ctx) {
       const input = {
@@ -120,7 +126,8 @@ export function authService(accounts: Accounts): ServiceImpl<typeof AuthService>
       if (req.displayName !== undefined) changes.displayName = v.displayName(req.displayName);
       if (req.username !== undefined) changes.username = v.username(req.username);
       if (req.email !== undefined) changes.email = v.email(req.email);
-      return { user: toUser(await accounts.updateProfile(caller(ctx), changes, info(ctx))) };
+      const current = req.currentPassword ? v.givenPassword(req.currentPassword, "current_password") : undefined;
+      return { user: toUser(await profiles.updateProfile(caller(ctx), changes, current, info(ctx))) };
     },
     async changePassword(req, ctx) {
       const current = v.givenPassword(req.currentPassword, "current_password");
@@ -134,6 +141,13 @@ export function authService(accounts: Accounts): ServiceImpl<typeof AuthService>
     async resetPassword(req, ctx) {
       await accounts.resetPassword(v.opaqueToken(req.token, "token"), req.newPassword, info(ctx));
       return {};
+    },
+    async deleteAccount(req, ctx) {
+      await profiles.deleteAccount(caller(ctx), v.givenPassword(req.currentPassword, "current_password"));
+      return {};
+    },
+    async exportMyData(_req, ctx) {
+      return await profiles.exportMyData(caller(ctx));
     },
     async listSessions(req, ctx) {
       const page = await accounts.listSessions(caller(ctx), req.pageSize, req.pageToken);

@@ -1,94 +1,17 @@
-import type { InStatement, Row } from "@libsql/client";
+import type { InStatement } from "@libsql/client";
 import type { Db } from "../db/client.js";
+import { AbuseStore } from "./abuse-store.js";
+import { SESSION_COLS, session, USER_COLS, user, type EmailTokenPurpose, type SecurityEventRow, type SessionCheck, type SessionRow, type UserRow } from "./store-rows.js";
 
 /** The only code with SQL for the auth tables (migrations/0002_auth.sql). */
 
-export interface UserRow {
-  id: string;
-  email: string;
-  username: string;
-  displayName: string;
-  passwordHash: string;
-  role: "user" | "admin";
-  emailVerified: boolean;
-  passwordChangedAt: number;
-  createdAt: number;
-}
+export type { EmailTokenPurpose, SecurityEventRow, SessionCheck, SessionRow, UserRow } from "./store-rows.js";
+export { uniqueViolation } from "./store-rows.js";
 
-export interface SessionRow {
-  id: string;
-  userId: string;
-  deviceName: string;
-  userAgent: string;
-  ipAddress: string;
-  expiresAt: number;
-  revokedAt: number | null;
-  lastSeenAt: number;
-  createdAt: number;
-}
-
-export interface SessionCheck {
-  userId: string;
-  role: "user" | "admin";
-  emailVerified: boolean;
-  live: boolean;
-}
-
-export interface SecurityEventRow {
-  id: string;
-  userId: string;
-  type: string;
-  sessionId: string | null;
-  ipAddress: string;
-  userAgent: string;
-  details: Record<string, string>;
-  createdAt: number;
-}
-
-export type EmailTokenPurpose = "verify_email" | "reset_password";
-
-const USER_COLS = "id, email, username, display_name, password_hash, role, email_verified, password_changed_at, created_at";
-const SESSION_COLS = "id, user_id, device_name, user_agent, ip_address, expires_at, revoked_at, last_seen_at, created_at";
-
-function user(r: Row): UserRow {
-  return {
-    id: String(r.id),
-    email: String(r.email),
-    username: String(r.username),
-    displayName: String(r.display_name),
-    passwordHash: String(r.password_hash),
-    role: r.role === "admin" ? "admin" : "user",
-    emailVerified: Number(r.email_verified) === 1,
-    passwordChangedAt: Number(r.password_changed_at),
-    createdAt: Number(r.created_at),
-  };
-}
-
-function session(r: Row): SessionRow {
-  return {
-    id: String(r.id),
-    userId: String(r.user_id),
-    deviceName: String(r.device_name),
-    userAgent: String(r.user_agent),
-    ipAddress: String(r.ip_address),
-    expiresAt: Number(r.expires_at),
-    revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
-    lastSeenAt: Number(r.last_seen_at),
-    createdAt: Number(r.created_at),
-  };
-}
-
-/** Which unique column a constraint error is about, if it is one. */
-export function uniqueViolation(err: unknown): "email" | "username" | undefined {
-  const msg = String((err as Error)?.message ?? "");
-  if (!/UNIQUE constraint failed/i.test(msg)) return undefined;
-  if (msg.includes("users.email")) return "email";
-  if (msg.includes("users.username_key")) return "username";
-  return undefined;
-}
-
-export class AuthStore {
-  constructor(private readonly db: Db) {}
+export class AuthStore extends AbuseStore {
+  constructor(db: Db) {
+    super(db);
+  }
 
   // ── users ────────────────────────────────────────────────────────────────
 
@@ -137,13 +60,18 @@ export class AuthStore {
     return undefined;
   }
 
-  /** Applies the set fields; a new email is unverified again and gets a verification token. */
+  /**
+   * Applies the set display name and username and, with `emailChange`, records the new address
+   * as pending (email stays the account's address until it is verified): a verification token for
+   * the new address, a secure-account token for the current one, and links of an earlier pending
+   * change stop working. One transaction.
+   */
   async updateProfile(
     userId: string,
-    changes: { displayName?: string; username?: string; email?: string },
+    changes: { displayName?: string; username?: string },
     now: number,
-    verifyToken: { hash: string; expiresAt: number } | undefined,
-    event: SecurityEventRow,
+    events: SecurityEventRow[],
+    emailChange?: { next: string; current: string; verify: { hash: string; expiresAt: number }; secure: { hash: string; expiresAt: number } },
   ): Promise<void> {
     const stmts: InStatement[] = [];
     if (changes.displayName !== undefined) {
@@ -155,13 +83,19 @@ export class AuthStore {
         args: [changes.username, changes.username.toLowerCase(), now, userId],
       });
     }
-    if (changes.email !== undefined) {
-      stmts.push({ sql: "UPDATE users SET email = ?, email_verified = 0, updated_at = ? WHERE id = ?", args: [changes.email, now, userId] });
-      // Links sent to the old address no longer verify or reset anything.
-      stmts.push({ sql: "UPDATE email_tokens SET used_at = ?, updated_at = ? WHERE user_id = ? AND used_at IS NULL", args: [now, now, userId] });
-      if (verifyToken) stmts.push(this.insertTokenStmt(verifyToken.hash, userId, "verify_email", changes.email, verifyToken.expiresAt, now));
+    if (emailChange) {
+      const { next, current, verify, secure } = emailChange;
+      stmts.push(
+        {
+          sql: "UPDATE email_tokens SET used_at = ?, updated_at = ? WHERE user_id = ? AND purpose = 'verify_email' AND email <> ? AND used_at IS NULL",
+          args: [now, now, userId, current],
+        },
+        { sql: "UPDATE users SET pending_email = ?, updated_at = ? WHERE id = ?", args: [next, now, userId] },
+        this.insertTokenStmt(verify.hash, userId, "verify_email", next, verify.expiresAt, now),
+        this.insertTokenStmt(secure.hash, userId, "secure_account", current, secure.expiresAt, now),
+      );
     }
-    stmts.push(this.insertEventStmt(event));
+    for (const e of events) stmts.push(this.insertEventStmt(e));
     await this.db.batch(stmts, "write");
   }
 
@@ -173,7 +107,7 @@ export class AuthStore {
     userId: string,
     passwordHash: string,
     now: number,
-    opts: { keepSessionId?: string; consumeTokenHash?: string },
+    opts: { keepSessionId?: string; consumeTokenHash?: string; restoreEmail?: string },
     events: SecurityEventRow[],
   ): Promise<string[] | undefined> {
     const stmts: InStatement[] = [];
@@ -197,6 +131,23 @@ export class AuthStore {
       sql: "UPDATE email_tokens SET used_at = ?, updated_at = ? WHERE user_id = ? AND purpose = 'reset_password' AND used_at IS NULL",
       args: [now, now, userId],
     });
+    if (opts.consumeTokenHash) {
+      // A reset proves the account's address: an email change still pending is dropped with it.
+      stmts.push({ sql: "UPDATE users SET pending_email = NULL WHERE id = ?", args: [userId] });
+      stmts.push({
+        sql: "UPDATE email_tokens SET used_at = ?, updated_at = ? WHERE user_id = ? AND purpose = 'verify_email' AND used_at IS NULL AND email <> (SELECT email FROM users WHERE id = ?)",
+        args: [now, now, userId, userId],
+      });
+    }
+    if (opts.restoreEmail) {
+      // The address the secure-account link was sent to is the account's again, verified by this
+      // very link, unless another account has taken it meanwhile.
+      stmts.push({
+        sql: `UPDATE users SET email = ?, email_verified = 1, pending_email = NULL, updated_at = ?
+              WHERE id = ? AND NOT EXISTS (SELECT 1 FROM users WHERE email = ? AND id <> ?)`,
+        args: [opts.restoreEmail, now, userId, opts.restoreEmail, userId],
+      });
+    }
     for (const e of events) stmts.push(this.insertEventStmt(e));
     const tx = await this.db.transaction("write");
     try {
@@ -228,21 +179,33 @@ export class AuthStore {
     await this.db.batch(stmts, "write");
   }
 
-  /** The user a live, unused token belongs to (without consuming it). */
-  async peekEmailToken(hash: string, purpose: EmailTokenPurpose, now: number): Promise<{ userId: string; email: string } | undefined> {
+  /** The user a live, unused token of one of the purposes belongs to (without consuming it). */
+  async peekEmailToken(
+    hash: string,
+    purposes: EmailTokenPurpose | EmailTokenPurpose[],
+    now: number,
+  ): Promise<{ userId: string; email: string; purpose: EmailTokenPurpose } | undefined> {
+    const list = Array.isArray(purposes) ? purposes : [purposes];
     const rs = await this.db.execute({
-      sql: "SELECT user_id, email FROM email_tokens WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?",
-      args: [hash, purpose, now],
+      sql: `SELECT user_id, email, purpose FROM email_tokens WHERE token_hash = ? AND purpose IN (${list.map(() => "?").join(", ")}) AND used_at IS NULL AND expires_at > ?`,
+      args: [hash, ...list, now],
     });
     const r = rs.rows[0];
-    return r ? { userId: String(r.user_id), email: String(r.email) } : undefined;
+    return r ? { userId: String(r.user_id), email: String(r.email), purpose: String(r.purpose) as EmailTokenPurpose } : undefined;
   }
 
   /**
-   * Consumes a verification token and marks the address verified, atomically: of two racing
-   * requests exactly one sees the token. Only verifies the address the token was sent to.
+   * Consumes a verification token, atomically (of two racing requests exactly one sees it): the
+   * token's address is marked verified when it is the account's, or becomes the account's when
+   * it is the pending one (then the old address's links stop working). Returns the user and
+   * whether the address changed, "taken" when another account has the pending address now, or
+   * undefined when the token is not (or no longer) good.
    */
-  async verifyEmail(hash: string, now: number, event: (userId: string) => SecurityEventRow): Promise<string | undefined> {
+  async verifyEmail(
+    hash: string,
+    now: number,
+    events: (userId: string, changed: boolean) => SecurityEventRow[],
+  ): Promise<{ userId: string; changed: boolean } | "taken" | undefined> {
     const tx = await this.db.transaction("write");
     try {
       const rs = await tx.execute({
@@ -257,14 +220,34 @@ export class AuthStore {
         return undefined;
       }
       const userId = String(r.user_id);
-      const upd = await tx.execute({ sql: "UPDATE users SET email_verified = 1, updated_at = ? WHERE id = ? AND email = ?", args: [now, userId, String(r.email)] });
-      if (upd.rowsAffected !== 1) {
-        await tx.rollback();
-        return undefined;
+      const email = String(r.email);
+      let changed = false;
+      const same = await tx.execute({ sql: "UPDATE users SET email_verified = 1, updated_at = ? WHERE id = ? AND email = ?", args: [now, userId, email] });
+      if (same.rowsAffected !== 1) {
+        const taken = await tx.execute({ sql: "SELECT 1 FROM users WHERE email = ? AND id <> ?", args: [email, userId] });
+        if (taken.rows.length > 0) {
+          await tx.rollback();
+          return "taken";
+        }
+        const moved = await tx.execute({
+          sql: "UPDATE users SET email = pending_email, pending_email = NULL, email_verified = 1, updated_at = ? WHERE id = ? AND pending_email = ?",
+          args: [now, userId, email],
+        });
+        if (moved.rowsAffected !== 1) {
+          await tx.rollback();
+          return undefined;
+        }
+        // Reset and verification links of the address left behind die with it (the secure-account
+        // link stays: it is the way back if this change was not the owner's).
+        await tx.execute({
+          sql: `UPDATE email_tokens SET used_at = ?, updated_at = ? WHERE user_id = ? AND purpose IN ('reset_password', 'verify_email') AND used_at IS NULL`,
+          args: [now, now, userId],
+        });
+        changed = true;
       }
-      await tx.execute(this.insertEventStmt(event(userId)));
+      for (const e of events(userId, changed)) await tx.execute(this.insertEventStmt(e));
       await tx.commit();
-      return userId;
+      return { userId, changed };
     } finally {
       tx.close();
     }
@@ -295,7 +278,7 @@ export class AuthStore {
   /** What the auth interceptor needs: is the session live, and who is it. */
   async checkSession(sessionId: string, now: number): Promise<SessionCheck | undefined> {
     const rs = await this.db.execute({
-      sql: `SELECT s.user_id, s.revoked_at, s.expires_at, u.role, u.email_verified
+      sql: `SELECT s.user_id, s.revoked_at, s.expires_at, s.last_seen_at, u.role, u.email_verified
             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`,
       args: [sessionId],
     });
@@ -306,7 +289,17 @@ export class AuthStore {
       role: r.role === "admin" ? "admin" : "user",
       emailVerified: Number(r.email_verified) === 1,
       live: r.revoked_at === null && Number(r.expires_at) > now,
+      lastSeenAt: Number(r.last_seen_at),
     };
+  }
+
+  /** Records that a session was used (the caller throttles: at most once a minute per session). */
+  async touchSession(sessionId: string, now: number, ip: string, notSince: number): Promise<void> {
+    await this.db.execute({
+      sql: `UPDATE sessions SET last_seen_at = ?, ip_address = CASE WHEN ? = '' THEN ip_address ELSE ? END, updated_at = ?
+            WHERE id = ? AND revoked_at IS NULL AND last_seen_at <= ?`,
+      args: [now, ip, ip, now, sessionId, notSince],
+    });
   }
 
   /**
@@ -387,67 +380,12 @@ export class AuthStore {
     }
   }
 
-  // ── login abuse ──────────────────────────────────────────────────────────
-
-  /** Failures of a key since `since`, and its lock, if any. */
-  async loginState(key: string, since: number): Promise<{ failures: number; lockedUntil: number }> {
-    const [f, l] = await this.db.batch(
-      [
-        { sql: "SELECT COUNT(*) AS n FROM login_failures WHERE identifier = ? AND created_at > ?", args: [key, since] },
-        { sql: "SELECT locked_until FROM login_lockouts WHERE identifier = ?", args: [key] },
-      ],
-      "read",
-    );
-    return { failures: Number(f.rows[0]?.n ?? 0), lockedUntil: Number(l.rows[0]?.locked_until ?? 0) };
+  /** The statements that store an emailed token (and its event) in someone else's batch. */
+  emailTokenStmts(hash: string, userId: string, purpose: EmailTokenPurpose, email: string, expiresAt: number, now: number, event?: SecurityEventRow): InStatement[] {
+    return [this.insertTokenStmt(hash, userId, purpose, email, expiresAt, now), ...(event ? [this.insertEventStmt(event)] : [])];
   }
 
-  /** Failed logins from one IP since `since`, and when the oldest of them happened. */
-  async ipFailures(ip: string, since: number): Promise<{ count: number; oldest: number }> {
-    const rs = await this.db.execute({
-      sql: "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM login_failures WHERE ip_address = ? AND created_at > ?",
-      args: [ip, since],
-    });
-    return { count: Number(rs.rows[0]?.n ?? 0), oldest: Number(rs.rows[0]?.oldest ?? 0) };
-  }
-
-  /** Records a failure and, when the policy says so, (re)locks the key; with audit events. */
-  async recordLoginFailure(key: string, ip: string, now: number, lockUntil: number, level: number, events: SecurityEventRow[]): Promise<void> {
-    const stmts: InStatement[] = [
-      { sql: "INSERT INTO login_failures (identifier, ip_address, created_at, updated_at) VALUES (?, ?, ?, ?)", args: [key, ip, now, now] },
-      ...events.map((e) => this.insertEventStmt(e)),
-    ];
-    if (lockUntil > now) {
-      stmts.push({
-        sql: `INSERT INTO login_lockouts (identifier, level, locked_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-              ON CONFLICT (identifier) DO UPDATE SET level = excluded.level, locked_until = excluded.locked_until, updated_at = excluded.updated_at`,
-        args: [key, level, lockUntil, now, now],
-      });
-    }
-    await this.db.batch(stmts, "write");
-  }
-
-  // ── rate limits ──────────────────────────────────────────────────────────
-
-  /** Counts one hit in the bucket's fixed window; returns the count including this hit. */
-  async hit(bucket: string, windowStart: number, now: number): Promise<number> {
-    const rs = await this.db.execute({
-      sql: `INSERT INTO rate_limits (bucket, window_start, count, created_at, updated_at) VALUES (?, ?, 1, ?, ?)
-            ON CONFLICT (bucket, window_start) DO UPDATE SET count = count + 1, updated_at = excluded.updated_at
-            RETURNING count`,
-      args: [bucket, windowStart, now, now],
-    });
-    return Number(rs.rows[0]?.count ?? 1);
-  }
-
-  // ── security events ──────────────────────────────────────────────────────
-
-  insertEventStmt(e: SecurityEventRow): InStatement {
-    return {
-      sql: `INSERT INTO security_events (id, user_id, type, session_id, ip_address, user_agent, details, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      args: [e.id, e.userId, e.type, e.sessionId, e.ipAddress, e.userAgent, JSON.stringify(e.details), e.createdAt, e.createdAt],
-    };
-  }
+  // ── security events (insertEventStmt: abuse-store.ts) ───────────────────
 
   async addEvent(e: SecurityEventRow): Promise<void> {
     await this.db.execute(this.insertEventStmt(e));

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { configSchema, defaultsFor, ENV_KEYS, environments, type Config, type Environment } from "./schema.js";
@@ -64,18 +65,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, file = env.CONF
       problems.push(`${envNameFor(path) ?? path}: ${issue.message}`);
     }
     // What production refuses is reported in the same error, from the values that did parse.
-    problems.push(...productionRefusals((path) => fieldValue(merged, path)));
+    problems.push(...crossChecks((path) => fieldValue(merged, path)), ...productionRefusals((path) => fieldValue(merged, path)));
     throw new ConfigError(problems);
   }
   const c = parsed.data;
-  problems.push(...productionRefusals((path) => getPath(c as unknown as Tree, path)));
+  problems.push(...crossChecks((path) => getPath(c as unknown as Tree, path)), ...productionRefusals((path) => getPath(c as unknown as Tree, path)));
+  c.email.provider ??= c.email.resendApiKey ? "resend" : "console";
   if (c.server.tlsCertFile && !c.server.tlsKeyFile) problems.push("TLS_KEY_FILE: required with TLS_CERT_FILE");
   if (!c.server.tlsCertFile && c.server.tlsKeyFile) problems.push("TLS_CERT_FILE: required with TLS_KEY_FILE");
   if (c.server.defaultDeadlineMs > c.server.maxDeadlineMs) {
     problems.push("DEFAULT_DEADLINE_MS: must not exceed MAX_DEADLINE_MS");
   }
+  problems.push(...sqliteDirProblems(c));
   if (problems.length > 0) throw new ConfigError(problems);
   return c;
+}
+
+/** The database `npm start` uses: production never runs on it by accident. */
+export const DEVELOPMENT_DATABASE = "file:./data/development.db";
+
+function isDevelopmentDatabase(url: string): boolean {
+  if (!url.startsWith("file:")) return false;
+  const path = url.slice("file:".length).split("?")[0];
+  return resolve(path) === resolve(DEVELOPMENT_DATABASE.slice("file:".length));
+}
+
+/** A problem with ENGINE_SECRET_KEY's value (any environment), if it has one. */
+function engineKeyProblem(key: unknown): string | undefined {
+  if (typeof key !== "string" || key === "") return undefined;
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(key.trim())) return "ENGINE_SECRET_KEY: must be 32 bytes of base64 (it is not base64)";
+  const n = Buffer.from(key, "base64").length;
+  return n === 32 ? undefined : `ENGINE_SECRET_KEY: must be 32 bytes of base64 (got ${n} bytes)`;
 }
 
 /** What production refuses to start with; `get` reads a config path (undefined when unset or invalid). */
@@ -87,9 +107,17 @@ function productionRefusals(get: (path: string) => unknown): string[] {
   if (typeof secret !== "string" || secret === "") out.push("JWT_SECRET: required in production");
   else if (Buffer.byteLength(secret) < 32) out.push("JWT_SECRET: must be at least 32 bytes in production");
   const key = get("engine.secretKey");
-  if (typeof key !== "string" || Buffer.from(key, "base64").length !== 32) out.push("ENGINE_SECRET_KEY: required in production: 32 random bytes, base64");
-  if (typeof url === "string" && url.startsWith("file:") && get("database.allowFileInProduction") !== true) {
+  if (typeof key !== "string" || key === "") out.push("ENGINE_SECRET_KEY: required in production: 32 random bytes, base64");
+  if (typeof url === "string" && isDevelopmentDatabase(url)) {
+    out.push(`DATABASE_URL: required in production: the default (${DEVELOPMENT_DATABASE}) is the development database`);
+  } else if (typeof url === "string" && url.startsWith("file:") && get("database.allowFileInProduction") !== true) {
     out.push("DATABASE_URL: a file: database is refused in production unless ALLOW_FILE_DATABASE_IN_PRODUCTION=true");
+  }
+  const publicUrl = get("server.publicUrl");
+  if (typeof publicUrl !== "string" || publicUrl === "") out.push("PUBLIC_URL: required in production: the https URL users reach the server at (email links)");
+  else if (!publicUrl.startsWith("https://")) out.push(`PUBLIC_URL: must be https in production (got ${publicUrl})`);
+  if (!get("email.resendApiKey") && get("email.provider") !== "console") {
+    out.push("RESEND_API_KEY: required in production to send email (or EMAIL_PROVIDER=console to only log that an email was due, never its link)");
   }
   const origins = get("server.corsOrigins");
   if (Array.isArray(origins) && origins.some((o) => String(o).includes("*"))) {
@@ -99,6 +127,43 @@ function productionRefusals(get: (path: string) => unknown): string[] {
     out.push("TURSO_AUTH_TOKEN: required for a libsql:// database in production");
   }
   return out;
+}
+
+/** Problems of values that parsed but do not go together (every environment). */
+function crossChecks(get: (path: string) => unknown): string[] {
+  const out: string[] = [];
+  const key = engineKeyProblem(get("engine.secretKey"));
+  if (key) out.push(key);
+  if (get("email.provider") === "resend" && !get("email.resendApiKey")) out.push("RESEND_API_KEY: required with EMAIL_PROVIDER=resend");
+  return out;
+}
+
+/**
+ * Users' SQLite folders live under ENGINE_SQLITE_DIR: none of the server's own files (the app
+ * database and its folder, every `…File` setting such as the engine key or a TLS key) may be in it.
+ */
+function sqliteDirProblems(c: Config): string[] {
+  if (!c.engine.sqliteDir) return [];
+  const real = (p: string) => {
+    const full = resolve(p);
+    try {
+      return realpathSync(full);
+    } catch {
+      return full;
+    }
+  };
+  const dir = real(c.engine.sqliteDir);
+  const own: string[] = [];
+  const url = c.database.url;
+  if (url.startsWith("file:")) {
+    const file = url.slice(5).replace(/[?#].*$/, "");
+    if (file !== "" && file !== ":memory:") own.push(real(file), real(dirname(resolve(file))));
+  }
+  const files = (tree: unknown): string[] =>
+    tree && typeof tree === "object" ? Object.entries(tree).flatMap(([k, v]) => (typeof v === "string" && /File$/.test(k) ? [v] : files(v))) : [];
+  own.push(...files(c).map(real));
+  const inside = own.find((p) => p === dir || !relative(dir, p).startsWith("..") && !isAbsolute(relative(dir, p)));
+  return inside ? [`ENGINE_SQLITE_DIR: must not hold the server's own files (${inside} is inside ${dir}); use a folder of its own, e.g. ./data/sqlite`] : [];
 }
 
 /** A value of the unvalidated tree, parsed by its own field schema; undefined when it does not parse. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { trustProxySetting } from "./trust-proxy.js";
 
 export const environments = ["development", "staging", "production"] as const;
 export type Environment = (typeof environments)[number];
@@ -35,7 +36,8 @@ export const configSchema = z.object({
     port,
     wsPort: port,
     metricsPort: port,
-    publicUrl: z.url(),
+    /** The URL users reach the server at (email links). Unset outside production: the listening address. */
+    publicUrl: z.url().optional(),
     tlsCertFile: z.string().optional(),
     tlsKeyFile: z.string().optional(),
     corsOrigins: list,
@@ -60,6 +62,8 @@ export const configSchema = z.object({
   }),
   auth: z.object({
     jwtSecret: z.string().optional(),
+    /** Development: where a generated JWT secret is kept when JWT_SECRET is unset (tokens survive a restart). */
+    jwtSecretFile: z.string().optional(),
     /** The previous secret, still accepted for verification during a key rotation. */
     jwtPreviousSecret: z.string().optional(),
     jwtIssuer: z.string().min(1),
@@ -71,12 +75,19 @@ export const configSchema = z.object({
     requireVerifiedEmail: bool,
     /** How long a verified session stays cached in-process before it is checked again. */
     sessionCacheMs: z.coerce.number().int().min(0).max(5000),
-    trustProxy: bool,
+    /** Proxies trusted for the client address (X-Forwarded-For): 0 = none; see trust-proxy.ts. */
+    trustProxy: trustProxySetting,
   }),
   email: z.object({
+    /** resend (RESEND_API_KEY) or console (printed in development; elsewhere only logged, never a link). Default: resend with a key. */
+    provider: z.enum(["resend", "console"]).optional(),
     resendApiKey: z.string().optional(),
     resendBaseUrl: z.url().optional(),
     from: z.string().min(3),
+    /** Emails one account may cause per hour, all kinds together (every instance counts together). */
+    maxPerAccountPerHour: positiveInt,
+    /** Emails one address may receive per hour, whichever accounts cause them. */
+    maxPerAddressPerHour: positiveInt,
   }),
   log: z.object({
     level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
@@ -130,6 +141,16 @@ export const configSchema = z.object({
     batchRows: positiveInt,
     batchBytes: positiveInt,
     healthCheckMs: positiveInt,
+    /** Largest cell (and row) read from a user's database; larger ends the statement. */
+    maxCellBytes: z.coerce.number().int().min(1024).max(512 * 1024 * 1024),
+    /** ExecuteQuery and ExportRows streams one user may run at once in an instance. */
+    maxStreamsPerUser: positiveInt,
+    /** Open database connections one user may hold across all their pools in an instance. */
+    maxOpenConnectionsPerUser: positiveInt,
+    /** Open connections to one database host, all users together, in an instance. */
+    maxConnectionsPerHost: positiveInt,
+    /** The longest SQL text ExecuteQuery and ExplainQuery accept (UTF-8 bytes). */
+    maxSqlBytes: positiveInt,
   }),
 });
 
@@ -160,6 +181,7 @@ export const ENV_KEYS: Record<string, string> = {
   AUTO_MIGRATE: "database.autoMigrate",
   ALLOW_FILE_DATABASE_IN_PRODUCTION: "database.allowFileInProduction",
   JWT_SECRET: "auth.jwtSecret",
+  JWT_SECRET_FILE: "auth.jwtSecretFile",
   JWT_PREVIOUS_SECRET: "auth.jwtPreviousSecret",
   JWT_ISSUER: "auth.jwtIssuer",
   JWT_AUDIENCE: "auth.jwtAudience",
@@ -170,9 +192,12 @@ export const ENV_KEYS: Record<string, string> = {
   REQUIRE_VERIFIED_EMAIL: "auth.requireVerifiedEmail",
   SESSION_CACHE_MS: "auth.sessionCacheMs",
   TRUST_PROXY: "auth.trustProxy",
+  EMAIL_PROVIDER: "email.provider",
   RESEND_API_KEY: "email.resendApiKey",
   RESEND_BASE_URL: "email.resendBaseUrl",
   EMAIL_FROM: "email.from",
+  MAIL_MAX_PER_ACCOUNT_PER_HOUR: "email.maxPerAccountPerHour",
+  MAIL_MAX_PER_ADDRESS_PER_HOUR: "email.maxPerAddressPerHour",
   LOG_LEVEL: "log.level",
   LOG_PRETTY: "log.pretty",
   SYNC_MAX_CHANGES_PER_PUSH: "sync.maxChangesPerPush",
@@ -207,6 +232,11 @@ export const ENV_KEYS: Record<string, string> = {
   ENGINE_BATCH_ROWS: "engine.batchRows",
   ENGINE_BATCH_BYTES: "engine.batchBytes",
   ENGINE_HEALTH_CHECK_MS: "engine.healthCheckMs",
+  ENGINE_MAX_CELL_BYTES: "engine.maxCellBytes",
+  ENGINE_MAX_STREAMS_PER_USER: "engine.maxStreamsPerUser",
+  ENGINE_MAX_OPEN_CONNECTIONS_PER_USER: "engine.maxOpenConnectionsPerUser",
+  ENGINE_MAX_CONNECTIONS_PER_HOST: "engine.maxConnectionsPerHost",
+  ENGINE_MAX_SQL_BYTES: "engine.maxSqlBytes",
 };
 
 /** Defaults per profile. Development needs no configuration at all. */
@@ -219,8 +249,7 @@ export function defaultsFor(environment: Environment): Record<string, unknown> {
       port: 8080,
       wsPort: 8081,
       metricsPort: 9090,
-      publicUrl: "http://localhost:8080",
-      corsOrigins: dev ? ["*"] : [],
+      corsOrigins: [],
       readMaxBytes: 4 * 1024 * 1024,
       maxDeadlineMs: 5 * 60_000,
       defaultDeadlineMs: 60_000,
@@ -237,6 +266,7 @@ export function defaultsFor(environment: Environment): Record<string, unknown> {
       allowFileInProduction: false,
     },
     auth: {
+      jwtSecretFile: dev ? "./data/jwt.secret" : undefined,
       jwtIssuer: "sqlstudio",
       jwtAudience: "sqlstudio-api",
       accessTokenTtlMs: 15 * 60_000,
@@ -245,9 +275,9 @@ export function defaultsFor(environment: Environment): Record<string, unknown> {
       bcryptCost: 12,
       requireVerifiedEmail: environment === "production",
       sessionCacheMs: 2_000,
-      trustProxy: !dev,
+      trustProxy: 0,
     },
-    email: { from: "SQL Studio <no-reply@sqlstudio.local>" },
+    email: { from: "SQL Studio <no-reply@sqlstudio.local>", maxPerAccountPerHour: 10, maxPerAddressPerHour: 6 },
     log: { level: dev ? "debug" : "info", pretty: dev },
     sync: {
       maxChangesPerPush: 500,
@@ -276,6 +306,11 @@ export function defaultsFor(environment: Environment): Record<string, unknown> {
       batchRows: 1_000,
       batchBytes: 256 * 1024,
       healthCheckMs: 30_000,
+      maxCellBytes: 16 * 1024 * 1024,
+      maxStreamsPerUser: 8,
+      maxOpenConnectionsPerUser: 20,
+      maxConnectionsPerHost: 50,
+      maxSqlBytes: 1024 * 1024,
     },
   };
 }

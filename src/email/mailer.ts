@@ -43,6 +43,26 @@ export class ConsoleMailer implements Mailer {
 }
 
 /**
+ * EMAIL_PROVIDER=console outside development: nothing is sent and nothing of the message is
+ * printed (its links are live credentials in a log that many people read); one log line says
+ * that an email of this kind was due, to a masked address.
+ */
+export class LogOnlyMailer implements Mailer {
+  constructor(private readonly logger: Logger) {}
+
+  async send(email: Email): Promise<void> {
+    this.logger.warn({ kind: email.kind, to: maskAddress(email.to) }, "email not sent (EMAIL_PROVIDER=console): its content and links are withheld");
+  }
+}
+
+/** `a••••@example.com`: enough to tell addresses apart in a log, not to read one. */
+export function maskAddress(address: string): string {
+  const at = address.lastIndexOf("@");
+  if (at <= 0) return "•••";
+  return `${address[0]}••••${address.slice(at)}`;
+}
+
+/**
  * Sends in the background with retries and exponential backoff, so a request never waits on
  * (or fails because of) the email provider; every failure is logged without the content.
  */

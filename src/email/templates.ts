@@ -1,5 +1,11 @@
 import type { Email } from "./mailer.js";
 
+/**
+ * The emails. `name` is user-chosen text (display name or username): callers pass it only for
+ * an address the account has verified, so nothing an attacker typed reaches an address that
+ * never agreed to hear from this account; without it the greeting is generic.
+ */
+
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function layout(title: string, paragraphs: string[], action?: { label: string; url: string }): string {
@@ -16,21 +22,24 @@ ${button}
 </body></html>`;
 }
 
-export function verificationEmail(to: string, name: string, url: string): Email {
+const hello = (name?: string) => (name ? `Hello ${name},` : "Hello,");
+
+export function verificationEmail(to: string, url: string): Email {
   const subject = "Verify your email for SQL Studio";
-  const lines = [`Hello ${name},`, "Confirm this address to finish setting up your SQL Studio account. The link is valid for 24 hours."];
+  const lines = [hello(), "Confirm this address to use it for your SQL Studio account. The link is valid for 24 hours."];
+  const after = "If you did not ask for this, ignore this message: the address is not used until it is confirmed.";
   return {
     kind: "verify_email",
     to,
     subject,
-    text: `${lines.join("\n\n")}\n\n${url}\n\nIf you did not create an account, ignore this message.\n`,
-    html: layout(subject, [...lines, "If you did not create an account, ignore this message."], { label: "Verify email", url }),
+    text: `${lines.join("\n\n")}\n\n${url}\n\n${after}\n`,
+    html: layout(subject, [...lines, after], { label: "Verify email", url }),
   };
 }
 
-export function passwordResetEmail(to: string, name: string, url: string): Email {
+export function passwordResetEmail(to: string, name: string | undefined, url: string): Email {
   const subject = "Reset your SQL Studio password";
-  const lines = [`Hello ${name},`, "Someone asked to reset the password of your SQL Studio account. The link is valid for 1 hour and works once."];
+  const lines = [hello(name), "Someone asked to reset the password of your SQL Studio account. The link is valid for 1 hour and works once."];
   return {
     kind: "reset_password",
     to,
@@ -40,12 +49,35 @@ export function passwordResetEmail(to: string, name: string, url: string): Email
   };
 }
 
-export function passwordChangedEmail(to: string, name: string): Email {
+export function passwordChangedEmail(to: string, name: string | undefined): Email {
   const subject = "Your SQL Studio password was changed";
   const lines = [
-    `Hello ${name},`,
+    hello(name),
     "The password of your SQL Studio account was just changed, and your other sessions were signed out.",
     "If this was not you, reset your password at once.",
   ];
   return { kind: "password_changed", to, subject, text: `${lines.join("\n\n")}\n`, html: layout(subject, lines) };
+}
+
+/** To the address an email change moves away from: what happened, and the way back. */
+export function emailChangeNoticeEmail(to: string, name: string | undefined, secureUrl: string, validDays: number): Email {
+  const subject = "Your SQL Studio email address is being changed";
+  const lines = [
+    hello(name),
+    "Someone signed in to your SQL Studio account asked to move it to a new email address. Once the new address is confirmed, this one is no longer used to sign in.",
+    `If this was not you, secure your account with the link below (valid for ${validDays} days, even after the change): it sets a new password, signs out every device and makes this address the account's again.`,
+  ];
+  return {
+    kind: "email_change_notice",
+    to,
+    subject,
+    text: `${lines.join("\n\n")}\n\n${secureUrl}\n\nIf it was you, there is nothing to do.\n`,
+    html: layout(subject, [...lines, "If it was you, there is nothing to do."], { label: "Secure my account", url: secureUrl }),
+  };
+}
+
+export function accountDeletedEmail(to: string, name: string | undefined): Email {
+  const subject = "Your SQL Studio account was deleted";
+  const lines = [hello(name), "Your SQL Studio account and everything in it were deleted, and every device was signed out.", "If this was not you, your password was known to someone else: change it wherever you used it."];
+  return { kind: "account_deleted", to, subject, text: `${lines.join("\n\n")}\n`, html: layout(subject, lines) };
 }

@@ -1,8 +1,9 @@
 import { Code } from "@connectrpc/connect";
 import type { Runtime } from "../common/runtime.js";
+import type { RequestInfo } from "../server/context.js";
 import { invalidArgument, rpcError } from "../server/errors.js";
 import { DatabaseError, type EngineName, type SslMode, type Target } from "./driver.js";
-import { checkHost, confineSqlitePath, type HostPolicy } from "./policy.js";
+import { checkHost, confineSqlitePath, userSqliteDir, type HostPolicy } from "./policy.js";
 import { DRIVERS, type Pools } from "./pools.js";
 import type { SecretBox } from "./secret-box.js";
 import type { ConnectionRow, ConnectionStore } from "./store.js";
@@ -51,6 +52,17 @@ function check(spec: Spec, prefix: string): asserts spec is Spec & { engine: Eng
   }
 }
 
+/** A profile pointed elsewhere (engine, host, port or user changed): what the security log records. */
+export interface ProfileMove {
+  connectionId: string;
+  from: string;
+  to: string;
+  /** "dropped": the stored password was discarded; "entered": the request gave one; "none": there was none. */
+  password: "dropped" | "entered" | "none";
+}
+
+const where = (r: { engine: string; username: string; host: string; port: number }) => `${r.engine}://${r.username}@${r.host}:${r.port}`;
+
 /** Connection profiles of users: the logic behind ConnectionService. Every query is scoped by user. */
 export class Connections {
   constructor(
@@ -59,6 +71,8 @@ export class Connections {
     private readonly runtime: Runtime,
     private readonly settings: EngineSettings,
     private readonly pools: Pools,
+    /** Told when a profile moves (a security event). */
+    private readonly onMove: (userId: string, move: ProfileMove, from: RequestInfo) => Promise<void> = async () => undefined,
   ) {}
 
   private seal(userId: string, id: string, password: string): string | null {
@@ -68,7 +82,7 @@ export class Connections {
   async create(userId: string, spec: Spec, requestedId: string): Promise<ConnectionRow> {
     check(spec, "spec.");
     if (requestedId !== "" && !ID.test(requestedId)) throw invalidArgument("id", "must be a UUID");
-    await this.target(spec, "spec.");
+    await this.target(userId, spec, "spec.");
     if ((await this.store.count(userId, this.settings.maxPerUser)) >= this.settings.maxPerUser) {
       throw rpcError(Code.ResourceExhausted, "TOO_MANY_CONNECTIONS", `at most ${this.settings.maxPerUser} connection profiles per user`);
     }
@@ -105,11 +119,15 @@ export class Connections {
     return this.store.list(userId, limit, after);
   }
 
-  async update(userId: string, id: string, spec: Spec, clearPassword: boolean): Promise<ConnectionRow> {
+  async update(userId: string, id: string, spec: Spec, clearPassword: boolean, from: RequestInfo = { ip: "", userAgent: "", requestId: "" }): Promise<ConnectionRow> {
     check(spec, "spec.");
     if (clearPassword && spec.password !== "") throw invalidArgument("clear_password", "cannot be set with a new spec.password");
     const old = await this.get(userId, id);
-    await this.target(spec, "spec.");
+    await this.target(userId, spec, "spec.");
+    // A stored password never follows a profile to another server or user: moved, it is dropped
+    // unless this request enters it again.
+    const moved = old.engine !== spec.engine || old.host !== spec.host || old.port !== spec.port || old.username !== spec.username;
+    const keep = !moved && !clearPassword;
     const row: ConnectionRow = {
       ...old,
       name: spec.name.trim(),
@@ -118,7 +136,7 @@ export class Connections {
       port: spec.port,
       database: spec.database,
       username: spec.username,
-      passwordSealed: clearPassword ? null : spec.password !== "" ? this.seal(userId, id, spec.password) : old.passwordSealed,
+      passwordSealed: spec.password !== "" ? this.seal(userId, id, spec.password) : keep ? old.passwordSealed : null,
       sslMode: spec.sslMode,
       options: spec.options,
       readOnly: spec.readOnly,
@@ -126,6 +144,10 @@ export class Connections {
     };
     if (!(await this.store.update(row))) throw connectionNotFound();
     await this.pools.close(userId, id);
+    if (moved) {
+      const password = spec.password !== "" ? "entered" : old.passwordSealed !== null ? "dropped" : "none";
+      await this.onMove(userId, { connectionId: id, from: where(old), to: where(row), password }, from);
+    }
     return row;
   }
 
@@ -144,8 +166,11 @@ export class Connections {
     }
   }
 
-  /** Where and how to connect, after the network policy (hosts) or the directory rule (SQLite). */
-  async target(spec: Omit<Spec, "name" | "readOnly"> & { engine: EngineName }, prefix = ""): Promise<Target> {
+  /**
+   * Where and how to connect, after the network policy (hosts) or the directory rule (SQLite: the
+   * user's own folder, `<ENGINE_SQLITE_DIR>/<user id>/`, made on first use).
+   */
+  async target(userId: string, spec: Omit<Spec, "name" | "readOnly"> & { engine: EngineName }, prefix = ""): Promise<Target> {
     const base = {
       engine: spec.engine,
       port: spec.port,
@@ -158,7 +183,7 @@ export class Connections {
       serverName: spec.host,
     };
     if (spec.engine === "sqlite") {
-      const file = confineSqlitePath(this.settings.sqliteDir, spec.host);
+      const file = confineSqlitePath(userSqliteDir(this.settings.sqliteDir, userId), spec.host);
       if ("refused" in file) throw rpcError(Code.PermissionDenied, "SQLITE_PATH_REFUSED", `${prefix}host: ${file.refused}`, { field: `${prefix}host` });
       return { ...base, host: file.path };
     }
@@ -169,7 +194,7 @@ export class Connections {
 
   /** A session on the profile's pool (the caller releases it with `done`). */
   session(userId: string, row: ConnectionRow) {
-    return this.pools.session(userId, row.id, row.updatedAt, row.engine, () => this.target({ ...row, password: this.password(row) }));
+    return this.pools.session(userId, row.id, row.updatedAt, row.engine, () => this.target(userId, { ...row, password: this.password(row) }));
   }
 
   dialectOf(engine: EngineName) {

@@ -70,9 +70,15 @@ export interface Session {
   begin(readOnly: boolean): Promise<void>;
   commit(): Promise<void>;
   rollback(): Promise<void>;
-  /** Stops the statement running on this session in the database itself. */
+  /** Stops the statement running on this session in the database itself (bounded by its own timeout). */
   cancel(): Promise<void>;
-  /** Returns the connection to its pool; `broken` closes it instead. */
+  /**
+   * Ends the connection now, whatever the database does: its socket is destroyed and every pending
+   * and later read of this session fails with `reason`. For a database that does not obey a cancel.
+   * (SQLite runs in this process and always obeys an interrupt: it has none.)
+   */
+  kill?(reason: Error): void;
+  /** Returns the connection to its pool (reset first); `broken` closes it instead. */
   release(broken?: boolean): void;
 }
 
@@ -88,13 +94,36 @@ export interface EnginePool {
   stats(): PoolStats;
   /** The server's version string (one round trip). */
   version(): Promise<string>;
+  /** Closes up to `n` idle connections now (to make room under a cap); how many were closed. */
+  closeIdle?(n: number): number;
+  /** Closes the pool: idle connections now, busy ones killed (their reads fail). */
   end(): Promise<void>;
+}
+
+/** What a pool may open: `admit` is asked before each new connection (ResourceExhausted when over a cap). */
+export interface PoolLimits {
+  max: number;
+  idleMs: number;
+  /** Called before a connection is opened; returns its release (called once it is closed). */
+  admit?: () => () => void;
+  /** Caps on what one read may buffer (engine/limits.ts); defaults when absent. */
+  wire?: import("./limits.js").WireLimits;
+  /** Told when a connection is ended for a limit, a protocol violation or a refused credential exchange. */
+  onLimit?: (reason: EngineReason) => void;
 }
 
 export interface Driver {
   readonly engine: EngineName;
   readonly dialect: import("./dialect.js").Dialect;
-  pool(target: Target, limits: { max: number; idleMs: number }): EnginePool;
+  pool(target: Target, limits: PoolLimits): EnginePool;
+}
+
+/** Error and notice text of a database is cut to this many characters before it goes anywhere. */
+export const MAX_DATABASE_MESSAGE = 2_048;
+
+/** A database's text, cut to MAX_DATABASE_MESSAGE characters (it reaches RPC errors and logs). */
+export function cutMessage(text: string): string {
+  return text.length <= MAX_DATABASE_MESSAGE ? text : `${text.slice(0, MAX_DATABASE_MESSAGE)}… (${text.length - MAX_DATABASE_MESSAGE} more characters cut)`;
 }
 
 /** An error the database answered (bad SQL, a constraint, read-only): the user's to see. */
@@ -102,10 +131,42 @@ export class DatabaseError extends Error {
   constructor(
     message: string,
     readonly code: string,
-    /** sql: the statement; auth: the profile's credentials or database; connect: the server cannot be reached. */
-    readonly kind: "sql" | "readonly" | "canceled" | "connect" | "auth" | "constraint" = "sql",
+    /**
+     * sql: the statement; auth: the profile's credentials or database; connect: the server cannot
+     * be reached; denied: the database refused to compile it (SQLite's authorizer on this server).
+     */
+    readonly kind: "sql" | "readonly" | "canceled" | "connect" | "auth" | "constraint" | "denied" = "sql",
   ) {
-    super(message);
+    super(cutMessage(message));
     this.name = "DatabaseError";
+  }
+}
+
+/** Why the engine stopped talking to a database, as the client is told (server/errors.ts maps it). */
+export type EngineReason =
+  /** A cell or row over ENGINE_MAX_CELL_BYTES (ResourceExhausted, the column named). */
+  | "CELL_TOO_LARGE"
+  /** A small result (a page, a catalog answer) over what one read may hold (ResourceExhausted). */
+  | "RESULT_TOO_LARGE"
+  /** The server broke the protocol: more rows than asked, an oversized or malformed message (Unavailable). */
+  | "DATABASE_PROTOCOL_VIOLATION"
+  /** The password would leave in a form that can be read or cracked (FailedPrecondition). */
+  | "PASSWORD_NOT_SENT"
+  /** verify-ca / verify-full failed (FailedPrecondition). */
+  | "TLS_VERIFY_FAILED"
+  /** The server asked for a local file (LOAD DATA LOCAL INFILE) (FailedPrecondition). */
+  | "LOCAL_INFILE_REFUSED"
+  /** The connection was closed under the statement (profile changed or deleted, shutdown) (Unavailable). */
+  | "CONNECTION_CLOSED";
+
+/** The engine refused to go on with a database: a limit, a protocol violation, a refused credential exchange. */
+export class EngineError extends Error {
+  constructor(
+    message: string,
+    readonly reason: EngineReason,
+    readonly extra: { field?: string; metadata?: Record<string, string> } = {},
+  ) {
+    super(cutMessage(message));
+    this.name = "EngineError";
   }
 }

@@ -15,7 +15,36 @@ const MYSQL_READONLY_REFUSED = new Set([
   // the read-only transaction out of sight; compound statements (MariaDB runs them outside
   // stored programs) can hold anything.
   "EXECUTE", "IF", "CASE", "WHILE", "LOOP", "REPEAT", "FOR",
+  // Other sessions and the server itself.
+  "KILL", "SHUTDOWN", "RESTART", "PURGE", "CHANGE", "STOP", "BINLOG", "BACKUP", "CLONE",
 ]);
+/** MySQL functions that read the server's files or take locks that outlive the transaction. */
+const MYSQL_READONLY_FUNCTIONS = new Set(["LOAD_FILE", "GET_LOCK", "RELEASE_LOCK", "RELEASE_ALL_LOCKS", "IS_FREE_LOCK", "IS_USED_LOCK", "MASTER_POS_WAIT", "SOURCE_POS_WAIT", "SYS_EXEC", "SYS_EVAL"]);
+
+/** PostgreSQL statements that act outside the read-only transaction (locks, code, other sessions). */
+const POSTGRES_READONLY_REFUSED = new Set(["LOCK", "DO", "CALL", "LISTEN", "NOTIFY", "UNLISTEN", "LOAD", "CHECKPOINT", "EXECUTE"]);
+/**
+ * PostgreSQL functions a read-only transaction does not stop: files on the database host, other
+ * connections (dblink), the server and other sessions, locks that outlive the transaction, and
+ * functions that run SQL given as text. The read-only role is the real boundary (docs/security.md).
+ */
+const POSTGRES_READONLY_FUNCTIONS = new Set([
+  "PG_READ_FILE", "PG_READ_BINARY_FILE", "PG_STAT_FILE", "PG_RELOAD_CONF", "PG_ROTATE_LOGFILE", "PG_TERMINATE_BACKEND",
+  "PG_CANCEL_BACKEND", "PG_SIGNAL_BACKEND", "PG_PROMOTE", "PG_SWITCH_WAL", "PG_CREATE_RESTORE_POINT", "PG_BACKUP_START",
+  "PG_BACKUP_STOP", "PG_START_BACKUP", "PG_STOP_BACKUP", "PG_LOG_BACKEND_MEMORY_CONTEXTS", "PG_LOGICAL_EMIT_MESSAGE",
+  "PG_CREATE_PHYSICAL_REPLICATION_SLOT", "PG_CREATE_LOGICAL_REPLICATION_SLOT", "PG_DROP_REPLICATION_SLOT",
+  "PG_REPLICATION_SLOT_ADVANCE", "PG_COPY_PHYSICAL_REPLICATION_SLOT", "PG_COPY_LOGICAL_REPLICATION_SLOT",
+  "PG_LOGICAL_SLOT_GET_CHANGES", "PG_LOGICAL_SLOT_GET_BINARY_CHANGES", "PG_WAL_REPLAY_PAUSE", "PG_WAL_REPLAY_RESUME",
+  "PG_NOTIFY", "SET_CONFIG", "LOWRITE", "LOREAD", "QUERY_TO_XML", "QUERY_TO_XMLSCHEMA", "QUERY_TO_XML_AND_XMLSCHEMA",
+  "CURSOR_TO_XML", "CURSOR_TO_XMLSCHEMA", "TS_STAT", "TS_REWRITE", "CROSSTAB", "CROSSTAB2", "CROSSTAB3", "CROSSTAB4",
+  "CONNECTBY", "XPATH_TABLE", "PG_IMPORT_SYSTEM_COLLATIONS",
+]);
+const POSTGRES_READONLY_PREFIXES = /^(LO_|PG_LS_|PG_FILE_|PG_LOGDIR_|DBLINK|PG_ADVISORY_|PG_TRY_ADVISORY_|PG_STAT_RESET|PG_STAT_STATEMENTS_RESET|PG_REPLICATION_ORIGIN_)/;
+
+/** The first name of a statement a refusal list holds, bare or quoted. */
+function named(stmt: Statement, list: Set<string>, prefixes?: RegExp): string | undefined {
+  return [...stmt.words, ...stmt.names].find((w) => list.has(w) || (prefixes !== undefined && prefixes.test(w)));
+}
 
 export function refusal(stmt: Statement, engine: EngineName, readOnly: boolean): string | undefined {
   const first = stmt.words[0] ?? "";
@@ -26,7 +55,23 @@ export function refusal(stmt: Statement, engine: EngineName, readOnly: boolean):
   }
   if (!readOnly) return undefined;
   if (TRANSACTION_CONTROL.has(first)) return `${first} is not allowed in a read-only query`;
-  if (engine === "mysql" && MYSQL_READONLY_REFUSED.has(first)) return `${first} is not allowed in a read-only query`;
+  if (engine === "mysql") {
+    // The server runs /*!NNNNN … */ or skips it by its own version: what the statement does
+    // depends on the server, so it is not judged here at all.
+    if (stmt.versioned) return "executable comments (/*! … */, /*M! … */) are not allowed in a read-only query";
+    if (MYSQL_READONLY_REFUSED.has(first)) return `${first} is not allowed in a read-only query`;
+    const fn = named(stmt, MYSQL_READONLY_FUNCTIONS);
+    if (fn) return `${fn} is not allowed in a read-only query`;
+  }
+  if (engine === "postgresql") {
+    if (POSTGRES_READONLY_REFUSED.has(first)) return `${first} is not allowed in a read-only query`;
+    if (stmt.unicodeNames) return 'U&"…" names are not allowed in a read-only query';
+    const fn = named(stmt, POSTGRES_READONLY_FUNCTIONS, POSTGRES_READONLY_PREFIXES);
+    if (fn) return `${fn.toLowerCase()} is not allowed in a read-only query`;
+    if (first === "SET" && (stmt.words[1] === "ROLE" || (stmt.words[1] === "SESSION" && stmt.words[2] === "AUTHORIZATION") || (stmt.words[1] === "LOCAL" && stmt.words[2] === "ROLE"))) {
+      return "SET ROLE and SET SESSION AUTHORIZATION are not allowed in a read-only query";
+    }
+  }
   if (engine === "sqlite" && first === "PRAGMA") return "PRAGMA is not allowed in a read-only query";
   if (engine === "postgresql" && (first === "COPY" && stmt.words.includes("PROGRAM"))) return "COPY PROGRAM is not allowed in a read-only query";
   // Files on the database server are written even in a read-only transaction: COPY … TO 'file'

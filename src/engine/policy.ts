@@ -1,7 +1,7 @@
 import { lookup } from "node:dns/promises";
-import { lstatSync, realpathSync } from "node:fs";
+import { lstatSync, mkdirSync, realpathSync } from "node:fs";
 import { BlockList, isIP } from "node:net";
-import { isAbsolute, relative, resolve, sep } from "node:path";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 
 /** Addresses a server on the internet must not let users reach (SSRF): RFC 6890 and cloud metadata. */
 const BLOCKED = new BlockList();
@@ -9,7 +9,7 @@ for (const [net, bits] of [
   ["0.0.0.0", 8], ["10.0.0.0", 8], ["100.64.0.0", 10], ["127.0.0.0", 8], ["169.254.0.0", 16], ["172.16.0.0", 12],
   ["192.0.0.0", 24], ["192.168.0.0", 16], ["198.18.0.0", 15], ["224.0.0.0", 4], ["240.0.0.0", 4],
 ] as const) BLOCKED.addSubnet(net, bits, "ipv4");
-for (const [net, bits] of [["::", 128], ["::1", 128], ["fc00::", 7], ["fe80::", 10], ["ff00::", 8], ["fd00:ec2::", 32], ["64:ff9b::", 96]] as const) {
+for (const [net, bits] of [["::", 128], ["::1", 128], ["fc00::", 7], ["fe80::", 10], ["ff00::", 8], ["fd00:ec2::", 32]] as const) {
   BLOCKED.addSubnet(net, bits, "ipv6");
 }
 
@@ -27,6 +27,46 @@ function normalize(address: string): { address: string; family: "ipv4" | "ipv6" 
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   if (mapped) return { address: mapped[1], family: "ipv4" };
   return { address, family: isIP(address) === 6 ? "ipv6" : "ipv4" };
+}
+
+/** The eight 16-bit groups of an IPv6 address (a trailing dotted IPv4 part included). */
+function hextets(address: string): number[] | undefined {
+  let a = address.toLowerCase().replace(/%.*$/, "");
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
+  if (dotted) {
+    const [b0, b1, b2, b3] = dotted.slice(1).map(Number);
+    a = `${a.slice(0, dotted.index)}${((b0 << 8) | b1).toString(16)}:${((b2 << 8) | b3).toString(16)}`;
+  }
+  const [head, tail, extra] = a.split("::");
+  if (extra !== undefined) return undefined;
+  const part = (s: string | undefined) => (s ? s.split(":").map((h) => parseInt(h, 16)) : []);
+  const h = part(head);
+  const t = part(tail);
+  const groups = tail === undefined ? h : [...h, ...Array<number>(8 - h.length - t.length).fill(0), ...t];
+  return groups.length === 8 && groups.every((g) => g >= 0 && g <= 0xffff) ? groups : undefined;
+}
+
+const v4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
+
+/**
+ * The IPv4 addresses an IPv6 address carries, by the standard forms a packet to it may be
+ * delivered through: IPv4-mapped ::ffff:0:0/96 and IPv4-translated ::ffff:0:0:0/96, IPv4-compatible
+ * ::/96, 6to4 2002::/16, NAT64 64:ff9b::/96 and the local-use 64:ff9b:1::/48 (RFC 6052's /48 and
+ * /96 layouts), Teredo 2001::/32 (its server, and its client: the last 32 bits inverted).
+ */
+export function embeddedIpv4(address: string): string[] {
+  const h = hextets(address);
+  if (!h) return [];
+  const zero = (from: number, to: number) => h.slice(from, to).every((g) => g === 0);
+  const out: string[] = [];
+  if (zero(0, 5) && h[5] === 0xffff) out.push(v4(h[6], h[7]));
+  if (zero(0, 4) && h[4] === 0xffff && h[5] === 0) out.push(v4(h[6], h[7]));
+  if (zero(0, 6) && (h[6] !== 0 || h[7] > 1)) out.push(v4(h[6], h[7]));
+  if (h[0] === 0x2002) out.push(v4(h[1], h[2]));
+  if (h[0] === 0x64 && h[1] === 0xff9b && zero(2, 6)) out.push(v4(h[6], h[7]));
+  if (h[0] === 0x64 && h[1] === 0xff9b && h[2] === 1) out.push(v4(h[6], h[7]), v4(h[3], ((h[4] & 0xff) << 8) | (h[5] >> 8)));
+  if (h[0] === 0x2001 && h[1] === 0) out.push(v4(h[2], h[3]), v4(~h[6] & 0xffff, ~h[7] & 0xffff));
+  return out;
 }
 
 /**
@@ -60,8 +100,22 @@ export async function checkHost(host: string, policy: HostPolicy, resolveHost: R
     const { address, family } = normalize(a);
     if (allow.check(address, family)) continue;
     if (BLOCKED.check(address, family)) return { refused: `${host} is or resolves to a private, loopback, link-local or metadata address (${address})` };
+    const inner = family === "ipv6" ? embeddedIpv4(address).find((v) => !allow.check(v, "ipv4") && BLOCKED.check(v, "ipv4")) : undefined;
+    if (inner) return { refused: `${host} is or resolves to an IPv6 address that carries a private, loopback, link-local or metadata IPv4 address (${inner})` };
   }
   return { address: addresses[0] };
+}
+
+/**
+ * A user's own SQLite folder, `<dir>/<user id>`, made (owner only) on first use; undefined when
+ * SQLite profiles are off. User ids are server-made UUIDs: never a path of their own.
+ */
+export function userSqliteDir(dir: string | undefined, userId: string): string | undefined {
+  if (!dir) return undefined;
+  if (!/^[0-9a-f-]{1,64}$/i.test(userId)) throw new Error("a user id is not a folder name");
+  const folder = join(resolve(dir), userId);
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  return folder;
 }
 
 /**

@@ -1,6 +1,8 @@
 import type { Logger } from "../observability/logger.js";
 import { resourceExhausted } from "../server/errors.js";
-import type { Driver, EngineName, EnginePool, PoolStats, Session, Target } from "./driver.js";
+import type { Budget } from "./budget.js";
+import type { Driver, EngineName, EnginePool, EngineReason, PoolStats, Session, Target } from "./driver.js";
+import type { WireLimits } from "./limits.js";
 import { mysqlDriver } from "./drivers/mysql.js";
 import { postgresDriver } from "./drivers/postgres.js";
 import { sqliteDriver } from "./drivers/sqlite.js";
@@ -10,6 +12,8 @@ export const DRIVERS: Record<EngineName, Driver> = { postgresql: postgresDriver,
 interface Entry {
   pool: EnginePool;
   driver: Driver;
+  /** The address it connects to (the per-host cap). */
+  host: string;
   /** The profile version the pool was opened for; an updated profile gets a new pool. */
   version: number;
   lastUsed: number;
@@ -28,11 +32,13 @@ export interface PoolHealth extends PoolStats {
 export class Pools {
   private readonly entries = new Map<string, Entry>();
   constructor(
-    private readonly limits: { max: number; idleMs: number; perUser: number },
+    private readonly limits: { max: number; idleMs: number; perUser: number; wire?: WireLimits; onLimit?: (reason: EngineReason) => void },
     private readonly now: () => number,
     private readonly logger: Logger,
     /** Told the number of open pools whenever it changes (a metrics gauge). */
     private readonly onCount: (pools: number) => void = () => undefined,
+    /** Per-user and per-host caps on open connections (network engines). */
+    private readonly budget?: Budget,
   ) {}
 
   private key(userId: string, connectionId: string) {
@@ -51,8 +57,10 @@ export class Pools {
     if (!e) {
       this.makeRoom(userId);
       const driver = DRIVERS[engine];
-      const pool = driver.pool(await target(), this.limits);
-      e = this.entries.get(key) ?? { pool, driver, version, lastUsed: this.now(), inUse: 0, health: { healthy: true, checkedAt: 0, error: "" } };
+      const t = await target();
+      const admit = engine === "sqlite" || !this.budget ? undefined : () => this.admit(userId, t.host);
+      const pool = driver.pool(t, { max: this.limits.max, idleMs: this.limits.idleMs, wire: this.limits.wire, onLimit: this.limits.onLimit, admit });
+      e = this.entries.get(key) ?? { pool, driver, host: t.host, version, lastUsed: this.now(), inUse: 0, health: { healthy: true, checkedAt: 0, error: "" } };
       if (e.pool !== pool) void pool.end();
       this.entries.set(key, e);
       this.onCount(this.entries.size);
@@ -79,6 +87,23 @@ export class Pools {
       entry.health = { healthy: false, checkedAt: this.now(), error: (err as Error).message };
       throw err;
     }
+  }
+
+  /**
+   * Counts a new connection of the user to `host` against the caps; when one is full, an idle
+   * connection that counts against it (the user's, or any to that host) is closed to make room.
+   */
+  private admit(userId: string, host: string): () => void {
+    const budget = this.budget!;
+    const full = budget.full(userId, host);
+    if (full) {
+      const prefix = `${userId}\n`;
+      for (const [key, e] of this.entries) {
+        const counts = full === "ENGINE_MAX_CONNECTIONS_PER_HOST" ? e.host === host : key.startsWith(prefix);
+        if (counts && (e.pool.closeIdle?.(1) ?? 0) > 0 && !budget.full(userId, host)) break;
+      }
+    }
+    return budget.connection(userId, host);
   }
 
   /**

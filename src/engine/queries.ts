@@ -8,8 +8,9 @@ import { invalidArgument, rpcError } from "../server/errors.js";
 import type { Sync } from "../sync/sync.js";
 import type { CancelRelay } from "./cancel-relay.js";
 import type { Connections } from "./connections.js";
-import { DatabaseError, ROW, type Cell, type CellMessage, type Cursor, type Session } from "./driver.js";
-import { changesSession, refusal } from "./guard.js";
+import { DatabaseError, EngineError, ROW, type Cell, type CellMessage, type Cursor, type Session } from "./driver.js";
+import type { Budget } from "./budget.js";
+import { refusal } from "./guard.js";
 import { splitStatements, type Statement } from "./split.js";
 import { RowEncoder, type RawValue } from "./wire.js";
 
@@ -20,6 +21,8 @@ export interface QuerySettings {
   defaultTimeoutMs: number;
   batchRows: number;
   batchBytes: number;
+  /** SQL longer than this (UTF-8 bytes) is refused before it is split. */
+  maxSqlBytes: number;
 }
 
 export interface ExecuteRequest {
@@ -41,10 +44,21 @@ const JSON_BATCH_BYTES = 24 * 1024;
 /** Why a running query stopped early. */
 type Stop = "canceled" | "deadline" | "client";
 
+/**
+ * After a stop, the database has this long to end the statement (cancel request, KILL QUERY,
+ * interrupt) before its connection is destroyed: a stop ends the call within a second whatever
+ * the database does.
+ */
+export const STOP_GRACE_MS = 300;
+
 /** What the rest of the server hears from the engine (metrics). */
 export interface QueryHooks {
   /** A statement ended: its engine, how, and the rows it streamed. */
   statement?: (engine: string, result: "ok" | "error" | "canceled" | "timeout", rows: number) => void;
+  /** A database did not end a stopped statement in time: its connection was destroyed. */
+  forcedStop?: (engine: string) => void;
+  /** A limit ended a statement that no connection watcher counted (SQLite's cell cap). */
+  limit?: (limit: string) => void;
 }
 
 interface Running {
@@ -82,6 +96,8 @@ export class Queries {
     private readonly hooks: QueryHooks = {},
     /** Tells other instances which queries run here, so their CancelQuery reaches them. */
     private readonly relay?: Pick<CancelRelay, "started" | "ended" | "request">,
+    /** Streams per user (ENGINE_MAX_STREAMS_PER_USER). */
+    private readonly budget?: Pick<Budget, "stream">,
   ) {}
 
   /** Stops a query running here (a cancel relayed from another instance). */
@@ -91,6 +107,9 @@ export class Queries {
 
   /** Statements of a script, each checked (read-only, SQLite confinement) before any runs. */
   private statements(sql: string, engine: Parameters<typeof splitStatements>[1], readOnly: boolean): Statement[] {
+    if (Buffer.byteLength(sql) > this.settings.maxSqlBytes) {
+      throw invalidArgument("sql", `is longer than ${this.settings.maxSqlBytes} bytes (ENGINE_MAX_SQL_BYTES)`, "SQL_TOO_LARGE");
+    }
     if (sql.trim() === "") throw invalidArgument("sql", "is required");
     const list = splitStatements(sql, engine);
     if (list.length === 0) throw invalidArgument("sql", "holds no statement");
@@ -114,14 +133,25 @@ export class Queries {
     const key = `${userId}\n${queryId}`;
     if (this.running.has(key)) throw rpcError(Code.AlreadyExists, "QUERY_RUNNING", "a query with this id is running", { field: "query_id" });
 
+    const slot = this.budget?.stream(userId);
     const started = this.runtime.now();
     let stopped: Stop | undefined;
     let session: Session | undefined;
-    let cancelInDb: Promise<void> | undefined;
+    let forced: NodeJS.Timeout | undefined;
+    const halt = (s: Session, why: Stop) => {
+      // The cancel runs on (and is bounded by) its own connection; nobody waits for it: the
+      // session is closed, not pooled, after a stop, so a late cancel cannot hit another statement.
+      void s.cancel().catch((err: unknown) => this.logger.warn({ err, queryId }, "cancel in the database failed"));
+      forced = setTimeout(() => {
+        this.hooks.forcedStop?.(row.engine);
+        s.kill?.(this.stopError(why));
+      }, STOP_GRACE_MS);
+      forced.unref();
+    };
     const stop = (why: Stop) => {
       if (stopped) return;
       stopped = why;
-      if (session) cancelInDb = session.cancel().catch((err: unknown) => this.logger.warn({ err, queryId }, "cancel in the database failed"));
+      if (session) halt(session, why);
     };
     this.running.set(key, { userId, stop });
     this.relay?.started(userId, queryId);
@@ -137,6 +167,8 @@ export class Queries {
     let broken = false;
     let done: ((broken?: boolean) => void) | undefined;
     try {
+      // The id first, before a connection is even acquired: a client can cancel what it did not name.
+      yield { event: { case: "started", value: { queryId, statementCount: statements.length } } };
       const acquired = await this.connections.session(userId, row);
       session = acquired.session;
       done = acquired.done;
@@ -189,15 +221,18 @@ export class Queries {
         } finally {
           if (cursor) {
             broken = true;
-            await cursor.close().catch(() => undefined);
+            // A stopped statement's connection is not kept: it is ended now, not drained.
+            if (stopped && session.kill) session.kill(this.stopError(stopped));
+            else await cursor.close().catch(() => undefined);
           }
         }
       }
       if (readOnly) await session.rollback();
-      // A transaction left open or a setting changed: the connection is closed, not pooled.
-      if (statements.some(changesSession)) broken = true;
+      // A stopped statement's connection is closed, not pooled; any other is reset when it returns.
+      if (stopped) broken = true;
     } catch (err) {
       broken = true;
+      if (row.engine === "sqlite" && err instanceof EngineError) this.hooks.limit?.(err.reason);
       const out = stopped ? this.stopError(stopped) : err;
       failure = out instanceof Error ? out.message : "failed";
       this.hooks.statement?.(row.engine, stopped === "deadline" ? "timeout" : stopped ? "canceled" : "error", 0);
@@ -206,8 +241,9 @@ export class Queries {
       // A client that went away ends the generator without an error: the history says so.
       if (stopped && failure === undefined) failure = this.stopError(stopped).message;
       clearTimeout(timer);
+      clearTimeout(forced);
+      slot?.();
       signal.removeEventListener("abort", onAbort);
-      await cancelInDb;
       this.running.delete(key);
       this.relay?.ended(userId, queryId);
       done?.(broken);
@@ -331,3 +367,5 @@ export class Queries {
     }
   }
 }
+
+

@@ -13,7 +13,7 @@ import { SchemaService, TableKind } from "../../gen/sqlstudio/database/v1/schema
 import { ExportFormat, FilterOperator, TableService, type Filter, type Sort, type TableRef } from "../../gen/sqlstudio/database/v1/table_pb.js";
 import type { Value } from "../../gen/sqlstudio/database/v1/values_pb.js";
 import { decodePageToken, encodePageToken, pageSize } from "../common/paging.js";
-import { callerOf } from "../server/context.js";
+import { callerOf, requestInfoKey } from "../server/context.js";
 import { invalidArgument } from "../server/errors.js";
 import type { HistoryEntry } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
 import { decodePayload } from "../sync/payload.js";
@@ -119,7 +119,7 @@ export function connectionService(connections: Connections, pools: Pools): Servi
       return { connections: page.map(connectionOut), nextPageToken: rows.length > limit ? encodePageToken(JSON.stringify([last.name, last.id])) : "" };
     },
     async updateConnection(req, ctx) {
-      return { connection: connectionOut(await connections.update(userOf(ctx), req.id, spec(req.spec), req.clearPassword)) };
+      return { connection: connectionOut(await connections.update(userOf(ctx), req.id, spec(req.spec), req.clearPassword, ctx.values.get(requestInfoKey))) };
     },
     async deleteConnection(req, ctx) {
       await connections.delete(userOf(ctx), req.id);
@@ -130,11 +130,11 @@ export function connectionService(connections: Connections, pools: Pools): Servi
       let target;
       if (req.target.case === "id") {
         const row = await connections.get(userId, req.target.value);
-        target = await connections.target({ ...row, password: connections.password(row) });
+        target = await connections.target(userId, { ...row, password: connections.password(row) });
       } else if (req.target.case === "spec") {
         const s = spec(req.target.value);
         if (!s.engine) throw invalidArgument("spec.engine", "is required");
-        target = await connections.target({ ...s, engine: s.engine }, "spec.");
+        target = await connections.target(userId, { ...s, engine: s.engine }, "spec.");
       } else throw invalidArgument("target", "name a stored connection (id) or an unsaved one (spec)");
       const out = await connections.test(target);
       return { latency: durationFromMs(Math.max(1, Math.round(out.latencyMs))), serverVersion: out.version };

@@ -1,3 +1,4 @@
+import { isWordChar, SqlLexer, type Token } from "../common/sql-lexer.js";
 import type { EngineName } from "./driver.js";
 
 /** One statement of a script: its text and its words outside strings, quotes and comments. */
@@ -5,6 +6,12 @@ export interface Statement {
   sql: string;
   /** Upper-cased bare words in order (identifiers and keywords, never literals). */
   words: string[];
+  /** MySQL/MariaDB: it holds an executable comment (`/*!…*∕`, `/*M!…*∕`), which a server runs or skips by its version. */
+  versioned: boolean;
+  /** Quoted names ("…", `…`, […]) without their quotes, upper-cased. */
+  names: string[];
+  /** PostgreSQL: it holds a U&"…" name, whose escapes can spell any name. */
+  unicodeNames: boolean;
 }
 
 const BLOCK_OPENERS = new Set(["BEGIN", "CASE"]);
@@ -14,154 +21,150 @@ const NOT_BLOCK_ENDS = new Set(["IF", "LOOP", "WHILE", "REPEAT", "FOR"]);
 const COMPOUND_KINDS = new Set(["TRIGGER", "PROCEDURE", "FUNCTION", "EVENT"]);
 /** Words allowed between CREATE and the object kind: CREATE OR REPLACE TEMP / CONSTRAINT / AGGREGATE … */
 const CREATE_PREFIX = new Set(["OR", "REPLACE", "TEMP", "TEMPORARY", "CONSTRAINT", "AGGREGATE"]);
-const WORD_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
 
 /**
  * Whether the statement so far is CREATE [OR REPLACE] [DEFINER = …] [TEMP|CONSTRAINT|AGGREGATE]
- * TRIGGER|PROCEDURE|FUNCTION|EVENT. Only the object kind right after CREATE and its modifiers
- * counts: a column or alias named "function" or "begin" in another CREATE statement must not turn
- * its semicolons into body semicolons (that would hide the statements after it).
+ * TRIGGER|PROCEDURE|FUNCTION|EVENT, decided word by word as they come (each word is judged once).
+ * Only the object kind right after CREATE and its modifiers counts: a column or alias named
+ * "function" or "begin" in another CREATE statement must not turn its semicolons into body
+ * semicolons (that would hide the statements after it).
  */
-function isCompound(words: string[]): boolean {
-  if (words[0] !== "CREATE") return false;
-  for (let i = 1; i < words.length; i++) {
-    const w = words[i];
-    if (COMPOUND_KINDS.has(w)) return true;
-    if (w === "DEFINER") {
-      // MySQL: DEFINER = user@host | 'user'@'host' | CURRENT_USER; bare user and host names are words.
-      let skip = 0;
-      while (skip < 2 && i + 1 < words.length && !COMPOUND_KINDS.has(words[i + 1])) {
-        i++;
-        skip++;
-      }
-      continue;
-    }
-    if (!CREATE_PREFIX.has(w)) return false;
+class CompoundCheck {
+  /** undefined while the words so far could still become a compound CREATE. */
+  decided: boolean | undefined;
+  private count = 0;
+  /** MySQL: DEFINER = user@host | 'user'@'host' | CURRENT_USER; up to two bare words are skipped. */
+  private skip = 0;
+
+  add(w: string): void {
+    if (this.decided !== undefined) return;
+    const first = this.count++ === 0;
+    if (first) {
+      if (w !== "CREATE") this.decided = false;
+    } else if (COMPOUND_KINDS.has(w)) this.decided = true;
+    else if (this.skip > 0) this.skip--;
+    else if (w === "DEFINER") this.skip = 2;
+    else if (!CREATE_PREFIX.has(w)) this.decided = false;
   }
-  return false;
+}
+
+function unquote(text: string, closed: boolean): string {
+  const q = text[0];
+  const body = text.slice(1, closed ? -1 : undefined);
+  return q === "[" ? body : body.split(q + q).join(q);
+}
+
+const NO_NAMES: string[] = [];
+
+/** Optional counters of the work done (tests check that it grows linearly). */
+export interface SplitStats {
+  work: number;
 }
 
 /**
  * Splits a script into statements at top-level semicolons, aware of each dialect's strings,
  * quoted identifiers, comments, PostgreSQL dollar quotes and the BEGIN…END bodies of triggers,
- * procedures and functions. Empty statements are dropped.
+ * procedures and functions. Empty statements are dropped. Linear in the length of the script.
+ *
+ * MySQL/MariaDB executable comments (`/*!50001 … *∕`) are read as code (the server may run
+ * them) and mark their statement `versioned`: whether a server runs one depends on its version,
+ * which the read-only guard does not guess.
  */
-export function splitStatements(script: string, engine: EngineName): Statement[] {
+export function splitStatements(script: string, engine: EngineName, stats?: SplitStats): Statement[] {
   const out: Statement[] = [];
-  const mysql = engine === "mysql";
+  const lexer = new SqlLexer(script, engine);
   let start = 0;
-  let words: string[] = [];
+  // Scratch lists, copied at their exact length into each statement.
+  const words: string[] = [];
   let depth = 0;
-  let i = 0;
-  const n = script.length;
+  let versioned = false;
+  const names: string[] = [];
+  let unicodeNames = false;
+  let compound = new CompoundCheck();
   /** Whether the statement has anything besides whitespace and comments (else it is dropped). */
   let code = false;
+  let work = 0;
+  // Upper-cased words, one string per distinct word: a long script repeats few words, and
+  // keeping one copy of each keeps the work per KB flat at any size.
+  const upper = new Map<string, string>();
+  const wordOf = (t: Token) => {
+    const text = lexer.textOf(t);
+    let u = upper.get(text);
+    if (u === undefined) {
+      u = text.toUpperCase();
+      if (upper.size < 4096) upper.set(text, u);
+    }
+    return u;
+  };
   const flush = (end: number) => {
     const sql = script.slice(start, end).trim();
-    if (code && sql !== "") out.push({ sql, words });
-    words = [];
+    if (code && sql !== "") out.push({ sql, words: words.slice(), versioned, names: names.length > 0 ? names.slice() : NO_NAMES, unicodeNames });
+    words.length = 0;
+    names.length = 0;
+    unicodeNames = false;
     depth = 0;
     code = false;
+    versioned = false;
+    compound = new CompoundCheck();
     start = end + 1;
   };
-  while (i < n) {
-    const c = script[i];
-    const next = script[i + 1];
-    if (c === "-" && next === "-" && (!mysql || i + 2 >= n || /[\x00-\x20]/.test(script[i + 2]))) {
-      // MySQL: "--" starts a comment only before a space or control character (5--2 is 5 - -2).
-      i = lineEnd(script, i);
-    } else if (c === "#" && mysql) {
-      i = lineEnd(script, i);
-    } else if (c === "/" && next === "*" && mysql && /^\/\*M?!/.test(script.slice(i, i + 4))) {
-      // MySQL/MariaDB executable comments /*! … */, /*!50001 … */, /*M!100100 … */: the server runs
-      // their text, so it is read as code (its closing */ is skipped as punctuation below).
-      i += script[i + 2] === "M" ? 4 : 3;
-      while (i < n && /[0-9]/.test(script[i])) i++;
-    } else if (c === "/" && next === "*") {
-      i = blockCommentEnd(script, i, engine === "postgresql");
-    } else if (c === "'" ) {
-      code = true;
-      // E'…' takes backslash escapes, unless the e ends a longer name (some'…' is a typed literal).
-      const backslash = mysql || (engine === "postgresql" && /[eE]$/.test(script.slice(Math.max(0, i - 1), i)) && !WORD_CHAR.test(script[i - 2] ?? ""));
-      i = quotedEnd(script, i, "'", backslash);
-    } else if (c === '"') {
-      code = true;
-      i = quotedEnd(script, i, '"', mysql);
-    } else if (c === "`" && engine !== "postgresql") {
-      code = true;
-      i = quotedEnd(script, i, "`", false);
-    } else if (c === "[" && engine === "sqlite") {
-      code = true;
-      const end = script.indexOf("]", i + 1);
-      i = end === -1 ? n : end + 1;
-    } else if (c === "$" && engine === "postgresql" && !/[\w$]/.test(script[i - 1] ?? "")) {
-      code = true;
-      const m = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(script.slice(i, i + 64));
-      if (m) {
-        const end = script.indexOf(m[0], i + m[0].length);
-        i = end === -1 ? n : end + m[0].length;
-      } else i++;
-    } else if (/[A-Za-z_\u0080-\uffff]/.test(c)) {
-      let j = i + 1;
-      while (j < n && /[A-Za-z0-9_$\u0080-\uffff]/.test(script[j])) j++;
-      const word = script.slice(i, j).toUpperCase();
-      code = true;
-      words.push(word);
-      if (isCompound(words)) {
+  let ahead: Token | undefined;
+  const read = () => {
+    work++;
+    if (ahead) {
+      const t = ahead;
+      ahead = undefined;
+      return t;
+    }
+    return lexer.next();
+  };
+  for (let t = read(); t; t = read()) {
+    switch (t.kind) {
+      case "space":
+      case "comment":
+        break;
+      case "versioned":
+        versioned = true;
+        break;
+      case "word": {
+        const word = wordOf(t);
+        code = true;
+        words.push(word);
+        compound.add(word);
+        if (compound.decided !== true) break;
         if (BLOCK_OPENERS.has(word)) depth++;
         else if (word === "END" && depth > 0) {
-          const after = /^(\s*)([A-Za-z]+)(?![A-Za-z0-9_$\u0080-\uffff])/.exec(script.slice(j, j + 40));
-          const afterWord = after?.[2].toUpperCase();
+          // The word right after END (spaces between): END IF, END LOOP … close no counted block.
+          let next = read();
+          if (next?.kind === "space") next = read();
+          const afterWord = next?.kind === "word" ? wordOf(next) : undefined;
           if (!afterWord || !NOT_BLOCK_ENDS.has(afterWord)) depth--;
           if (afterWord === "CASE") {
             // END CASE: the CASE closes a block, it does not open one.
             words.push(afterWord);
-            j += after![0].length;
-          }
+            compound.add(afterWord);
+          } else ahead = next ? { ...next } : undefined; // the lexer reuses its token object
         }
+        break;
       }
-      i = j;
-    } else if (c === ";" && depth === 0) {
-      flush(i);
-      i++;
-    } else {
-      if (!/\s/.test(c)) code = true;
-      i++;
+      case "punct":
+        if (depth === 0 && script.charCodeAt(t.start) === 59) {
+          flush(t.start);
+          break;
+        }
+        code = true;
+        break;
+      case "quoted":
+        code = true;
+        names.push(unquote(lexer.textOf(t), t.closed === true).toUpperCase());
+        // U&"…": the word U and & right before the quote.
+        if (t.start >= 2 && script[t.start - 1] === "&" && (script[t.start - 2] === "U" || script[t.start - 2] === "u") && !(t.start >= 3 && isWordChar(script.charCodeAt(t.start - 3)))) unicodeNames = true;
+        break;
+      default:
+        code = true;
     }
   }
-  flush(n);
+  flush(script.length);
+  if (stats) stats.work += work;
   return out;
-}
-
-function lineEnd(s: string, i: number): number {
-  const end = s.indexOf("\n", i);
-  return end === -1 ? s.length : end + 1;
-}
-
-function blockCommentEnd(s: string, i: number, nested: boolean): number {
-  let depth = 0;
-  while (i < s.length) {
-    if (s[i] === "/" && s[i + 1] === "*" && (nested || depth === 0)) {
-      depth++;
-      i += 2;
-    } else if (s[i] === "*" && s[i + 1] === "/") {
-      depth--;
-      i += 2;
-      if (depth === 0) return i;
-    } else i++;
-  }
-  return s.length;
-}
-
-function quotedEnd(s: string, i: number, q: string, backslash: boolean): number {
-  i++;
-  while (i < s.length) {
-    const c = s[i];
-    if (backslash && c === "\\") i += 2;
-    else if (c === q) {
-      if (s[i + 1] === q) i += 2;
-      else return i + 1;
-    } else i++;
-  }
-  return s.length;
 }

@@ -2,7 +2,7 @@ import type { Row } from "@libsql/client";
 import type { Db } from "../db/client.js";
 import type { EngineName, SslMode } from "./driver.js";
 
-/** The only code with SQL for engine_connections (migrations/0005_engine.sql). */
+/** The only code with SQL for engine_connections (migrations/0005_engine.sql, keyed by (user_id, id) since 0008). */
 
 export interface ConnectionRow {
   id: string;
@@ -56,11 +56,11 @@ export class ConnectionStore {
     return Number(r.rows[0].n);
   }
 
-  /** False when the id is taken (by this user or another). */
+  /** False when this user already has a profile with this id (ids are per user). */
   async insert(c: ConnectionRow): Promise<boolean> {
     const r = await this.db.execute({
       sql: `INSERT INTO engine_connections (name, engine, host, port, database_name, username, password_sealed, ssl_mode, options, read_only, updated_at, id, user_id, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, id) DO NOTHING`,
       args: [...args(c), c.id, c.userId, c.createdAt],
     });
     return r.rowsAffected === 1;

@@ -1,7 +1,9 @@
 import { Code } from "@connectrpc/connect";
 import { invalidArgument, rpcError } from "../server/errors.js";
 import { checkName, withSession, type Catalog } from "./catalog.js";
+import type { Budget } from "./budget.js";
 import type { Connections } from "./connections.js";
+import { STOP_GRACE_MS } from "./queries.js";
 import { DatabaseError, type Cell, type ColumnInfo, type Session } from "./driver.js";
 import type { TableDescription } from "./introspect/types.js";
 import { deleteRow, insertRow, selectAll, selectByKey, selectPage, updateRow, type FilterSpec, type SortSpec } from "./rows.js";
@@ -27,6 +29,8 @@ export class Tables {
   constructor(
     private readonly connections: Connections,
     private readonly catalog: Catalog,
+    /** Streams per user (ENGINE_MAX_STREAMS_PER_USER), shared with ExecuteQuery. */
+    private readonly budget?: Pick<Budget, "stream">,
   ) {}
 
   private async on<T>(userId: string, ref: TableRefSpec, fn: (s: Session, t: TableDescription, row: ConnectionRow) => Promise<T>, edit = false): Promise<T> {
@@ -135,10 +139,25 @@ export class Tables {
     if (maxRows < 0) throw invalidArgument("max_rows", "must not be negative");
     checkName(ref.table, "table.table", true);
     const row = await this.connections.get(userId, ref.connectionId);
-    const { session, done } = await this.connections.session(userId, row);
+    const slot = this.budget?.stream(userId);
+    let acquired;
+    try {
+      acquired = await this.connections.session(userId, row);
+    } catch (err) {
+      slot?.();
+      throw err;
+    }
+    const { session, done } = acquired;
     let broken = true;
-    const onAbort = () => void session.cancel().catch(() => undefined);
+    let forced: NodeJS.Timeout | undefined;
+    // A client gone: the statement is canceled, and its connection destroyed if the database does not obey.
+    const onAbort = () => {
+      void session.cancel().catch(() => undefined);
+      forced = setTimeout(() => session.kill?.(new DatabaseError("export canceled", "CANCELED", "canceled")), STOP_GRACE_MS);
+      forced.unref();
+    };
     signal.addEventListener("abort", onAbort);
+    if (signal.aborted) onAbort();
     try {
       const t = await this.catalog.describeOn(session, row.engine, ref.schema, ref.table);
       const q = selectAll(this.connections.dialectOf(row.engine), t, filters, sort, maxRows);
@@ -171,7 +190,9 @@ export class Tables {
       await session.rollback();
       broken = false;
     } finally {
+      clearTimeout(forced);
       signal.removeEventListener("abort", onAbort);
+      slot?.();
       done(broken);
     }
   }

@@ -90,6 +90,17 @@ export class Metrics {
     help: "Open connection pools (one per user and connection profile) in this instance.",
     registers: [this.registry],
   });
+  readonly engineLimits = new Counter({
+    name: "engine_limits_total",
+    help: "Engine limits hit, by limit: a per-user or per-host cap (ENGINE_MAX_*), a cell or result over its cap, a database that broke the protocol, a refused password exchange, a stop the database did not obey (its connection destroyed).",
+    labelNames: ["limit"] as const,
+    registers: [this.registry],
+  });
+  readonly engineConnections = new Gauge({
+    name: "engine_connections",
+    help: "Open connections to users' PostgreSQL and MySQL databases in this instance.",
+    registers: [this.registry],
+  });
   readonly syncChanges = new Counter({
     name: "sync_changes_total",
     help: "Pushed changes by result (applied, duplicate, conflict, rejected).",

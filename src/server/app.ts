@@ -8,6 +8,7 @@ import { Code, ConnectError, createContextValues, type ConnectRouter, type Inter
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Config } from "../config/schema.js";
+import { fastifyTrustProxy } from "../config/trust-proxy.js";
 import type { Db } from "../db/client.js";
 import { ping } from "../db/client.js";
 import { migrationsCurrent } from "../db/migrator.js";
@@ -107,12 +108,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     logger: false,
     bodyLimit: config.server.readMaxBytes,
     return503OnClosing: true,
-    // Behind Cloud Run's front end the last X-Forwarded-For hop is the client; never trust more.
-    trustProxy: config.auth.trustProxy ? (_address: string, hop: number) => hop < 1 : false,
+    // The client address: the socket's, unless TRUST_PROXY names the proxies in front (hops or ranges).
+    trustProxy: fastifyTrustProxy(config.auth.trustProxy),
     forceCloseConnections: false,
   }) as unknown as FastifyInstance;
 
   const headers = Object.entries(securityHeaders(tls !== undefined));
+  // Development admits loopback origins (the desktop app, a local web console) beside CORS_ORIGINS.
+  const cors = { loopback: config.environment === "development" };
   const limits = { maxDeadlineMs: config.server.maxDeadlineMs, defaultDeadlineMs: config.server.defaultDeadlineMs };
   let shuttingDown = false;
 
@@ -126,7 +129,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     for (const [k, v] of headers) reply.raw.setHeader(k, v);
 
     const origin = raw.headers.origin;
-    if (typeof origin === "string" && originAllowed(origin, config.server.corsOrigins)) {
+    if (typeof origin === "string" && originAllowed(origin, config.server.corsOrigins, cors)) {
       reply.raw.setHeader("access-control-allow-origin", origin);
       reply.raw.setHeader("vary", "Origin");
       reply.raw.setHeader("access-control-expose-headers", CORS_EXPOSE_HEADERS);

@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../gen/sqlstudio/common/v1/error_pb.js";
-import { DatabaseError } from "../engine/driver.js";
+import { DatabaseError, EngineError, type EngineReason } from "../engine/driver.js";
 
 /**
  * The one place where errors become Connect errors. Feature code throws these helpers (or
@@ -55,15 +55,28 @@ function fromDatabase(err: DatabaseError): ConnectError {
       return rpcError(Code.FailedPrecondition, "CONNECTION_FAILED", `cannot connect: ${err.message}`, meta);
     case "constraint":
       return rpcError(Code.FailedPrecondition, "CONSTRAINT_VIOLATION", err.message, meta);
+    case "denied":
+      return rpcError(Code.PermissionDenied, "SQLITE_NOT_AUTHORIZED", `sql: ${err.message}`, { ...meta, field: "sql" });
     default:
       return rpcError(Code.InvalidArgument, "SQL_ERROR", err.message, meta);
   }
 }
 
+const ENGINE_CODES: Record<EngineReason, Code> = {
+  CELL_TOO_LARGE: Code.ResourceExhausted,
+  RESULT_TOO_LARGE: Code.ResourceExhausted,
+  DATABASE_PROTOCOL_VIOLATION: Code.Unavailable,
+  PASSWORD_NOT_SENT: Code.FailedPrecondition,
+  TLS_VERIFY_FAILED: Code.FailedPrecondition,
+  LOCAL_INFILE_REFUSED: Code.FailedPrecondition,
+  CONNECTION_CLOSED: Code.Unavailable,
+};
+
 /** Internal errors keep their cause for the log, never for the client. */
 export function toPublicError(err: unknown): { error: ConnectError; cause?: unknown } {
   if (err instanceof ConnectError) return { error: err };
   if (err instanceof DatabaseError) return { error: fromDatabase(err) };
+  if (err instanceof EngineError) return { error: rpcError(ENGINE_CODES[err.reason], err.reason, err.message, err.extra) };
   // Connect's own errors from other realms, and aborts, arrive here as ConnectError via from().
   if (err instanceof Error && err.name === "AbortError") return { error: new ConnectError("operation canceled", Code.Canceled) };
   return { error: rpcError(Code.Internal, "INTERNAL", "internal error"), cause: err };

@@ -18,12 +18,30 @@ export const CORS_EXPOSE_HEADERS = [...connectCors.exposedHeaders, "x-request-id
 export const CORS_ALLOW_METHODS = [...connectCors.allowedMethods, "OPTIONS"].join(", ");
 
 /**
- * Whether a browser origin may call the API: exact match, or "*" (development only).
+ * Whether a browser origin may call the API: an exact configured origin, "*" when an operator
+ * configured it outside production, or (development) a loopback origin: `http://localhost:*`,
+ * `http://127.0.0.1:*`, `http://[::1]:*`. The opaque origin `null` (sandboxed frames, file:
+ * pages, some redirects) is never admitted, whatever is configured.
  * Configured origins are compared in the form browsers send (`https://host[:port]`, lower case,
  * no path or trailing slash), so `https://Studio.example.com/` pasted from an address bar works.
  */
-export function originAllowed(origin: string, allowed: readonly string[]): boolean {
+export function originAllowed(origin: string, allowed: readonly string[], opts: { loopback?: boolean } = {}): boolean {
+  if (origin === "null" || origin === "") return false;
+  if (opts.loopback && isLoopbackOrigin(origin)) return true;
   return allowed.some((a) => a === "*" || serializedOrigin(a) === origin);
+}
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** `http://localhost[:port]`, `http://127.0.0.1[:port]` or `http://[::1][:port]`, exactly as a browser sends it. */
+export function isLoopbackOrigin(origin: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false;
+  }
+  return url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname) && url.origin === origin;
 }
 
 const origins = new Map<string, string>();

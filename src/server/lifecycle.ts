@@ -82,6 +82,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
     ws: (wsServer.address() as AddressInfo).port,
     metrics: (metricsServer.address() as AddressInfo).port,
   };
+  features.listening(ports.api);
   const scheme = config.server.tlsCertFile ? "https" : "http";
   const shown = host === "0.0.0.0" || host === "::" ? "localhost" : host;
   const addresses = {
@@ -113,15 +114,21 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
         logger.warn({ open: app.listener.openConnections }, "shutdown timeout: ending remaining streams with Unavailable");
         app.shutdownController.abort(shutdownError());
         calls.endAll(shutdownError());
+        // Database sockets end now: a statement on a server that ignores the cancel cannot hold a stream.
+        const engineClosed = features.closeEngine();
+        engineClosed.catch(() => undefined);
         await Promise.race([drained, sleep(250)]);
         app.listener.destroyAll();
         await drained;
       }
+      const left = () => Math.max(0, budget - (Date.now() - started));
       await app.fastify.close();
       await sockets;
-      await jobs.stop();
-      await features.closeEngine();
-      await Promise.race([features.outbox.flush(), sleep(Math.max(0, budget - (Date.now() - started)))]);
+      // The engine first: its pools end at once (busy connections destroyed), so neither a
+      // statement nor a job's health check on a database that never answers can hold the exit.
+      await Promise.race([features.closeEngine(), sleep(left())]);
+      await Promise.race([jobs.stop(), sleep(left())]);
+      await Promise.race([features.outbox.flush(), sleep(left())]);
       await closeServer(metricsServer);
       await closeServer(wsServer);
       db.close();

@@ -1,6 +1,8 @@
 import http, { type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
+import proxyAddr from "@fastify/proxy-addr";
+import { fastifyTrustProxy, type TrustProxy } from "../config/trust-proxy.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 
@@ -8,15 +10,13 @@ export const STREAM_PATH = "/v1/stream";
 
 /**
  * The client address of an upgrade request, by the same rule as the RPCs' (Fastify's trustProxy in
- * app.ts): the socket's address, or with `trustProxy` the last X-Forwarded-For hop (the address the
- * one trusted proxy in front saw).
+ * app.ts, through the same proxy-addr): the socket's address, or with TRUST_PROXY the address the
+ * trusted proxies in front saw.
  */
-export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
-  const socket = req.socket.remoteAddress ?? "";
-  if (!trustProxy) return socket;
-  const xff = req.headers["x-forwarded-for"];
-  const hops = (Array.isArray(xff) ? xff.join(",") : (xff ?? "")).split(",").map((h) => h.trim()).filter((h) => h !== "");
-  return hops.at(-1) ?? socket;
+export function clientAddress(req: IncomingMessage, trustProxy: TrustProxy): string {
+  const trust = fastifyTrustProxy(trustProxy);
+  if (trust === false) return req.socket.remoteAddress ?? "";
+  return proxyAddr(req, trust);
 }
 
 /** Close codes the stream uses (4000-4999 are the application's). */

@@ -5,6 +5,7 @@
  * again, so the SQL stays valid and redaction is idempotent. The patterns it shares with
  * connection-payload checks live in secrets.ts.
  */
+import { SqlLexer } from "../common/sql-lexer.js";
 import {
   BASIC_RE,
   BEARER_RE,
@@ -33,102 +34,21 @@ type Tok =
       body: string; // raw text between open and close
     };
 
-const WORD_START = /[A-Za-z_\u0080-\uffff]/;
-const WORD_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
-
+/** The shared lexer's tokens (dialect unknown: "any"), as the rules below read them. */
 function tokenize(sql: string): Tok[] {
+  const lexer = new SqlLexer(sql, "any");
   const toks: Tok[] = [];
-  const n = sql.length;
-  let i = 0;
-  const quoted = (start: number, q: string, backslash: boolean): { body: string; closed: boolean; end: number } => {
-    let j = start;
-    while (j < n) {
-      const c = sql[j];
-      if (backslash && c === "\\") {
-        j += 2;
-        continue;
-      }
-      if (c === q) {
-        if (sql[j + 1] === q) {
-          j += 2;
-          continue;
-        }
-        return { body: sql.slice(start, j), closed: true, end: j + 1 };
-      }
-      j++;
-    }
-    return { body: sql.slice(start, n), closed: false, end: n };
-  };
-  while (i < n) {
-    const c = sql[i];
-    const prev = i > 0 ? sql[i - 1] : "";
-    if (/\s/.test(c)) {
-      let j = i + 1;
-      while (j < n && /\s/.test(sql[j])) j++;
-      toks.push({ kind: "ws", text: sql.slice(i, j) });
-      i = j;
-    } else if (c === "-" && sql[i + 1] === "-") {
-      let j = sql.indexOf("\n", i);
-      if (j < 0) j = n;
-      toks.push({ kind: "comment", text: sql.slice(i, j) });
-      i = j;
-    } else if (c === "/" && sql[i + 1] === "*") {
-      let depth = 1;
-      let j = i + 2;
-      while (j < n && depth > 0) {
-        if (sql[j] === "/" && sql[j + 1] === "*") {
-          depth++;
-          j += 2;
-        } else if (sql[j] === "*" && sql[j + 1] === "/") {
-          depth--;
-          j += 2;
-        } else j++;
-      }
-      toks.push({ kind: "comment", text: sql.slice(i, j) });
-      i = j;
-    } else if (c === "'") {
-      const q = quoted(i + 1, "'", false);
-      toks.push({ kind: "str", style: "std", open: "'", close: q.closed ? "'" : "", body: q.body });
-      i = q.end;
-    } else if (c === '"') {
-      const q = quoted(i + 1, '"', false);
-      toks.push({ kind: "str", style: "dq", open: '"', close: q.closed ? '"' : "", body: q.body });
-      i = q.end;
-    } else if (c === "`") {
-      const q = quoted(i + 1, "`", false);
-      toks.push({ kind: "bident", text: sql.slice(i, q.end) });
-      i = q.end;
-    } else if (c === "$" && !WORD_CHAR.test(prev)) {
-      const m = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i, i + 64));
-      if (m) {
-        const tag = m[0];
-        const bodyStart = i + tag.length;
-        const end = sql.indexOf(tag, bodyStart);
-        const closed = end >= 0;
-        const bodyEnd = closed ? end : n;
-        toks.push({ kind: "str", style: "dollar", open: tag, close: closed ? tag : "", body: sql.slice(bodyStart, bodyEnd) });
-        i = closed ? end + tag.length : n;
-      } else {
-        toks.push({ kind: "punct", text: c });
-        i++;
-      }
-    } else if (WORD_START.test(c) || /[0-9]/.test(c)) {
-      let j = i + 1;
-      while (j < n && WORD_CHAR.test(sql[j])) j++;
-      const word = sql.slice(i, j);
-      if (sql[j] === "'" && /^[EeNn]$/.test(word)) {
-        const esc = word === "E" || word === "e";
-        const q = quoted(j + 1, "'", esc);
-        toks.push({ kind: "str", style: esc ? "esc" : "std", open: `${word}'`, close: q.closed ? "'" : "", body: q.body });
-        i = q.end;
-      } else {
-        toks.push({ kind: "word", text: word });
-        i = j;
-      }
-    } else {
-      toks.push({ kind: "punct", text: c });
-      i++;
-    }
+  for (let t = lexer.next(); t; t = lexer.next()) {
+    const text = lexer.textOf(t);
+    if (t.kind === "space") toks.push({ kind: "ws", text });
+    else if (t.kind === "comment") toks.push({ kind: "comment", text });
+    else if (t.kind === "string" || (t.kind === "quoted" && t.open === '"')) {
+      const open = t.open!;
+      const close = !t.closed ? "" : open.startsWith("$") ? open : open.slice(-1);
+      const style = open.startsWith("$") ? "dollar" : open === '"' ? "dq" : /^[Ee]/.test(open) ? "esc" : "std";
+      toks.push({ kind: "str", style, open, close, body: text.slice(open.length, text.length - close.length) });
+    } else if (t.kind === "quoted") toks.push({ kind: "bident", text });
+    else toks.push({ kind: t.kind === "punct" ? "punct" : "word", text });
   }
   return toks;
 }
@@ -248,9 +168,18 @@ function redactConnectionText(text: string): string {
   return out;
 }
 
-function redactText(text: string): string {
+/** A column whose values are credentials: a secret name, or a short one (pw, pass, psw). */
+function isCredentialColumn(name: string): boolean {
+  return isSecretName(name) || /^(pw|pass|psw)$/i.test(name);
+}
+
+/** In comments: "password: x", "api_token : x" (a note someone left next to the SQL). */
+const COLON_KV_RE = /(?<![A-Za-z0-9_.-])([A-Za-z_][A-Za-z0-9_.-]{0,63})([ \t]*:[ \t]*)([^\s,;'"]+)/g;
+
+function redactText(text: string, comment = false): string {
   if (text.length < 5) return text; // shorter than the shortest rule ("pwd=x")
-  return redactTokens(redactConnectionText(text));
+  const out = redactTokens(redactConnectionText(text));
+  return comment ? out.replace(COLON_KV_RE, (m, key: string, sep: string) => (isSecretName(key) ? `${key}${sep}${MASK}` : m)) : out;
 }
 
 /** Words followed by a literal that is a password: PASSWORD('x'), OLD_PASSWORD('x'), crypt('x', ...). */
@@ -334,8 +263,59 @@ function redactSqlAt(sql: string, depth: number): string {
     if (isStr(j)) mask(j);
   };
 
+  const nameAt = (j: number): string | undefined => {
+    const t = toks[j];
+    if (t === undefined) return undefined;
+    if (t.kind === "word") return t.text;
+    if (t.kind === "str" && t.style === "dq") return decodeBody(t);
+    if (t.kind === "bident") return t.text.slice(1, -1);
+    return undefined;
+  };
+  /**
+   * INSERT|REPLACE [INTO] table (col, …) VALUES (…), (…): the literals in the place of a
+   * credential-like column (insert into creds(pw) values ('…')).
+   */
+  const maskInsertValues = (i: number): void => {
+    let j = nextSig(i);
+    if (upperWord(j) === "INTO") j = nextSig(j);
+    if (nameAt(j) === undefined) return;
+    j = nextSig(j);
+    while (isPunct(j, ".") && nameAt(nextSig(j)) !== undefined) j = nextSig(nextSig(j));
+    if (!isPunct(j, "(")) return;
+    const secret: boolean[] = [];
+    for (j = nextSig(j); ; j = nextSig(j)) {
+      const col = nameAt(j);
+      if (col === undefined) return;
+      secret.push(isCredentialColumn(col));
+      j = nextSig(j);
+      if (isPunct(j, ")")) break;
+      if (!isPunct(j, ",")) return;
+    }
+    if (!secret.includes(true)) return;
+    j = nextSig(j);
+    if (upperWord(j) !== "VALUES") return;
+    for (j = nextSig(j); isPunct(j, "("); ) {
+      let pos = 0;
+      let depth = 0;
+      let k = nextSig(j);
+      for (; k < toks.length; k = nextSig(k)) {
+        if (isPunct(k, "(")) depth++;
+        else if (isPunct(k, ")")) {
+          if (depth === 0) break;
+          depth--;
+        } else if (isPunct(k, ",") && depth === 0) pos++;
+        else if (toks[k].kind === "str" && secret[pos]) mask(k);
+      }
+      j = nextSig(k);
+      if (!isPunct(j, ",")) break;
+      j = nextSig(j);
+    }
+  };
+
   for (let i = 0; i < toks.length; i++) {
     const t = toks[i];
+    const verb = upperWord(i);
+    if (verb === "INSERT" || (verb === "REPLACE" && upperWord(nextSig(i)) === "INTO")) maskInsertValues(i);
     let name: string | undefined;
     if (t.kind === "word") name = t.text;
     else if (t.kind === "str" && t.style === "dq") name = decodeBody(t);
@@ -390,8 +370,8 @@ function redactSqlAt(sql: string, depth: number): string {
   }
 
   // Text rules inside literals and comments (then read again as SQL); key shapes in code as well.
-  const again = (text: string): string => {
-    const t = redactText(text);
+  const again = (text: string, comment = false): string => {
+    const t = redactText(text, comment);
     // Nested keyword rules only ever mask a literal, so text without a quote has nothing for them.
     return depth < MAX_NESTING && t.length >= 5 && /['"$]/.test(t) ? redactSqlAt(t, depth + 1) : t;
   };
@@ -412,8 +392,8 @@ function redactSqlAt(sql: string, depth: number): string {
       out += tokText(t);
     } else if (t.kind === "comment") {
       flush();
-      if (t.text.startsWith("--")) out += `--${again(t.text.slice(2))}`; // a mask never ends the line
-      else out += redactBlockComment(t.text, again);
+      if (t.text.startsWith("--")) out += `--${again(t.text.slice(2), true)}`; // a mask never ends the line
+      else out += redactBlockComment(t.text, (body) => again(body, true));
     } else if (t.kind === "bident") {
       flush(); // `identifiers` are names, kept as they are
       out += t.text;

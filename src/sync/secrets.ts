@@ -312,6 +312,24 @@ export function classifyValue(s: string): SecretReason | undefined {
   return undefined;
 }
 
+/** A colour as clients write it: #rgb[a], #rrggbb[aa], a CSS name, rgb()/hsl(). */
+const COLOR_RE = /^(#(?:[0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})|[a-z]{3,30}|(?:rgb|rgba|hsl|hsla)\([0-9\s.,%/+-]{1,60}\))$/i;
+/**
+ * Symbols typical of passwords and rare in names, labels and settings (not _ - . @ \ / : + , %
+ * which user names, hosts, tags and times use).
+ */
+const PASSWORD_SYMBOL = /[!"#$&'()*;<=>?[\]^`{|}~]/;
+
+/**
+ * A password pasted where a short name or label belongs: one "word" of 8-128 characters with
+ * letters, digits and a password symbol (P@ssw0rd! has "!", Tr0ub4dor&3 has "&"); user names,
+ * labels and settings have spaces, or none of those symbols, or no digits; URLs and paths pass.
+ */
+export function looksLikePassword(s: string): boolean {
+  if (s.length < 8 || s.length > 128 || /\s/.test(s) || /:\/\/|^[/~.]/.test(s)) return false; // URLs and paths name places
+  return /[A-Za-z]/.test(s) && /[0-9]/.test(s) && PASSWORD_SYMBOL.test(s);
+}
+
 /**
  * user:password@host or user/password@host (Oracle EZConnect) in a host field. "user@host",
  * "host:port", "[::1]:5432" and file paths are fine.
@@ -345,20 +363,25 @@ export function findSecret(p: ConnectionFields): SecretFinding | undefined {
 
   hit = check("database", p.database) ?? check("username", p.username) ?? check("ssl_mode", p.sslMode);
   if (hit) return hit;
+  // Short free-text fields hold names and labels: a password-shaped value there was pasted.
+  const pasted = (field: string, value: string): SecretFinding | undefined => (looksLikePassword(value) ? { field, reason: "SECRET_LIKE_VALUE" } : undefined);
+  hit = pasted("username", p.username);
+  if (hit) return hit;
 
   for (const [key, value] of Object.entries(p.options ?? {})) {
     const field = `options.${key}`;
     if (isSecretOptionKey(key)) return { field, reason: "SECRET_IN_OPTIONS" };
-    hit = check(field, key) ?? check(field, value);
+    hit = check(field, key) ?? check(field, value) ?? pasted(field, value);
     if (hit) return hit;
   }
 
   hit = check("folder", p.folder) ?? check("color", p.color);
   if (hit) return hit;
+  if (p.color && !COLOR_RE.test(p.color) && looksLikePassword(p.color)) return { field: "color", reason: "SECRET_LIKE_VALUE" };
 
   const tags = p.tags ?? [];
   for (let i = 0; i < tags.length; i++) {
-    hit = check(`tags.${i}`, tags[i]);
+    hit = check(`tags.${i}`, tags[i]) ?? pasted(`tags.${i}`, tags[i]);
     if (hit) return hit;
   }
   return undefined;

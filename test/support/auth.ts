@@ -5,6 +5,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema, type ErrorInfo } from "../../gen/sqlstudio/common/v1/error_pb.js";
 import { Accounts, type AccountsConfig } from "../../src/auth/accounts.js";
+import { AccountMail } from "../../src/auth/mail.js";
 import { PasswordHasher } from "../../src/auth/passwords.js";
 import { Sealer } from "../../src/auth/seal.js";
 import { AuthStore } from "../../src/auth/store.js";
@@ -45,12 +46,14 @@ export function manualRuntime(start = Date.now()): ManualRuntime {
 }
 
 /**
- * The env of an auth test server: cheap bcrypt, a fixed JWT secret, a recognisable PUBLIC_URL,
- * and TRUST_PROXY so each test can speak from its own client address (`x-forwarded-for`) and
- * the per-IP limits of one test never reach another.
+ * The env of an auth test server: cheap bcrypt, a fixed JWT secret, a recognisable PUBLIC_URL, mail
+ * limits high enough for tests that work one account hard,
+ * and TRUST_PROXY=1 (one proxy in front: the test itself) so each test can speak from its own client
+ * address (`x-forwarded-for`) and the per-IP limits of one test never reach another.
  */
 export function authEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return { BCRYPT_COST: "4", JWT_SECRET: TEST_JWT_SECRET, PUBLIC_URL, TRUST_PROXY: "true", ...extra };
+  // Mail limits out of the way of tests that use one account hard (the mail-abuse tests set their own).
+  return { BCRYPT_COST: "4", JWT_SECRET: TEST_JWT_SECRET, PUBLIC_URL, TRUST_PROXY: "1", MAIL_MAX_PER_ACCOUNT_PER_HOUR: "1000", MAIL_MAX_PER_ADDRESS_PER_HOUR: "1000", ...extra };
 }
 
 export interface AuthTestServer extends TestServer {
@@ -59,17 +62,20 @@ export interface AuthTestServer extends TestServer {
 }
 
 /**
- * startTestServer with the auth env, an optional injected Runtime, and email always sent through the
- * `resend` SDK to a Resend stand-in (the one given, or its own), so nothing prints to stdout.
+ * startTestServer with the auth env, an optional injected Runtime and database (several servers on one
+ * database are several instances), and email always sent through the `resend` SDK to a Resend
+ * stand-in (the one given, or its own), so nothing prints to stdout.
  */
 export async function startAuthServer(
-  opts: { env?: Record<string, string>; runtime?: Runtime; resend?: ResendStandIn; services?: ServiceEntry[] } = {},
+  opts: { env?: Record<string, string>; runtime?: Runtime; resend?: ResendStandIn; services?: ServiceEntry[]; db?: Db } = {},
 ): Promise<AuthTestServer> {
   const resend = opts.resend ?? (await startResendStandIn());
   const server = await startTestServer({
     env: authEnv({ ...resend.env, ...opts.env }),
     runtime: opts.runtime,
     services: opts.services,
+    // Several servers on one database (instances): the first migrates it.
+    db: opts.db,
     afterStop: opts.resend ? undefined : () => resend.close(),
   });
   return Object.assign(server, { resend });
@@ -244,13 +250,15 @@ export function directAccounts(db: Db, runtime: Runtime, cfg: Partial<AccountsCo
   const sent: Email[] = [];
   const outbox = new Outbox({ send: async (e) => void sent.push(e) }, logger);
   const store = new AuthStore(db);
+  const limit = { max: 1000, windowMs: 3_600_000 };
+  const mail = new AccountMail(outbox, store, runtime, { perAccount: limit, perAddress: limit }, logger, TEST_JWT_SECRET);
   const accounts = new Accounts(
     store,
     new PasswordHasher(4),
     new AccessTokens({ secret: TEST_JWT_SECRET, issuer: "sqlstudio", audience: "sqlstudio-api", ttlMs: 15 * 60_000 }, runtime),
     new RefreshTokens([TEST_JWT_SECRET], runtime),
     new Sealer(TEST_JWT_SECRET, "refresh-grace", runtime),
-    outbox,
+    mail,
     runtime,
     { publicUrl: PUBLIC_URL, refreshTokenTtlMs: 30 * 24 * 3_600_000, refreshGraceMs: 30_000, sessionCacheMs: 0, ...cfg },
     logger,

@@ -34,6 +34,8 @@ const production = {
   DATABASE_URL: "libsql://app-org.turso.io",
   TURSO_AUTH_TOKEN: "token",
   ENGINE_SECRET_KEY: Buffer.alloc(32, 7).toString("base64"),
+  PUBLIC_URL: "https://studio.example.com",
+  RESEND_API_KEY: "re_live_x",
 };
 
 describe("loadConfig defaults", () => {
@@ -174,7 +176,14 @@ describe("YAML file", () => {
     const c = loadConfig({ JWT_SECRET: GOOD_SECRET }, join(ROOT, "configs/config.example.yaml"));
     expect(c.environment).toBe("development");
     const prod = loadConfig(
-      { ENVIRONMENT: "production", JWT_SECRET: GOOD_SECRET, TURSO_DATABASE_URL: "libsql://db-org.turso.io", TURSO_AUTH_TOKEN: "t", ENGINE_SECRET_KEY: production.ENGINE_SECRET_KEY },
+      {
+        ENVIRONMENT: "production",
+        JWT_SECRET: GOOD_SECRET,
+        TURSO_DATABASE_URL: "libsql://db-org.turso.io",
+        TURSO_AUTH_TOKEN: "t",
+        ENGINE_SECRET_KEY: production.ENGINE_SECRET_KEY,
+        RESEND_API_KEY: "re_live_x",
+      },
       join(ROOT, "configs/config.example.yaml"),
     );
     expect(prod.database.url).toBe("libsql://db-org.turso.io");
@@ -254,12 +263,12 @@ describe("production refusals", () => {
 
   it("lists every refusal at once", () => {
     const problems = problemsOf({ ENVIRONMENT: "production", CORS_ORIGINS: "*" });
-    expect(problems.map((p) => p.split(":")[0]).sort()).toEqual(["CORS_ORIGINS", "DATABASE_URL", "ENGINE_SECRET_KEY", "JWT_SECRET"]);
+    expect(problems.map((p) => p.split(":")[0]).sort()).toEqual(["CORS_ORIGINS", "DATABASE_URL", "ENGINE_SECRET_KEY", "JWT_SECRET", "PUBLIC_URL", "RESEND_API_KEY"]);
   });
 
   it("reports refusals together with invalid values", () => {
     const problems = problemsOf({ ENVIRONMENT: "production", PORT: "x", CORS_ORIGINS: "*" });
-    expect(problems.map((p) => p.split(":")[0]).sort()).toEqual(["CORS_ORIGINS", "DATABASE_URL", "ENGINE_SECRET_KEY", "JWT_SECRET", "PORT"]);
+    expect(problems.map((p) => p.split(":")[0]).sort()).toEqual(["CORS_ORIGINS", "DATABASE_URL", "ENGINE_SECRET_KEY", "JWT_SECRET", "PORT", "PUBLIC_URL", "RESEND_API_KEY"]);
   });
 
   it("does not hold staging to the production refusals", () => {
@@ -279,5 +288,27 @@ describe(".env.example", () => {
   it("documents no variable the config does not read", () => {
     const unknown = [...documented].filter((k) => !(k in ENV_KEYS) && k !== "CONFIG_FILE");
     expect(unknown).toEqual([]);
+  });
+});
+
+describe("ENGINE_SQLITE_DIR holds none of the server's own files (issue 17.2)", () => {
+  const base = { ENVIRONMENT: "development", DATABASE_URL: `file:${join(dir, "data", "app.db")}` };
+  it.each([
+    ["the app database's folder itself", join(dir, "data")],
+    ["a folder above it", dir],
+    ["the working folder", "."],
+  ])("refuses %s", (_what, sqliteDir) => {
+    const problems = problemsOf({ ...base, ENGINE_SQLITE_DIR: sqliteDir, ...(sqliteDir === "." ? { DATABASE_URL: "file:./data/development.db" } : {}) });
+    expect(problems.some((p) => p.startsWith("ENGINE_SQLITE_DIR:"))).toBe(true);
+  });
+
+  it("refuses a folder holding the engine key file (any …_FILE setting)", () => {
+    const problems = problemsOf({ ...base, ENGINE_SQLITE_DIR: join(dir, "sq"), ENGINE_SECRET_KEY_FILE: join(dir, "sq", "engine.key") });
+    expect(problems.join("\n")).toMatch(/ENGINE_SQLITE_DIR: .*engine\.key/);
+  });
+
+  it("accepts a folder of its own, also inside the data folder (the development default)", () => {
+    expect(loadConfig({ ...base, ENGINE_SQLITE_DIR: join(dir, "data", "sqlite") }, missing).engine.sqliteDir).toBe(join(dir, "data", "sqlite"));
+    expect(loadConfig({ ENVIRONMENT: "development" }, missing).engine.sqliteDir).toBe("./data/sqlite");
   });
 });

@@ -81,6 +81,21 @@ describe("originAllowed", () => {
     expect(originAllowed("https://anything.example", ["*"])).toBe(true);
   });
 
+  it("never allows the opaque origin null, not even with *", () => {
+    expect(originAllowed("null", ["*"])).toBe(false);
+    expect(originAllowed("null", ["null"], { loopback: true })).toBe(false);
+  });
+
+  it("allows loopback origins only when asked (development), and only http on localhost, 127.0.0.1 and [::1]", () => {
+    for (const o of ["http://localhost:5173", "http://127.0.0.1:3000", "http://[::1]:8080", "http://localhost"]) {
+      expect(originAllowed(o, [], { loopback: true }), o).toBe(true);
+      expect(originAllowed(o, []), o).toBe(false);
+    }
+    for (const o of ["https://localhost:5173", "http://localhost.evil.example", "http://127.0.0.2:80", "http://[::2]:80", "http://localhost:5173/", "http://LOCALHOST:1", "file://"]) {
+      expect(originAllowed(o, [], { loopback: true }), o).toBe(false);
+    }
+  });
+
   it("ignores a trailing slash or letter case in a configured origin (browsers send neither)", () => {
     expect(originAllowed("https://studio.example.com", ["https://studio.example.com/"])).toBe(true);
     expect(originAllowed("https://studio.example.com", ["https://Studio.Example.com"])).toBe(true);

@@ -1,24 +1,63 @@
 import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { sqliteDialect } from "../dialect.js";
-import { DatabaseError, NULL, VALUE, VALUE_LIST, type Cell, type ColumnInfo, type Cursor, type Driver, type EnginePool, type Session, type Target } from "../driver.js";
+import { DatabaseError, NULL, VALUE, VALUE_LIST, type Cell, type ColumnInfo, type Cursor, type Driver, type EnginePool, type PoolLimits, type Session, type Target } from "../driver.js";
+import { checkCells, DEFAULT_WIRE_LIMITS } from "../limits.js";
 import { cellParam } from "../values.js";
+import { isRefusal, READ_ONLY_RULES, READ_WRITE_RULES, schemaRefusal, type AuthorizerConfig } from "./sqlite-rules.js";
 
-// libsql (the engine under @libsql/client) directly: its statements iterate row by row and its
-// connections can be interrupted from this thread while a statement runs on libsql's own.
+// libsql (the engine under @libsql/client) directly, in the build with the rule-based authorizer
+// ("libsql-engine": libsql 0.6): statements run on libsql's own threads, so a running one can be
+// interrupted from here, and SQLite consults our rules while it compiles each of them.
 const require = createRequire(import.meta.url);
-const Database = require("libsql/promise") as new (path: string, opts?: { timeout?: number }) => LibsqlDb;
+interface Engine {
+  libsql: { connect(path: string, opts?: { timeout?: number }): Promise<LibsqlDb> };
+  /**
+   * The package's native module, for `iteratorNextSync`: its promise API answers each row through a
+   * thread hop (about 50 times slower than reading rows here). Not in the package's exports, so
+   * resolved beside promise.js; test/security/sqlite-functions.test.ts fails when it moves.
+   */
+  native: { iteratorNextSync(it: NativeRows): { done: boolean; value: unknown[] } };
+}
+let engine: Engine | undefined;
 
+/**
+ * Loaded on first use: the confining build ships binaries for Linux (x64, glibc and musl) only. On
+ * other platforms the server still starts and SQLite profiles fail closed with a clear reason,
+ * never falling back to a build that lets user SQL reach the host's files.
+ */
+function sqliteEngine(): Engine {
+  if (engine) return engine;
+  try {
+    const libsql = require("libsql-engine/promise") as Engine["libsql"];
+    const native = require(join(dirname(require.resolve("libsql-engine/promise")), "index.js")) as Engine["native"];
+    engine = { libsql, native };
+    return engine;
+  } catch {
+    throw new DatabaseError(
+      `SQLite profiles need the confined SQLite engine, which has no build for ${process.platform}-${process.arch} (Linux x64 only)`,
+      "SQLITE_ENGINE_UNAVAILABLE",
+      "auth",
+    );
+  }
+}
+
+interface NativeRows {
+  close(): void;
+}
 interface LibsqlStatement {
   raw(on?: boolean): LibsqlStatement;
   safeIntegers(on?: boolean): LibsqlStatement;
   columns(): { name: string; type: string | null }[];
   reader: boolean;
-  iterate(...params: unknown[]): Promise<Iterator<unknown[]>>;
+  /** The native statement (its iterate() answers the native row iterator). */
+  stmt: { iterate(params?: unknown, options?: unknown): Promise<NativeRows> };
   run(...params: unknown[]): Promise<{ changes: number }>;
 }
 interface LibsqlDb {
   prepare(sql: string): Promise<LibsqlStatement>;
   exec(sql: string): Promise<void>;
+  authorizer(config: AuthorizerConfig | null): void;
   interrupt(): void;
   close(): void;
 }
@@ -44,11 +83,29 @@ function bind(params: Cell[]): unknown[] {
   });
 }
 
-function dbError(err: unknown): Error {
-  const e = err as { code?: string; message?: string };
+/**
+ * A libsql error as a DatabaseError. Errors from the native side may carry their details as JSON
+ * in the message ({"code":"SQLITE_…","message":…}). A refusal of the authorizer is "denied"
+ * ("readonly" in a read-only request, where the rules refuse every write).
+ */
+function dbError(err: unknown, readOnly = false): Error {
+  let e = err as { code?: string; message?: string };
+  if (typeof e?.message === "string" && e.message.startsWith("{")) {
+    try {
+      const inner = JSON.parse(e.message) as { code?: string; message?: string };
+      if (typeof inner.code === "string") e = inner;
+    } catch {
+      // not JSON: the message as it is
+    }
+  }
   if (typeof e?.code === "string" && e.code.startsWith("SQLITE_")) {
+    const message = e.message ?? "database error";
+    if (isRefusal(e.code, message)) {
+      const why = e.code === "SQLITE_AUTH" ? "not authorized on this server" : message;
+      return new DatabaseError(readOnly ? `${why} (read-only)` : why, e.code, readOnly ? "readonly" : "denied");
+    }
     const kind = e.code === "SQLITE_INTERRUPT" ? "canceled" : e.code.startsWith("SQLITE_READONLY") ? "readonly" : e.code.startsWith("SQLITE_CONSTRAINT") ? "constraint" : "sql";
-    return new DatabaseError(e.message ?? "database error", e.code, kind);
+    return new DatabaseError(message, e.code, kind);
   }
   return err instanceof Error ? err : new Error(String(err));
 }
@@ -60,21 +117,31 @@ function columnsOf(stmt: LibsqlStatement): ColumnInfo[] {
 class SqliteCursor implements Cursor {
   constructor(
     readonly columns: ColumnInfo[],
-    private readonly it: Iterator<unknown[]> | undefined,
+    private readonly it: NativeRows | undefined,
     private readonly changes: number,
+    private readonly readOnly: boolean,
+    /** ENGINE_MAX_CELL_BYTES: a larger cell or row ends the statement before any cell is made of it. */
+    private readonly maxCell = DEFAULT_WIRE_LIMITS.maxCellBytes,
   ) {}
+  private done = false;
 
   async next(n: number): Promise<Cell[][]> {
-    if (!this.it) return [];
+    if (!this.it || this.done) return [];
     const out: Cell[][] = [];
+    const { native } = sqliteEngine();
     try {
       while (out.length < n) {
-        const r = this.it.next();
-        if (r.done) break;
+        const r = native.iteratorNextSync(this.it);
+        if (r.done) {
+          this.done = true;
+          break;
+        }
+        checkCells(r.value, this.maxCell, (i) => this.columns[i]?.name);
         out.push(r.value.map(toCell));
       }
     } catch (err) {
-      throw dbError(err);
+      this.done = true;
+      throw dbError(err, this.readOnly);
     }
     // Let other requests (and this one's cancel) run between batches.
     await new Promise((r) => setImmediate(r));
@@ -87,11 +154,14 @@ class SqliteCursor implements Cursor {
     return "";
   }
   async close() {
-    this.it?.return?.();
+    this.done = true;
+    this.it?.close();
   }
 }
 
 class SqliteSession implements Session {
+  /** In a read-only request: the authorizer refuses every write, and `query_only` is on. */
+  private readOnly = false;
   constructor(
     private readonly db: LibsqlDb,
     private readonly pool: SqlitePool,
@@ -101,7 +171,7 @@ class SqliteSession implements Session {
     try {
       return await this.db.prepare(sql);
     } catch (err) {
-      throw dbError(err);
+      throw dbError(err, this.readOnly);
     }
   }
 
@@ -111,13 +181,14 @@ class SqliteSession implements Session {
       if (!stmt.reader) {
         // As one array: libsql reads a single object argument (a Buffer, NULL) as named parameters and panics.
         const r = await stmt.run(bind(params));
-        return new SqliteCursor([], undefined, r.changes);
+        return new SqliteCursor([], undefined, r.changes, this.readOnly);
       }
       stmt.raw(true).safeIntegers(true);
-      const it = await stmt.iterate(bind(params));
-      return new SqliteCursor(columnsOf(stmt), it, 0);
+      // The first step runs on libsql's thread (an endless statement stays interruptible).
+      const it = await stmt.stmt.iterate(bind(params));
+      return new SqliteCursor(columnsOf(stmt), it, 0, this.readOnly, this.pool.maxCell);
     } catch (err) {
-      throw dbError(err);
+      throw dbError(err, this.readOnly);
     }
   }
 
@@ -131,12 +202,24 @@ class SqliteSession implements Session {
   async begin(readOnly: boolean) {
     if (readOnly) await this.exec("PRAGMA query_only = ON");
     await this.exec(readOnly ? "BEGIN" : "BEGIN IMMEDIATE");
+    if (readOnly) {
+      this.db.authorizer(READ_ONLY_RULES);
+      this.readOnly = true;
+    }
   }
   async commit() {
+    this.readWrite();
     await this.exec("COMMIT");
   }
   async rollback() {
+    this.readWrite();
     await this.exec("ROLLBACK");
+  }
+  /** Back to the read-write rules (the end of a transaction is a statement the read-only rules refuse). */
+  private readWrite() {
+    if (!this.readOnly) return;
+    this.db.authorizer(READ_WRITE_RULES);
+    this.readOnly = false;
   }
   private async exec(sql: string) {
     try {
@@ -161,10 +244,12 @@ class SqlitePool implements EnginePool {
   private open = 0;
   private readonly waiters: { resolve: (db: LibsqlDb) => void; reject: (err: unknown) => void }[] = [];
   private readonly timer: NodeJS.Timeout;
+  readonly maxCell: number;
   constructor(
     private readonly target: Target,
-    private readonly limits: { max: number; idleMs: number },
+    private readonly limits: PoolLimits,
   ) {
+    this.maxCell = (limits.wire ?? DEFAULT_WIRE_LIMITS).maxCellBytes;
     this.timer = setInterval(() => this.evict(), Math.min(limits.idleMs, 30_000));
     this.timer.unref();
   }
@@ -180,16 +265,29 @@ class SqlitePool implements EnginePool {
     }
   }
 
-  /** A new connection, counted against the limit. */
+  /**
+   * A new connection, counted against the limit, confined before any user SQL runs on it:
+   * trusted_schema off (the schema's CHECK, DEFAULT, generated columns and indexes may call only
+   * innocuous functions; SQLite's advice for files from elsewhere), the schema's virtual tables
+   * checked, then the authorizer for everything compiled from now on.
+   */
   private async openDb(): Promise<LibsqlDb> {
     this.open++;
+    let db: LibsqlDb | undefined;
     try {
-      const db = new Database(this.target.host, { timeout: 5 });
-      await db.exec("PRAGMA foreign_keys = ON");
+      db = await sqliteEngine().libsql.connect(this.target.host, { timeout: 5 });
+      await db.exec("PRAGMA trusted_schema = OFF; PRAGMA foreign_keys = ON");
+      const schema = await rowsOf<"name" | "sql">(db, "SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND sql IS NOT NULL");
+      const virtual = await rowsOf<"name">(db, "SELECT name FROM pragma_table_list WHERE type = 'virtual'");
+      const refused = schemaRefusal(schema, virtual.map((r) => r.name));
+      if (refused) throw new DatabaseError(refused, "SQLITE_AUTH", "denied");
+      db.authorizer(READ_WRITE_RULES);
       return db;
     } catch (err) {
+      db?.close();
       this.open--;
-      throw new DatabaseError(`cannot open the SQLite file: ${(err as Error).message}`, "SQLITE_CANTOPEN", "connect");
+      if (err instanceof DatabaseError) throw err;
+      throw new DatabaseError(`cannot open the SQLite file: ${(dbError(err) as Error).message}`, "SQLITE_CANTOPEN", "connect");
     }
   }
 
@@ -201,8 +299,11 @@ class SqlitePool implements EnginePool {
   }
 
   give(db: LibsqlDb, broken: boolean) {
-    void db
-      .exec("PRAGMA query_only = OFF")
+    void Promise.resolve()
+      .then(() => {
+        db.authorizer(READ_WRITE_RULES);
+        return db.exec("PRAGMA query_only = OFF");
+      })
       .catch(() => (broken = true))
       .then(() => {
         const w = this.waiters.shift();
@@ -237,6 +338,18 @@ class SqlitePool implements EnginePool {
     clearInterval(this.timer);
     for (const { db } of this.idle.splice(0)) db.close();
   }
+}
+
+/** Rows of a small query of our own on a connection (before its authorizer is set), as objects. */
+async function rowsOf<K extends string>(db: LibsqlDb, sql: string): Promise<Record<K, string>[]> {
+  const stmt = await db.prepare(sql);
+  stmt.raw(true);
+  const it = await stmt.stmt.iterate();
+  const names = stmt.columns().map((c) => c.name);
+  const out: Record<K, string>[] = [];
+  const { native } = sqliteEngine();
+  for (let r = native.iteratorNextSync(it); !r.done; r = native.iteratorNextSync(it)) out.push(Object.fromEntries(names.map((n, i) => [n, String(r.value[i])])) as Record<K, string>);
+  return out;
 }
 
 export const sqliteDriver: Driver = {

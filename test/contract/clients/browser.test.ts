@@ -26,7 +26,7 @@ import {
 import { ROOT, startTestServer, type TestServer } from "../../support/server.js";
 
 const CHROMIUM = "/usr/bin/chromium";
-const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--host-resolver-rules=MAP not-allowed.test 127.0.0.1"];
 const missing = !existsSync(CHROMIUM);
 
 const toOutcome = (o: BrowserOutcome): Outcome =>
@@ -132,8 +132,9 @@ describe.skipIf(missing)(`connect-web in headless Chromium${missing ? ` (skipped
     const console: string[] = [];
     other.on("console", (m) => console.push(m.text()));
     try {
-      // Same page server, but "localhost" is a different origin from the configured 127.0.0.1.
-      await other.goto(`http://localhost:${pagePort}/`);
+      // Same page server under a name that is neither configured nor loopback (development admits
+      // every loopback origin, so "localhost" would be let in).
+      await other.goto(`http://not-allowed.test:${pagePort}/`);
       await other.waitForFunction(() => "runContract" in globalThis);
       const since = server.logs.length;
       const [first] = await runIn(other, { ...job(), unary: job().unary.slice(0, 1), stream: [] });

@@ -2,7 +2,8 @@
  * Email tokens and account changes (DESIGN.md §5): an emailed token works once even when two
  * requests race; ResetPassword revokes every session; ChangePassword revokes the others and
  * keeps the current one; UpdateProfile keeps email and username unique case-insensitively, and
- * a new email is unverified until its own verification link is used.
+ * a new email (current password needed) becomes the account's address only when its own
+ * verification link is used (test/security/email-change.test.ts has the attacks).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -173,9 +174,15 @@ describe("UpdateProfile", () => {
     bob = await registerAndLogin(server, "bob");
   });
   const update = (s: LoginReply, body: Record<string, string>) => call(server, "UpdateProfile", body, { token: s.accessToken });
+  const changeEmail = (who: { user: NewUser; session: LoginReply }, email: string) => update(who.session, { email, currentPassword: who.user.password });
+  const verifyNewest = async (address: string) => {
+    const mails = resend.messages.filter((m) => m.to.includes(address.toLowerCase()) && /verify/i.test(m.subject));
+    const { token } = await emailToken(resend, address.toLowerCase(), "verify-email", Math.max(0, mails.length - 1));
+    return call(server, "VerifyEmail", { token });
+  };
 
   it("refuses another account's email in any case, naming the field", async () => {
-    const r = await update(bob.session, { email: alice.user.email.toUpperCase() });
+    const r = await changeEmail(bob, alice.user.email.toUpperCase());
     expect(r.code).toBe("already_exists");
     expect(r.info).toMatchObject({ reason: "EMAIL_TAKEN", field: "email" });
     expect(r.message).toContain("email");
@@ -208,46 +215,49 @@ describe("UpdateProfile", () => {
     alice.user.username = (takeOld.body as { user: { username: string } }).user.username;
   });
 
-  it("a new email is unverified and gets its own verification email", async () => {
+  it("a new email waits for its own verification; then it is the account's, verified", async () => {
     // Verify alice's first address.
     const first = await emailToken(resend, alice.user.email, "verify-email");
     expect((await call(server, "VerifyEmail", { token: first.token })).status).toBe(200);
     expect(((await me(alice.session.accessToken)).body as { user: { emailVerified?: boolean } }).user.emailVerified).toBe(true);
 
     const newEmail = `New-${alice.user.email}`;
-    const r = await update(alice.session, { email: newEmail });
+    const r = await changeEmail(alice, newEmail);
     expect(r.status).toBe(200);
-    const user = (r.body as { user: { email: string; emailVerified?: boolean } }).user;
-    expect(user.email).toBe(newEmail.toLowerCase());
-    expect(user.emailVerified ?? false).toBe(false);
+    const user = (r.body as { user: { email: string; pendingEmail: string; emailVerified?: boolean } }).user;
+    expect(user).toMatchObject({ email: alice.user.email, pendingEmail: newEmail.toLowerCase(), emailVerified: true });
 
-    const { token } = await emailToken(resend, newEmail.toLowerCase(), "verify-email");
-    const v = await call(server, "VerifyEmail", { token });
+    const v = await verifyNewest(newEmail);
     expect(v.status).toBe(200);
     expect((v.body as { user: { email: string; emailVerified: boolean } }).user).toMatchObject({ email: newEmail.toLowerCase(), emailVerified: true });
-    // The old address is free again, and now unique to whoever takes it.
-    expect((await update(bob.session, { email: alice.user.email })).status).toBe(200);
-    expect((await update(alice.session, { email: alice.user.email.toUpperCase() })).info?.field).toBe("email");
+    // The old address is free again, and unique to whoever takes it (once verified).
+    expect((await changeEmail(bob, alice.user.email)).status).toBe(200);
+    expect((await verifyNewest(alice.user.email)).status).toBe(200);
+    expect((await changeEmail(alice, alice.user.email.toUpperCase())).info?.field).toBe("email");
   });
 
-  it("a reset link sent to the previous address no longer resets the password", async () => {
+  it("a reset link sent to the previous address no longer resets the password once the new one is verified", async () => {
     const dave = await registerAndLogin(server, "dave");
     const token = await resetToken(dave.user);
-    expect((await update(dave.session, { email: `moved-${dave.user.email}` })).status).toBe(200);
+    const moved = `moved-${dave.user.email}`;
+    expect((await changeEmail(dave, moved)).status).toBe(200);
+    expect((await verifyNewest(moved)).status).toBe(200);
     const r = await call(server, "ResetPassword", { token, newPassword: `${dave.user.password}-Hijack` });
     expect(r.code).toBe("failed_precondition");
     expect(r.info?.reason).toBe("TOKEN_INVALID_OR_USED");
     // Nothing changed: the password is the old one and the session lives.
     expect((await me(dave.session.accessToken)).status).toBe(200);
-    expect((await login(server, dave.user)).accessToken).toBeTruthy();
+    expect((await login(server, { username: dave.user.username, password: dave.user.password })).accessToken).toBeTruthy();
   });
 
-  it("a verification link sent to the previous address no longer verifies anything", async () => {
+  it("a verification link sent to the previous address no longer verifies anything once the new one is", async () => {
     const carol = await registerAndLogin(server, "carol");
     const old = await emailToken(resend, carol.user.email, "verify-email");
-    expect((await update(carol.session, { email: `moved-${carol.user.email}` })).status).toBe(200);
+    const moved = `moved-${carol.user.email}`;
+    expect((await changeEmail(carol, moved)).status).toBe(200);
+    expect((await verifyNewest(moved)).status).toBe(200);
     const r = await call(server, "VerifyEmail", { token: old.token });
     expect(r.code).toBe("failed_precondition");
-    expect(((await me(carol.session.accessToken)).body as { user: { emailVerified?: boolean } }).user.emailVerified ?? false).toBe(false);
+    expect(((await me(carol.session.accessToken)).body as { user: { email: string } }).user.email).toBe(moved);
   });
 });

@@ -127,7 +127,7 @@ describe("protected RPCs refuse callers without a valid token of a live session"
   });
 
   it("every protected AuthService RPC without a token: Unauthenticated (Connect JSON)", async () => {
-    expect(PROTECTED).toHaveLength(9);
+    expect(PROTECTED).toHaveLength(11);
     for (const method of PROTECTED) {
       const r = await call(server, method, {});
       expect(r.code, method).toBe("unauthenticated");

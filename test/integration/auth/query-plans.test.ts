@@ -41,6 +41,7 @@ function recording(inner: Db): Db {
             get(t, p) {
               const v = Reflect.get(t, p, t) as unknown;
               if (p === "execute") return (s: InStatement) => (recorded.push(norm(s)), t.execute(s));
+              if (p === "batch") return (stmts: InStatement[]) => (recorded.push(...stmts.map(norm)), t.batch(stmts));
               return typeof v === "function" ? v.bind(t) : v;
             },
           }) as Transaction;
@@ -102,15 +103,14 @@ const lookups: [string, () => Promise<unknown>][] = [
   ["rotateRefresh WHERE refresh_hash", () => store.rotateRefresh(sessionId, h, "1".repeat(64), "sealed", now, now + 1000, "")],
   ["sessionByPreviousRefresh", () => store.sessionByPreviousRefresh(h)],
   ["sessionOwner (reuse detection)", () => store.sessionOwner(sessionId)],
-  ["loginState counts", () => store.loginState("user:x", now - 1000)],
-  ["ipFailures", () => store.ipFailures("10.0.0.1", now - 1000)],
+  ["login attempt: counts of the identifier and the address", () => store.countLoginAttempt("user:x", "10.0.0.1", now, { key: now - 1000, ip: now - 1000 }, () => ({ admit: false, why: "locked", retryAfterMs: 1 }))],
   ["listSessions", () => store.listSessions(userId, now, 51)],
   ["listSessions, next page", () => store.listSessions(userId, now, 51, { lastSeenAt: now, id: "z" })],
   ["listEvents", () => store.listEvents(userId, 51)],
   ["listEvents, next page", () => store.listEvents(userId, 51, "z")],
   ["revoke sessions of a user", () => store.revokeSessions("nobody", { except: "x" }, "test", now, () => event("session_revoked"))],
   ["email token: peek", () => store.peekEmailToken(h, "reset_password", now)],
-  ["email token: consume (VerifyEmail)", () => store.verifyEmail(h, now, () => event("email_verified"))],
+  ["email token: consume (VerifyEmail)", () => store.verifyEmail(h, now, () => [event("email_verified")])],
   ["email token: consume (ResetPassword)", () => store.setPassword("nobody", "hash", now, { consumeTokenHash: h }, [])],
   ["password change: revoke the others", () => store.setPassword("nobody", "hash", now, { keepSessionId: "x" }, [])],
 ];

@@ -112,6 +112,27 @@ describe.each(["postgresql", "mysql"] as const)("%s: the statement stops in the 
     expect(r[0].rows).toHaveLength(1);
   });
 
+  it.skipIf(engine === "mysql" && myUnavailable !== "")(`by CancelQuery with the server-made id of the first event${myUnavailable && engine === "mysql" ? ` (skipped: ${myUnavailable})` : ""}`, async () => {
+    const marker = `m${randomUUID().replace(/-/g, "")}`;
+    const stream = u.queries.executeQuery({ connectionId: ids[engine], sql: `${SLEEP[engine]} /* ${marker} */` })[Symbol.asyncIterator]();
+    // The first event names the query before its only statement returns.
+    const first = await stream.next();
+    expect(first.done).toBe(false);
+    const started = first.value!.event;
+    expect(started.case).toBe("started");
+    if (started.case !== "started") return;
+    expect(started.value.queryId).not.toBe("");
+    expect(started.value.statementCount).toBe(1);
+    await until(() => running[engine](marker), 10_000);
+    expect((await u.queries.cancelQuery({ queryId: started.value.queryId })).canceled).toBe(true);
+    expect(await until(async () => !(await running[engine](marker)), 1_000)).toBeLessThan(1_000);
+    const end = await stream.next().then(
+      () => "ok",
+      (e: unknown) => ConnectError.from(e).code,
+    );
+    expect(end).toBe(Code.Canceled);
+  });
+
   it.skipIf(engine === "mysql" && myUnavailable !== "")(`by a client abort${myUnavailable && engine === "mysql" ? ` (skipped: ${myUnavailable})` : ""}`, async () => {
     const marker = `m${randomUUID().replace(/-/g, "")}`;
     const ac = new AbortController();

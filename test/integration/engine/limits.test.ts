@@ -1,6 +1,7 @@
 /** Per-user limits of the engine: stored profiles, and pools held open in one instance. */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { ErrorInfoSchema } from "../../../gen/sqlstudio/common/v1/error_pb.js";
 import type { AuthTestServer } from "../../support/auth.js";
 import { createConnection, engineUser, run, sqliteSpec, startEngineServer, type EngineUser } from "../../support/engine.js";
 
@@ -70,4 +71,21 @@ it("a request waiting for a pooled SQLite connection gets one when a busy one is
   } finally {
     await small.stop();
   }
+});
+
+it("refuses SQL longer than ENGINE_MAX_SQL_BYTES (default 1 MiB) with InvalidArgument SQL_TOO_LARGE naming sql, before splitting it", async () => {
+  const v = await engineUser(server, "limits-sql");
+  const id = await createConnection(v, sqliteSpec("big-sql.db"));
+  // Multi-byte characters count as their UTF-8 bytes: 350,000 × 3 bytes is over 1 MiB.
+  for (const sql of [`SELECT '${"x".repeat(1024 * 1024)}'`, `SELECT '${"€".repeat(350_000)}'`]) {
+    for (const call of [run(v, id, sql), v.queries.explainQuery({ connectionId: id, sql })]) {
+      const err = await codeOf(call);
+      expect(err).toBeInstanceOf(ConnectError);
+      expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+      const info = (err as ConnectError).findDetails(ErrorInfoSchema)[0];
+      expect(info).toMatchObject({ reason: "SQL_TOO_LARGE", field: "sql" });
+    }
+  }
+  // Just under the cap still runs.
+  expect((await run(v, id, `SELECT length('${"x".repeat(1024 * 1024 - 100)}')`))[0].rows).toHaveLength(1);
 });

@@ -26,7 +26,7 @@ describe("isPublic", () => {
   });
 
   it("keeps every other AuthService RPC protected", () => {
-    for (const name of ["ResendVerificationEmail", "Logout", "GetCurrentUser", "UpdateProfile", "ChangePassword", "ListSessions", "RevokeSession", "RevokeOtherSessions", "ListSecurityEvents"]) {
+    for (const name of ["ResendVerificationEmail", "Logout", "GetCurrentUser", "UpdateProfile", "ChangePassword", "ListSessions", "RevokeSession", "RevokeOtherSessions", "ListSecurityEvents", "DeleteAccount", "ExportMyData"]) {
       expect(isPublic(AUTH, name), name).toBe(false);
     }
   });

@@ -171,3 +171,74 @@ describe("guard: SQLite", () => {
     expect(refusals("select * from t", "sqlite", true)).toEqual([undefined]);
   });
 });
+
+describe("guard: MySQL/MariaDB versioned comments in read-only requests (issue 17.5)", () => {
+  it.each([
+    "/*M!999999 SELECT */ SET SESSION TRANSACTION READ WRITE",
+    "/*M!999999 SELECT */ COMMIT",
+    "SELECT 1 INTO /*M!999999 x */ OUTFILE '/tmp/x'",
+    "/*!99999 SELECT */ INSERT INTO t VALUES (1)",
+    "SELECT /*!50000 1 */",
+  ])("%s is refused read-only (whatever the server's version) and allowed otherwise", (sql) => {
+    expect(refused(sql, "mysql")).toBe(true);
+    expect(refused(sql, "mysql", false)).toBe(false);
+  });
+
+  it("plain comments, optimizer hints and strings holding /*! are not versioned comments", () => {
+    for (const sql of ["SELECT /* !1 */ 1", "SELECT /*+ MAX_EXECUTION_TIME(1000) */ 1", "SELECT '/*!1 x */'"]) expect(refused(sql, "mysql"), sql).toBe(false);
+  });
+
+  it.each(["KILL 12", "KILL QUERY 12", "SHUTDOWN", "PURGE BINARY LOGS BEFORE NOW()", "SELECT LOAD_FILE('/etc/passwd')", "SELECT GET_LOCK('x', 1)", "select release_all_locks()"])(
+    "mysql: %s is refused read-only",
+    (sql) => {
+      expect(refused(sql, "mysql")).toBe(true);
+      expect(refused(sql, "mysql", false)).toBe(false);
+    },
+  );
+});
+
+describe("guard: PostgreSQL file and side-connection functions in read-only requests (issue 17.5)", () => {
+  it.each([
+    "SELECT lo_export(12345, '/tmp/x')",
+    "SELECT lo_import('/etc/passwd')",
+    "select pg_catalog.lo_export(1, '/tmp/x')",
+    'SELECT "lo_export"(1, \'/tmp/x\')',
+    "SELECT pg_read_file('/etc/passwd')",
+    "SELECT pg_read_binary_file('/etc/passwd')",
+    "SELECT * FROM pg_ls_dir('.')",
+    "SELECT pg_stat_file('postgresql.conf')",
+    "SELECT dblink_exec('dbname=x', 'DELETE FROM t')",
+    "SELECT * FROM dblink('dbname=x', 'select 1') AS t(a int)",
+    "SELECT dblink_connect('c', 'dbname=x')",
+    "SELECT pg_reload_conf()",
+    "SELECT pg_terminate_backend(1)",
+    "SELECT pg_cancel_backend(1)",
+    "SELECT pg_advisory_lock(1)",
+    "SELECT pg_try_advisory_xact_lock(1)",
+    "SELECT pg_advisory_unlock_all()",
+    "SELECT pg_stat_reset()",
+    "SELECT query_to_xml('select lo_export(1, ''/tmp/x'')', true, false, '')",
+    "SELECT set_config('search_path', 'x', false)",
+    "LOCK TABLE t IN ACCESS EXCLUSIVE MODE",
+    "COPY t TO PROGRAM 'id'",
+    "COPY t FROM PROGRAM 'id'",
+    "COPY t TO '/tmp/x'",
+    "DO $$ BEGIN PERFORM 1; END $$",
+    "CALL p()",
+    "LISTEN c",
+    "NOTIFY c",
+    "LOAD 'plpgsql'",
+    "CHECKPOINT",
+    "SET ROLE postgres",
+    "SET SESSION AUTHORIZATION postgres",
+    'SELECT U&"\\006Co_export"(1, \'/tmp/x\')',
+  ])("%s is refused read-only", (sql) => {
+    expect(refused(sql, "postgresql")).toBe(true);
+  });
+
+  it("ordinary reads, and names that only contain those words, pass", () => {
+    for (const sql of ["SELECT * FROM lock_log", "SELECT 'lo_export' AS name", "SELECT my_lo_export_count FROM t", "COPY t TO STDOUT", "SELECT pg_size_pretty(1)"]) {
+      expect(refused(sql, "postgresql"), sql).toBe(false);
+    }
+  });
+});

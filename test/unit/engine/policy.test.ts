@@ -212,3 +212,40 @@ describe("confineSqlitePath", () => {
     expect(confineSqlitePath(join(root, "no-such-dir"), "a.db")).toHaveProperty("refused");
   });
 });
+
+describe("checkHost decodes IPv6 forms that embed an IPv4 address (issue 17.11)", () => {
+  it.each([
+    ["::ffff:0:7f00:1", "IPv4-translated 127.0.0.1"],
+    ["::ffff:0:a9fe:a9fe", "IPv4-translated 169.254.169.254"],
+    ["::127.0.0.1", "IPv4-compatible 127.0.0.1"],
+    ["::7f00:1", "IPv4-compatible 127.0.0.1, hex"],
+    ["::10.0.0.1", "IPv4-compatible 10.0.0.1"],
+    ["2002:7f00:1::", "6to4 of 127.0.0.1"],
+    ["2002:a9fe:a9fe::1", "6to4 of 169.254.169.254"],
+    ["2002:c0a8:101::", "6to4 of 192.168.1.1"],
+    ["64:ff9b::7f00:1", "NAT64 of 127.0.0.1"],
+    ["64:ff9b::10.0.0.1", "NAT64 of 10.0.0.1"],
+    ["64:ff9b:1::a9fe:a9fe", "local NAT64 /96 of 169.254.169.254"],
+    ["64:ff9b:1:a9fe:a9:fe00::", "local NAT64 /48 layout of 169.254.169.254"],
+    ["2001:0:4136:e378:8000:63bf:80ff:fffe", "Teredo, client 127.0.0.1 (inverted)"],
+    ["2001:0:4136:e378:8000:63bf:f5ff:fffe", "Teredo, client 10.0.0.1 (inverted)"],
+    ["2001:0:7f00:1:8000:63bf:3fff:fdd2", "Teredo, server 127.0.0.1"],
+  ])("refuses %s (%s)", async (host) => {
+    const r = await checkHost(host, PRODUCTION, noDns);
+    expect(r).toEqual({ refused: expect.stringContaining(host) });
+  });
+
+  it.each([
+    ["2002:808:808::1", "6to4 of 8.8.8.8"],
+    ["64:ff9b::808:808", "NAT64 of 8.8.8.8"],
+    ["2001:0:4136:e378:8000:63bf:f7f7:f7f7", "Teredo, client 8.8.8.8"],
+    ["2606:4700:4700::1111", "a public IPv6 address"],
+  ])("accepts %s (%s)", async (host) => {
+    expect(await checkHost(host, PRODUCTION, noDns)).toEqual({ address: host });
+  });
+
+  it("judges an embedded address a name resolves to", async () => {
+    const dns = resolver({ "db.example.com": ["2002:7f00:1::1"] });
+    expect(await checkHost("db.example.com", PRODUCTION, dns)).toEqual({ refused: expect.stringContaining("127.0.0.1") });
+  });
+});

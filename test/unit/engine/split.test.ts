@@ -217,3 +217,39 @@ describe("splitStatements: unterminated input", () => {
     expect(sqls("select 1; select $q$ a; commit", "postgresql")).toEqual(["select 1", "select $q$ a; commit"]);
   });
 });
+
+describe("splitStatements: work grows linearly with the text (issue 18.2)", () => {
+  // Counted work (tokens read, words judged), not time: CREATE OR OR … once re-read every word
+  // so far after each word, so 10 times the words cost 100 times the work.
+  const work = (sql: string, engine: EngineName) => {
+    const stats = { work: 0 };
+    splitStatements(sql, engine, stats);
+    return stats.work;
+  };
+  const hostile = (words: number) => `CREATE ${"OR ".repeat(words)}x`;
+
+  it.each(ENGINES)("CREATE OR OR … x: 20,000 words cost about 10 times 2,000 words (%s)", (engine) => {
+    const small = work(hostile(2_000), engine);
+    const large = work(hostile(20_000), engine);
+    expect(small).toBeGreaterThan(2_000);
+    expect(large / small).toBeLessThan(12);
+  });
+
+  it.each(ENGINES)("unclosed quotes, nested comments, dollar tags and versioned comments stay linear (%s)", (engine) => {
+    const piece = "select 'a;b' /* x /* y */ z */ $t$ ; $t$ /*!50001 select 1 */ \"q\" `b` -- c\n; ";
+    const small = work(piece.repeat(100), engine);
+    const large = work(piece.repeat(1_000), engine);
+    expect(large / small).toBeLessThan(12);
+    expect(work(`select '${"x".repeat(100_000)}`, engine)).toBeLessThan(1_000);
+  });
+});
+
+describe("splitStatements: MySQL versioned comments are marked", () => {
+  it("a statement holding /*!…*/ or /*M!…*/ says so; other comments do not", () => {
+    const [a, b, c] = splitStatements("/*M!999999 SELECT */ SET SESSION TRANSACTION READ WRITE; SELECT /*!50000 1 */; SELECT /* M!1 */ 1", "mysql");
+    expect(a.versioned).toBe(true);
+    expect(b.versioned).toBe(true);
+    expect(c.versioned).toBe(false);
+    expect(splitStatements("SELECT /*!1 */ 2", "postgresql")[0].versioned).toBe(false);
+  });
+});

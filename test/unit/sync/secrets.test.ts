@@ -369,3 +369,64 @@ describe("redactSql", () => {
     expect(checked).toBe(400);
   });
 });
+
+describe("redactSql: comments and literals written into credential-like columns (issue 17.11)", () => {
+  const cases: Array<[string, string]> = [
+    ["SELECT 1 /* password: hunter2 */", "SELECT 1 /* password: *** */"],
+    ["-- password: hunter2\nSELECT 1", "-- password: ***\nSELECT 1"],
+    ["SELECT 1 /* db_password : hunter2, user: bob */", "SELECT 1 /* db_password : ***, user: bob */"],
+    ["/* api_token:abc123 */ SELECT 1", "/* api_token:*** */ SELECT 1"],
+    ["insert into creds(pw) values ('hunter2')", "insert into creds(pw) values ('***')"],
+    ["INSERT INTO users (name, password) VALUES ('alice', 'hunter2'), ('bob', E'pa\\'ss')", "INSERT INTO users (name, password) VALUES ('alice', '***'), ('bob', E'***')"],
+    ["INSERT INTO app.users (\"name\", `api_key`, n) VALUES ('alice', 'k-123', 3)", "INSERT INTO app.users (\"name\", `api_key`, n) VALUES ('alice', '***', 3)"],
+    ["REPLACE INTO creds (user, passwd) VALUES ('a', concat('x', 'y'))", "REPLACE INTO creds (user, passwd) VALUES ('a', concat('***', '***'))"],
+    ["INSERT INTO creds (pw) VALUES (\"hunter2\")", "INSERT INTO creds (pw) VALUES (\"***\")"],
+    ["update users set password_hash = '$2b$12$abc'", "update users set password_hash = '***'"],
+  ];
+  it.each(cases)("%s", (input, expected) => {
+    expect(redactSql(input)).toBe(expected);
+    expect(redactSql(expected)).toBe(expected);
+  });
+
+  it.each([
+    "INSERT INTO users (name, email) VALUES ('alice', 'a@example.com')",
+    "INSERT INTO t VALUES ('password', 'x')",
+    "INSERT INTO logs (message) VALUES ('password: reset requested')",
+    "SELECT 1 /* note: the job runs nightly */",
+    "-- TODO: fix this\nSELECT 2",
+    "SELECT replace(name, 'a', 'b') FROM t",
+  ])("leaves ordinary statements alone: %s", (sql) => {
+    expect(redactSql(sql)).toBe(sql);
+  });
+});
+
+describe("findSecret: a password pasted into username, color, tags or a free-text option (issue 17.11)", () => {
+  it.each([
+    ["username", { username: "P@ssw0rd!" }],
+    ["username", { username: "Tr0ub4dor&3" }],
+    ["color", { color: "hunter2!X9" }],
+    ["tags.1", { tags: ["prod", "S3cr3t#Pass"] }],
+    ["options.application_name", { options: { application_name: "zQ8!vL2#pR" } }],
+  ] as const)("%s is rejected", (field, patch) => {
+    expect(findSecret(conn(patch as Partial<ConnectionFields>))).toEqual({ field, reason: "SECRET_LIKE_VALUE" });
+  });
+
+  it.each([
+    { username: "postgres" },
+    { username: "svc-reporting-01" },
+    { username: "John.Smith" },
+    { username: "user@example.com" },
+    { username: "CORP\\jsmith" },
+    { username: "AppUser2024" },
+    { username: "o'brien" },
+    { color: "#FFF" },
+    { color: "#ff000080" },
+    { color: "rebeccapurple" },
+    { color: "rgb(1, 2, 3)" },
+    { color: "hsl(210 50% 40%)" },
+    { tags: ["eu-west-1", "v2.0", "k8s:prod-2", "c++", "#1 priority", "50%", "team:data"] },
+    { options: { application_name: "reporting (nightly)", search_path: '"$user", public', timezone: "UTC+2", statement_timeout: "5000" } },
+  ])("ordinary values pass: %o", (patch) => {
+    expect(findSecret(conn(patch as Partial<ConnectionFields>))).toBeUndefined();
+  });
+});

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sqlstudio/auth/v1/auth.proto.
  */
 export const file_sqlstudio_auth_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChxzcWxzdHVkaW8vYXV0aC92MS9hdXRoLnByb3RvEhFzcWxzdHVkaW8uYXV0aC52MSK4AQoEVXNlchIKCgJpZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIQCgh1c2VybmFtZRgDIAEoCRIUCgxkaXNwbGF5X25hbWUYBCABKAkSJQoEcm9sZRgFIAEoDjIXLnNxbHN0dWRpby5hdXRoLnYxLlJvbGUSFgoOZW1haWxfdmVyaWZpZWQYBiABKAgSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi9QEKB1Nlc3Npb24SCgoCaWQYASABKAkSEwoLZGV2aWNlX25hbWUYAiABKAkSEgoKdXNlcl9hZ2VudBgDIAEoCRISCgppcF9hZGRyZXNzGAQgASgJEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3Rfc2Vlbl9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHY3VycmVudBgHIAEoCBIuCgpleHBpcmVzX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKrAgoNU2VjdXJpdHlFdmVudBIKCgJpZBgBIAEoCRIyCgR0eXBlGAIgASgOMiQuc3Fsc3R1ZGlvLmF1dGgudjEuU2VjdXJpdHlFdmVudFR5cGUSLgoKY3JlYXRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKaXBfYWRkcmVzcxgEIAEoCRISCgp1c2VyX2FnZW50GAUgASgJEhIKCnNlc3Npb25faWQYBiABKAkSPgoHZGV0YWlscxgHIAMoCzItLnNxbHN0dWRpby5hdXRoLnYxLlNlY3VyaXR5RXZlbnQuRGV0YWlsc0VudHJ5Gi4KDERldGFpbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIloKD1JlZ2lzdGVyUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIQCghwYXNzd29yZBgDIAEoCRIUCgxkaXNwbGF5X25hbWUYBCABKAkiOQoQUmVnaXN0ZXJSZXNwb25zZRIlCgR1c2VyGAEgASgLMhcuc3Fsc3R1ZGlvLmF1dGgudjEuVXNlciIjChJWZXJpZnlFbWFpbFJlcXVlc3QSDQoFdG9rZW4YASABKAkiPAoTVmVyaWZ5RW1haWxSZXNwb25zZRIlCgR1c2VyGAEgASgLMhcuc3Fsc3R1ZGlvLmF1dGgudjEuVXNlciIgCh5SZXNlbmRWZXJpZmljYXRpb25FbWFpbFJlcXVlc3QiLwofUmVzZW5kVmVyaWZpY2F0aW9uRW1haWxSZXNwb25zZRIMCgRzZW50GAEgASgIIkkKDExvZ2luUmVxdWVzdBISCgppZGVudGlmaWVyGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhMKC2RldmljZV9uYW1lGAMgASgJIvIBCg1Mb2dpblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEjsKF2FjY2Vzc190b2tlbl9leHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI8ChhyZWZyZXNoX3Rva2VuX2V4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnNlc3Npb25faWQYBSABKAkSJQoEdXNlchgGIAEoCzIXLnNxbHN0dWRpby5hdXRoLnYxLlVzZXIiLAoTUmVmcmVzaFRva2VuUmVxdWVzdBIVCg1yZWZyZXNoX3Rva2VuGAEgASgJIvkBChRSZWZyZXNoVG9rZW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSFQoNcmVmcmVzaF90b2tlbhgCIAEoCRI7ChdhY2Nlc3NfdG9rZW5fZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASPAoYcmVmcmVzaF90b2tlbl9leHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpzZXNzaW9uX2lkGAUgASgJEiUKBHVzZXIYBiABKAsyFy5zcWxzdHVkaW8uYXV0aC52MS5Vc2VyIg8KDUxvZ291dFJlcXVlc3QiEAoOTG9nb3V0UmVzcG9uc2UiFwoVR2V0Q3VycmVudFVzZXJSZXF1ZXN0Ij8KFkdldEN1cnJlbnRVc2VyUmVzcG9uc2USJQoEdXNlchgBIAEoCzIXLnNxbHN0dWRpby5hdXRoLnYxLlVzZXIihAEKFFVwZGF0ZVByb2ZpbGVSZXF1ZXN0EhkKDGRpc3BsYXlfbmFtZRgBIAEoCUgAiAEBEhUKCHVzZXJuYW1lGAIgASgJSAGIAQESEgoFZW1haWwYAyABKAlIAogBAUIPCg1fZGlzcGxheV9uYW1lQgsKCV91c2VybmFtZUIICgZfZW1haWwiPgoVVXBkYXRlUHJvZmlsZVJlc3BvbnNlEiUKBHVzZXIYASABKAsyFy5zcWxzdHVkaW8uYXV0aC52MS5Vc2VyIkcKFUNoYW5nZVBhc3N3b3JkUmVxdWVzdBIYChBjdXJyZW50X3Bhc3N3b3JkGAEgASgJEhQKDG5ld19wYXNzd29yZBgCIAEoCSIyChZDaGFuZ2VQYXNzd29yZFJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKAUiLAobUmVxdWVzdFBhc3N3b3JkUmVzZXRSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJIh4KHFJlcXVlc3RQYXNzd29yZFJlc2V0UmVzcG9uc2UiOwoUUmVzZXRQYXNzd29yZFJlcXVlc3QSDQoFdG9rZW4YASABKAkSFAoMbmV3X3Bhc3N3b3JkGAIgASgJIhcKFVJlc2V0UGFzc3dvcmRSZXNwb25zZSI8ChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIl0KFExpc3RTZXNzaW9uc1Jlc3BvbnNlEiwKCHNlc3Npb25zGAEgAygLMhouc3Fsc3R1ZGlvLmF1dGgudjEuU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKgoUUmV2b2tlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIXChVSZXZva2VTZXNzaW9uUmVzcG9uc2UiHAoaUmV2b2tlT3RoZXJTZXNzaW9uc1JlcXVlc3QiNwobUmV2b2tlT3RoZXJTZXNzaW9uc1Jlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKAUiQgoZTGlzdFNlY3VyaXR5RXZlbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJnChpMaXN0U2VjdXJpdHlFdmVudHNSZXNwb25zZRIwCgZldmVudHMYASADKAsyIC5zcWxzdHVkaW8uYXV0aC52MS5TZWN1cml0eUV2ZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSo7CgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABINCglST0xFX1VTRVIQARIOCgpST0xFX0FETUlOEAIq/QMKEVNlY3VyaXR5RXZlbnRUeXBlEiMKH1NFQ1VSSVRZX0VWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIiCh5TRUNVUklUWV9FVkVOVF9UWVBFX1JFR0lTVEVSRUQQARImCiJTRUNVUklUWV9FVkVOVF9UWVBFX0VNQUlMX1ZFUklGSUVEEAISJwojU0VDVVJJVFlfRVZFTlRfVFlQRV9MT0dJTl9TVUNDRUVERUQQAxIkCiBTRUNVUklUWV9FVkVOVF9UWVBFX0xPR0lOX0ZBSUxFRBAEEiQKIFNFQ1VSSVRZX0VWRU5UX1RZUEVfTE9HSU5fTE9DS0VEEAUSLAooU0VDVVJJVFlfRVZFTlRfVFlQRV9SRUZSRVNIX1RPS0VOX1JFVVNFRBAGEigKJFNFQ1VSSVRZX0VWRU5UX1RZUEVfUEFTU1dPUkRfQ0hBTkdFRBAHEiYKIlNFQ1VSSVRZX0VWRU5UX1RZUEVfUEFTU1dPUkRfUkVTRVQQCBInCiNTRUNVUklUWV9FVkVOVF9UWVBFX1NFU1NJT05fUkVWT0tFRBAJEjAKLFNFQ1VSSVRZX0VWRU5UX1RZUEVfUEFTU1dPUkRfUkVTRVRfUkVRVUVTVEVEEAoSJwojU0VDVVJJVFlfRVZFTlRfVFlQRV9QUk9GSUxFX1VQREFURUQQCzKLDAoLQXV0aFNlcnZpY2USUwoIUmVnaXN0ZXISIi5zcWxzdHVkaW8uYXV0aC52MS5SZWdpc3RlclJlcXVlc3QaIy5zcWxzdHVkaW8uYXV0aC52MS5SZWdpc3RlclJlc3BvbnNlElwKC1ZlcmlmeUVtYWlsEiUuc3Fsc3R1ZGlvLmF1dGgudjEuVmVyaWZ5RW1haWxSZXF1ZXN0GiYuc3Fsc3R1ZGlvLmF1dGgudjEuVmVyaWZ5RW1haWxSZXNwb25zZRKAAQoXUmVzZW5kVmVyaWZpY2F0aW9uRW1haWwSMS5zcWxzdHVkaW8uYXV0aC52MS5SZXNlbmRWZXJpZmljYXRpb25FbWFpbFJlcXVlc3QaMi5zcWxzdHVkaW8uYXV0aC52MS5SZXNlbmRWZXJpZmljYXRpb25FbWFpbFJlc3BvbnNlEkoKBUxvZ2luEh8uc3Fsc3R1ZGlvLmF1dGgudjEuTG9naW5SZXF1ZXN0GiAuc3Fsc3R1ZGlvLmF1dGgudjEuTG9naW5SZXNwb25zZRJfCgxSZWZyZXNoVG9rZW4SJi5zcWxzdHVkaW8uYXV0aC52MS5SZWZyZXNoVG9rZW5SZXF1ZXN0Gicuc3Fsc3R1ZGlvLmF1dGgudjEuUmVmcmVzaFRva2VuUmVzcG9uc2USTQoGTG9nb3V0EiAuc3Fsc3R1ZGlvLmF1dGgudjEuTG9nb3V0UmVxdWVzdBohLnNxbHN0dWRpby5hdXRoLnYxLkxvZ291dFJlc3BvbnNlEmoKDkdldEN1cnJlbnRVc2VyEiguc3Fsc3R1ZGlvLmF1dGgudjEuR2V0Q3VycmVudFVzZXJSZXF1ZXN0Gikuc3Fsc3R1ZGlvLmF1dGgudjEuR2V0Q3VycmVudFVzZXJSZXNwb25zZSIDkAIBEmIKDVVwZGF0ZVByb2ZpbGUSJy5zcWxzdHVkaW8uYXV0aC52MS5VcGRhdGVQcm9maWxlUmVxdWVzdBooLnNxbHN0dWRpby5hdXRoLnYxLlVwZGF0ZVByb2ZpbGVSZXNwb25zZRJlCg5DaGFuZ2VQYXNzd29yZBIoLnNxbHN0dWRpby5hdXRoLnYxLkNoYW5nZVBhc3N3b3JkUmVxdWVzdBopLnNxbHN0dWRpby5hdXRoLnYxLkNoYW5nZVBhc3N3b3JkUmVzcG9uc2USdwoUUmVxdWVzdFBhc3N3b3JkUmVzZXQSLi5zcWxzdHVkaW8uYXV0aC52MS5SZXF1ZXN0UGFzc3dvcmRSZXNldFJlcXVlc3QaLy5zcWxzdHVkaW8uYXV0aC52MS5SZXF1ZXN0UGFzc3dvcmRSZXNldFJlc3BvbnNlEmIKDVJlc2V0UGFzc3dvcmQSJy5zcWxzdHVkaW8uYXV0aC52MS5SZXNldFBhc3N3b3JkUmVxdWVzdBooLnNxbHN0dWRpby5hdXRoLnYxLlJlc2V0UGFzc3dvcmRSZXNwb25zZRJkCgxMaXN0U2Vzc2lvbnMSJi5zcWxzdHVkaW8uYXV0aC52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0Gicuc3Fsc3R1ZGlvLmF1dGgudjEuTGlzdFNlc3Npb25zUmVzcG9uc2UiA5ACARJiCg1SZXZva2VTZXNzaW9uEicuc3Fsc3R1ZGlvLmF1dGgudjEuUmV2b2tlU2Vzc2lvblJlcXVlc3QaKC5zcWxzdHVkaW8uYXV0aC52MS5SZXZva2VTZXNzaW9uUmVzcG9uc2USdAoTUmV2b2tlT3RoZXJTZXNzaW9ucxItLnNxbHN0dWRpby5hdXRoLnYxLlJldm9rZU90aGVyU2Vzc2lvbnNSZXF1ZXN0Gi4uc3Fsc3R1ZGlvLmF1dGgudjEuUmV2b2tlT3RoZXJTZXNzaW9uc1Jlc3BvbnNlEnYKEkxpc3RTZWN1cml0eUV2ZW50cxIsLnNxbHN0dWRpby5hdXRoLnYxLkxpc3RTZWN1cml0eUV2ZW50c1JlcXVlc3QaLS5zcWxzdHVkaW8uYXV0aC52MS5MaXN0U2VjdXJpdHlFdmVudHNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChxzcWxzdHVkaW8vYXV0aC92MS9hdXRoLnByb3RvEhFzcWxzdHVkaW8uYXV0aC52MSLPAQoEVXNlchIKCgJpZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIQCgh1c2VybmFtZRgDIAEoCRIUCgxkaXNwbGF5X25hbWUYBCABKAkSJQoEcm9sZRgFIAEoDjIXLnNxbHN0dWRpby5hdXRoLnYxLlJvbGUSFgoOZW1haWxfdmVyaWZpZWQYBiABKAgSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNcGVuZGluZ19lbWFpbBgIIAEoCSL1AQoHU2Vzc2lvbhIKCgJpZBgBIAEoCRITCgtkZXZpY2VfbmFtZRgCIAEoCRISCgp1c2VyX2FnZW50GAMgASgJEhIKCmlwX2FkZHJlc3MYBCABKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF9zZWVuX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdjdXJyZW50GAcgASgIEi4KCmV4cGlyZXNfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqsCCg1TZWN1cml0eUV2ZW50EgoKAmlkGAEgASgJEjIKBHR5cGUYAiABKA4yJC5zcWxzdHVkaW8uYXV0aC52MS5TZWN1cml0eUV2ZW50VHlwZRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgppcF9hZGRyZXNzGAQgASgJEhIKCnVzZXJfYWdlbnQYBSABKAkSEgoKc2Vzc2lvbl9pZBgGIAEoCRI+CgdkZXRhaWxzGAcgAygLMi0uc3Fsc3R1ZGlvLmF1dGgudjEuU2VjdXJpdHlFdmVudC5EZXRhaWxzRW50cnkaLgoMRGV0YWlsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiWgoPUmVnaXN0ZXJSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJEhAKCHBhc3N3b3JkGAMgASgJEhQKDGRpc3BsYXlfbmFtZRgEIAEoCSI5ChBSZWdpc3RlclJlc3BvbnNlEiUKBHVzZXIYASABKAsyFy5zcWxzdHVkaW8uYXV0aC52MS5Vc2VyIiMKElZlcmlmeUVtYWlsUmVxdWVzdBINCgV0b2tlbhgBIAEoCSI8ChNWZXJpZnlFbWFpbFJlc3BvbnNlEiUKBHVzZXIYASABKAsyFy5zcWxzdHVkaW8uYXV0aC52MS5Vc2VyIiAKHlJlc2VuZFZlcmlmaWNhdGlvbkVtYWlsUmVxdWVzdCIvCh9SZXNlbmRWZXJpZmljYXRpb25FbWFpbFJlc3BvbnNlEgwKBHNlbnQYASABKAgiSQoMTG9naW5SZXF1ZXN0EhIKCmlkZW50aWZpZXIYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSEwoLZGV2aWNlX25hbWUYAyABKAki8gEKDUxvZ2luUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEhUKDXJlZnJlc2hfdG9rZW4YAiABKAkSOwoXYWNjZXNzX3Rva2VuX2V4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjwKGHJlZnJlc2hfdG9rZW5fZXhwaXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKc2Vzc2lvbl9pZBgFIAEoCRIlCgR1c2VyGAYgASgLMhcuc3Fsc3R1ZGlvLmF1dGgudjEuVXNlciIsChNSZWZyZXNoVG9rZW5SZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAki+QEKFFJlZnJlc2hUb2tlblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEjsKF2FjY2Vzc190b2tlbl9leHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI8ChhyZWZyZXNoX3Rva2VuX2V4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnNlc3Npb25faWQYBSABKAkSJQoEdXNlchgGIAEoCzIXLnNxbHN0dWRpby5hdXRoLnYxLlVzZXIiDwoNTG9nb3V0UmVxdWVzdCIQCg5Mb2dvdXRSZXNwb25zZSIXChVHZXRDdXJyZW50VXNlclJlcXVlc3QiPwoWR2V0Q3VycmVudFVzZXJSZXNwb25zZRIlCgR1c2VyGAEgASgLMhcuc3Fsc3R1ZGlvLmF1dGgudjEuVXNlciK4AQoUVXBkYXRlUHJvZmlsZVJlcXVlc3QSGQoMZGlzcGxheV9uYW1lGAEgASgJSACIAQESFQoIdXNlcm5hbWUYAiABKAlIAYgBARISCgVlbWFpbBgDIAEoCUgCiAEBEh0KEGN1cnJlbnRfcGFzc3dvcmQYBCABKAlIA4gBAUIPCg1fZGlzcGxheV9uYW1lQgsKCV91c2VybmFtZUIICgZfZW1haWxCEwoRX2N1cnJlbnRfcGFzc3dvcmQiPgoVVXBkYXRlUHJvZmlsZVJlc3BvbnNlEiUKBHVzZXIYASABKAsyFy5zcWxzdHVkaW8uYXV0aC52MS5Vc2VyIkcKFUNoYW5nZVBhc3N3b3JkUmVxdWVzdBIYChBjdXJyZW50X3Bhc3N3b3JkGAEgASgJEhQKDG5ld19wYXNzd29yZBgCIAEoCSIyChZDaGFuZ2VQYXNzd29yZFJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKAUiLAobUmVxdWVzdFBhc3N3b3JkUmVzZXRSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJIh4KHFJlcXVlc3RQYXNzd29yZFJlc2V0UmVzcG9uc2UiOwoUUmVzZXRQYXNzd29yZFJlcXVlc3QSDQoFdG9rZW4YASABKAkSFAoMbmV3X3Bhc3N3b3JkGAIgASgJIhcKFVJlc2V0UGFzc3dvcmRSZXNwb25zZSIwChREZWxldGVBY2NvdW50UmVxdWVzdBIYChBjdXJyZW50X3Bhc3N3b3JkGAEgASgJIhcKFURlbGV0ZUFjY291bnRSZXNwb25zZSIVChNFeHBvcnRNeURhdGFSZXF1ZXN0IjsKFEV4cG9ydE15RGF0YVJlc3BvbnNlEhAKCGRvY3VtZW50GAEgASgJEhEKCWZpbGVfbmFtZRgCIAEoCSI8ChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIl0KFExpc3RTZXNzaW9uc1Jlc3BvbnNlEiwKCHNlc3Npb25zGAEgAygLMhouc3Fsc3R1ZGlvLmF1dGgudjEuU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKgoUUmV2b2tlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIXChVSZXZva2VTZXNzaW9uUmVzcG9uc2UiHAoaUmV2b2tlT3RoZXJTZXNzaW9uc1JlcXVlc3QiNwobUmV2b2tlT3RoZXJTZXNzaW9uc1Jlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKAUiQgoZTGlzdFNlY3VyaXR5RXZlbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJnChpMaXN0U2VjdXJpdHlFdmVudHNSZXNwb25zZRIwCgZldmVudHMYASADKAsyIC5zcWxzdHVkaW8uYXV0aC52MS5TZWN1cml0eUV2ZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSo7CgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABINCglST0xFX1VTRVIQARIOCgpST0xFX0FETUlOEAIqpwUKEVNlY3VyaXR5RXZlbnRUeXBlEiMKH1NFQ1VSSVRZX0VWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIiCh5TRUNVUklUWV9FVkVOVF9UWVBFX1JFR0lTVEVSRUQQARImCiJTRUNVUklUWV9FVkVOVF9UWVBFX0VNQUlMX1ZFUklGSUVEEAISJwojU0VDVVJJVFlfRVZFTlRfVFlQRV9MT0dJTl9TVUNDRUVERUQQAxIkCiBTRUNVUklUWV9FVkVOVF9UWVBFX0xPR0lOX0ZBSUxFRBAEEiQKIFNFQ1VSSVRZX0VWRU5UX1RZUEVfTE9HSU5fTE9DS0VEEAUSLAooU0VDVVJJVFlfRVZFTlRfVFlQRV9SRUZSRVNIX1RPS0VOX1JFVVNFRBAGEigKJFNFQ1VSSVRZX0VWRU5UX1RZUEVfUEFTU1dPUkRfQ0hBTkdFRBAHEiYKIlNFQ1VSSVRZX0VWRU5UX1RZUEVfUEFTU1dPUkRfUkVTRVQQCBInCiNTRUNVUklUWV9FVkVOVF9UWVBFX1NFU1NJT05fUkVWT0tFRBAJEjAKLFNFQ1VSSVRZX0VWRU5UX1RZUEVfUEFTU1dPUkRfUkVTRVRfUkVRVUVTVEVEEAoSJwojU0VDVVJJVFlfRVZFTlRfVFlQRV9QUk9GSUxFX1VQREFURUQQCxIuCipTRUNVUklUWV9FVkVOVF9UWVBFX0VNQUlMX0NIQU5HRV9SRVFVRVNURUQQDBIlCiFTRUNVUklUWV9FVkVOVF9UWVBFX0VNQUlMX0NIQU5HRUQQDRInCiNTRUNVUklUWV9FVkVOVF9UWVBFX0FDQ09VTlRfU0VDVVJFRBAOEigKJFNFQ1VSSVRZX0VWRU5UX1RZUEVfQ09OTkVDVElPTl9NT1ZFRBAPMtANCgtBdXRoU2VydmljZRJTCghSZWdpc3RlchIiLnNxbHN0dWRpby5hdXRoLnYxLlJlZ2lzdGVyUmVxdWVzdBojLnNxbHN0dWRpby5hdXRoLnYxLlJlZ2lzdGVyUmVzcG9uc2USXAoLVmVyaWZ5RW1haWwSJS5zcWxzdHVkaW8uYXV0aC52MS5WZXJpZnlFbWFpbFJlcXVlc3QaJi5zcWxzdHVkaW8uYXV0aC52MS5WZXJpZnlFbWFpbFJlc3BvbnNlEoABChdSZXNlbmRWZXJpZmljYXRpb25FbWFpbBIxLnNxbHN0dWRpby5hdXRoLnYxLlJlc2VuZFZlcmlmaWNhdGlvbkVtYWlsUmVxdWVzdBoyLnNxbHN0dWRpby5hdXRoLnYxLlJlc2VuZFZlcmlmaWNhdGlvbkVtYWlsUmVzcG9uc2USSgoFTG9naW4SHy5zcWxzdHVkaW8uYXV0aC52MS5Mb2dpblJlcXVlc3QaIC5zcWxzdHVkaW8uYXV0aC52MS5Mb2dpblJlc3BvbnNlEl8KDFJlZnJlc2hUb2tlbhImLnNxbHN0dWRpby5hdXRoLnYxLlJlZnJlc2hUb2tlblJlcXVlc3QaJy5zcWxzdHVkaW8uYXV0aC52MS5SZWZyZXNoVG9rZW5SZXNwb25zZRJNCgZMb2dvdXQSIC5zcWxzdHVkaW8uYXV0aC52MS5Mb2dvdXRSZXF1ZXN0GiEuc3Fsc3R1ZGlvLmF1dGgudjEuTG9nb3V0UmVzcG9uc2USagoOR2V0Q3VycmVudFVzZXISKC5zcWxzdHVkaW8uYXV0aC52MS5HZXRDdXJyZW50VXNlclJlcXVlc3QaKS5zcWxzdHVkaW8uYXV0aC52MS5HZXRDdXJyZW50VXNlclJlc3BvbnNlIgOQAgESYgoNVXBkYXRlUHJvZmlsZRInLnNxbHN0dWRpby5hdXRoLnYxLlVwZGF0ZVByb2ZpbGVSZXF1ZXN0Giguc3Fsc3R1ZGlvLmF1dGgudjEuVXBkYXRlUHJvZmlsZVJlc3BvbnNlEmUKDkNoYW5nZVBhc3N3b3JkEiguc3Fsc3R1ZGlvLmF1dGgudjEuQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0Gikuc3Fsc3R1ZGlvLmF1dGgudjEuQ2hhbmdlUGFzc3dvcmRSZXNwb25zZRJ3ChRSZXF1ZXN0UGFzc3dvcmRSZXNldBIuLnNxbHN0dWRpby5hdXRoLnYxLlJlcXVlc3RQYXNzd29yZFJlc2V0UmVxdWVzdBovLnNxbHN0dWRpby5hdXRoLnYxLlJlcXVlc3RQYXNzd29yZFJlc2V0UmVzcG9uc2USYgoNUmVzZXRQYXNzd29yZBInLnNxbHN0dWRpby5hdXRoLnYxLlJlc2V0UGFzc3dvcmRSZXF1ZXN0Giguc3Fsc3R1ZGlvLmF1dGgudjEuUmVzZXRQYXNzd29yZFJlc3BvbnNlEmIKDURlbGV0ZUFjY291bnQSJy5zcWxzdHVkaW8uYXV0aC52MS5EZWxldGVBY2NvdW50UmVxdWVzdBooLnNxbHN0dWRpby5hdXRoLnYxLkRlbGV0ZUFjY291bnRSZXNwb25zZRJfCgxFeHBvcnRNeURhdGESJi5zcWxzdHVkaW8uYXV0aC52MS5FeHBvcnRNeURhdGFSZXF1ZXN0Gicuc3Fsc3R1ZGlvLmF1dGgudjEuRXhwb3J0TXlEYXRhUmVzcG9uc2USZAoMTGlzdFNlc3Npb25zEiYuc3Fsc3R1ZGlvLmF1dGgudjEuTGlzdFNlc3Npb25zUmVxdWVzdBonLnNxbHN0dWRpby5hdXRoLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlIgOQAgESYgoNUmV2b2tlU2Vzc2lvbhInLnNxbHN0dWRpby5hdXRoLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0Giguc3Fsc3R1ZGlvLmF1dGgudjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlEnQKE1Jldm9rZU90aGVyU2Vzc2lvbnMSLS5zcWxzdHVkaW8uYXV0aC52MS5SZXZva2VPdGhlclNlc3Npb25zUmVxdWVzdBouLnNxbHN0dWRpby5hdXRoLnYxLlJldm9rZU90aGVyU2Vzc2lvbnNSZXNwb25zZRJ2ChJMaXN0U2VjdXJpdHlFdmVudHMSLC5zcWxzdHVkaW8uYXV0aC52MS5MaXN0U2VjdXJpdHlFdmVudHNSZXF1ZXN0Gi0uc3Fsc3R1ZGlvLmF1dGgudjEuTGlzdFNlY3VyaXR5RXZlbnRzUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * User is an account as its owner sees it.
@@ -68,6 +68,14 @@ export type User = Message<"sqlstudio.auth.v1.User"> & {
    * @generated from field: google.protobuf.Timestamp created_at = 7;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * A new address waiting for its verification link to be used; until then `email` stays the
+   * address for login and password reset. Empty when no change is pending.
+   *
+   * @generated from field: string pending_email = 8;
+   */
+  pendingEmail: string;
 };
 
 /**
@@ -119,7 +127,7 @@ export type Session = Message<"sqlstudio.auth.v1.Session"> & {
   createdAt?: Timestamp | undefined;
 
   /**
-   * When the session was last used.
+   * When the session was last used (a call or a refresh; recorded at most once a minute).
    *
    * @generated from field: google.protobuf.Timestamp last_seen_at = 6;
    */
@@ -606,11 +614,18 @@ export type UpdateProfileRequest = Message<"sqlstudio.auth.v1.UpdateProfileReque
   username?: string | undefined;
 
   /**
-   * New email address, when set; it must be verified again.
+   * New email address, when set: it becomes the account's address once verified.
    *
    * @generated from field: optional string email = 3;
    */
   email?: string | undefined;
+
+  /**
+   * The account's current password: required when `email` is set.
+   *
+   * @generated from field: optional string current_password = 4;
+   */
+  currentPassword?: string | undefined;
 };
 
 /**
@@ -733,7 +748,8 @@ export const RequestPasswordResetResponseSchema: GenMessage<RequestPasswordReset
  */
 export type ResetPasswordRequest = Message<"sqlstudio.auth.v1.ResetPasswordRequest"> & {
   /**
-   * The token from `${PUBLIC_URL}/reset-password?token=…`.
+   * The token from `${PUBLIC_URL}/reset-password?token=…` (a reset email, or the notice of an
+   * email change sent to the former address).
    *
    * @generated from field: string token = 1;
    */
@@ -770,6 +786,85 @@ export const ResetPasswordResponseSchema: GenMessage<ResetPasswordResponse> = /*
   messageDesc(file_sqlstudio_auth_v1_auth, 24);
 
 /**
+ * DeleteAccountRequest deletes the caller's account.
+ *
+ * @generated from message sqlstudio.auth.v1.DeleteAccountRequest
+ */
+export type DeleteAccountRequest = Message<"sqlstudio.auth.v1.DeleteAccountRequest"> & {
+  /**
+   * The account's current password.
+   *
+   * @generated from field: string current_password = 1;
+   */
+  currentPassword: string;
+};
+
+/**
+ * Describes the message sqlstudio.auth.v1.DeleteAccountRequest.
+ * Use `create(DeleteAccountRequestSchema)` to create a new message.
+ */
+export const DeleteAccountRequestSchema: GenMessage<DeleteAccountRequest> = /*@__PURE__*/
+  messageDesc(file_sqlstudio_auth_v1_auth, 25);
+
+/**
+ * DeleteAccountResponse acknowledges the deletion: nothing of the account is left.
+ *
+ * @generated from message sqlstudio.auth.v1.DeleteAccountResponse
+ */
+export type DeleteAccountResponse = Message<"sqlstudio.auth.v1.DeleteAccountResponse"> & {
+};
+
+/**
+ * Describes the message sqlstudio.auth.v1.DeleteAccountResponse.
+ * Use `create(DeleteAccountResponseSchema)` to create a new message.
+ */
+export const DeleteAccountResponseSchema: GenMessage<DeleteAccountResponse> = /*@__PURE__*/
+  messageDesc(file_sqlstudio_auth_v1_auth, 26);
+
+/**
+ * ExportMyDataRequest asks for everything the server keeps of the caller.
+ *
+ * @generated from message sqlstudio.auth.v1.ExportMyDataRequest
+ */
+export type ExportMyDataRequest = Message<"sqlstudio.auth.v1.ExportMyDataRequest"> & {
+};
+
+/**
+ * Describes the message sqlstudio.auth.v1.ExportMyDataRequest.
+ * Use `create(ExportMyDataRequestSchema)` to create a new message.
+ */
+export const ExportMyDataRequestSchema: GenMessage<ExportMyDataRequest> = /*@__PURE__*/
+  messageDesc(file_sqlstudio_auth_v1_auth, 27);
+
+/**
+ * ExportMyDataResponse is the caller's data as one JSON document (docs/export.md).
+ *
+ * @generated from message sqlstudio.auth.v1.ExportMyDataResponse
+ */
+export type ExportMyDataResponse = Message<"sqlstudio.auth.v1.ExportMyDataResponse"> & {
+  /**
+   * The export: one JSON document, UTF-8.
+   *
+   * @generated from field: string document = 1;
+   */
+  document: string;
+
+  /**
+   * A file name to save it under, e.g. `sqlstudio-export-ann-2025-01-31.json`.
+   *
+   * @generated from field: string file_name = 2;
+   */
+  fileName: string;
+};
+
+/**
+ * Describes the message sqlstudio.auth.v1.ExportMyDataResponse.
+ * Use `create(ExportMyDataResponseSchema)` to create a new message.
+ */
+export const ExportMyDataResponseSchema: GenMessage<ExportMyDataResponse> = /*@__PURE__*/
+  messageDesc(file_sqlstudio_auth_v1_auth, 28);
+
+/**
  * ListSessionsRequest lists the caller's sessions.
  *
  * @generated from message sqlstudio.auth.v1.ListSessionsRequest
@@ -795,7 +890,7 @@ export type ListSessionsRequest = Message<"sqlstudio.auth.v1.ListSessionsRequest
  * Use `create(ListSessionsRequestSchema)` to create a new message.
  */
 export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_sqlstudio_auth_v1_auth, 25);
+  messageDesc(file_sqlstudio_auth_v1_auth, 29);
 
 /**
  * ListSessionsResponse is one page of sessions, most recently used first.
@@ -823,7 +918,7 @@ export type ListSessionsResponse = Message<"sqlstudio.auth.v1.ListSessionsRespon
  * Use `create(ListSessionsResponseSchema)` to create a new message.
  */
 export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_sqlstudio_auth_v1_auth, 26);
+  messageDesc(file_sqlstudio_auth_v1_auth, 30);
 
 /**
  * RevokeSessionRequest ends one session.
@@ -844,7 +939,7 @@ export type RevokeSessionRequest = Message<"sqlstudio.auth.v1.RevokeSessionReque
  * Use `create(RevokeSessionRequestSchema)` to create a new message.
  */
 export const RevokeSessionRequestSchema: GenMessage<RevokeSessionRequest> = /*@__PURE__*/
-  messageDesc(file_sqlstudio_auth_v1_auth, 27);
+  messageDesc(file_sqlstudio_auth_v1_auth, 31);
 
 /**
  * RevokeSessionResponse acknowledges the revocation.
@@ -859,7 +954,7 @@ export type RevokeSessionResponse = Message<"sqlstudio.auth.v1.RevokeSessionResp
  * Use `create(RevokeSessionResponseSchema)` to create a new message.
  */
 export const RevokeSessionResponseSchema: GenMessage<RevokeSessionResponse> = /*@__PURE__*/
-  messageDesc(file_sqlstudio_auth_v1_auth, 28);
+  messageDesc(file_sqlstudio_auth_v1_auth, 32);
 
 /**
  * RevokeOtherSessionsRequest ends every other session of the caller.
@@ -874,7 +969,7 @@ export type RevokeOtherSessionsRequest = Message<"sqlstudio.auth.v1.RevokeOtherS
  * Use `create(RevokeOtherSessionsRequestSchema)` to create a new message.
  */
 export const RevokeOtherSessionsRequestSchema: GenMessage<RevokeOtherSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_sqlstudio_auth_v1_auth, 29);
+  messageDesc(file_sqlstudio_auth_v1_auth, 33);
 
 /**
  * RevokeOtherSessionsResponse tells how many sessions ended.
@@ -895,7 +990,7 @@ export type RevokeOtherSessionsResponse = Message<"sqlstudio.auth.v1.RevokeOther
  * Use `create(RevokeOtherSessionsResponseSchema)` to create a new message.
  */
 export const RevokeOtherSessionsResponseSchema: GenMessage<RevokeOtherSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_sqlstudio_auth_v1_auth, 30);
+  messageDesc(file_sqlstudio_auth_v1_auth, 34);
 
 /**
  * ListSecurityEventsRequest lists the caller's security events.
@@ -923,7 +1018,7 @@ export type ListSecurityEventsRequest = Message<"sqlstudio.auth.v1.ListSecurityE
  * Use `create(ListSecurityEventsRequestSchema)` to create a new message.
  */
 export const ListSecurityEventsRequestSchema: GenMessage<ListSecurityEventsRequest> = /*@__PURE__*/
-  messageDesc(file_sqlstudio_auth_v1_auth, 31);
+  messageDesc(file_sqlstudio_auth_v1_auth, 35);
 
 /**
  * ListSecurityEventsResponse is one page of events, newest first.
@@ -951,7 +1046,7 @@ export type ListSecurityEventsResponse = Message<"sqlstudio.auth.v1.ListSecurity
  * Use `create(ListSecurityEventsResponseSchema)` to create a new message.
  */
 export const ListSecurityEventsResponseSchema: GenMessage<ListSecurityEventsResponse> = /*@__PURE__*/
-  messageDesc(file_sqlstudio_auth_v1_auth, 32);
+  messageDesc(file_sqlstudio_auth_v1_auth, 36);
 
 /**
  * Role is what an account may do.
@@ -1076,6 +1171,36 @@ export enum SecurityEventType {
    * @generated from enum value: SECURITY_EVENT_TYPE_PROFILE_UPDATED = 11;
    */
   PROFILE_UPDATED = 11,
+
+  /**
+   * A change of the email address was asked for (waiting for the new address to be verified).
+   *
+   * @generated from enum value: SECURITY_EVENT_TYPE_EMAIL_CHANGE_REQUESTED = 12;
+   */
+  EMAIL_CHANGE_REQUESTED = 12,
+
+  /**
+   * The new email address was verified and is now the account's.
+   *
+   * @generated from enum value: SECURITY_EVENT_TYPE_EMAIL_CHANGED = 13;
+   */
+  EMAIL_CHANGED = 13,
+
+  /**
+   * The account was secured from the link sent to a former address: password reset, every
+   * session ended, that address restored.
+   *
+   * @generated from enum value: SECURITY_EVENT_TYPE_ACCOUNT_SECURED = 14;
+   */
+  ACCOUNT_SECURED = 14,
+
+  /**
+   * A database connection profile was pointed at another engine, host, port or user; its stored
+   * password was dropped unless the same request entered it again (details say which).
+   *
+   * @generated from enum value: SECURITY_EVENT_TYPE_CONNECTION_MOVED = 15;
+   */
+  CONNECTION_MOVED = 15,
 }
 
 /**
@@ -1088,7 +1213,8 @@ export const SecurityEventTypeSchema: GenEnum<SecurityEventType> = /*@__PURE__*/
  * AuthService owns accounts and sessions: registration, email verification, login with
  * abuse protection, rotating refresh tokens, per-device sessions and password reset.
  * Every RPC but Register, VerifyEmail, Login, RefreshToken, RequestPasswordReset and
- * ResetPassword needs `Authorization: Bearer <access token>`.
+ * ResetPassword needs `Authorization: Bearer <access token>`. Every RPC that sends email is
+ * rate limited per account and per recipient address.
  *
  * @generated from service sqlstudio.auth.v1.AuthService
  */
@@ -1164,7 +1290,9 @@ export const AuthService: GenService<{
     output: typeof GetCurrentUserResponseSchema;
   },
   /**
-   * UpdateProfile changes the caller's display name, username or email.
+   * UpdateProfile changes the caller's display name, username or email. A new email needs the
+   * current password; it becomes the account's address only once verified, and the old address
+   * is told (with a link that secures the account).
    *
    * @generated from rpc sqlstudio.auth.v1.AuthService.UpdateProfile
    */
@@ -1202,6 +1330,29 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof ResetPasswordRequestSchema;
     output: typeof ResetPasswordResponseSchema;
+  },
+  /**
+   * DeleteAccount deletes the caller's account and everything of it (current password needed);
+   * every session ends on every instance.
+   *
+   * @generated from rpc sqlstudio.auth.v1.AuthService.DeleteAccount
+   */
+  deleteAccount: {
+    methodKind: "unary";
+    input: typeof DeleteAccountRequestSchema;
+    output: typeof DeleteAccountResponseSchema;
+  },
+  /**
+   * ExportMyData returns everything the server keeps of the caller as one JSON document:
+   * profile, sessions, security events, connection profiles (never their passwords), saved
+   * queries and query history.
+   *
+   * @generated from rpc sqlstudio.auth.v1.AuthService.ExportMyData
+   */
+  exportMyData: {
+    methodKind: "unary";
+    input: typeof ExportMyDataRequestSchema;
+    output: typeof ExportMyDataResponseSchema;
   },
   /**
    * ListSessions lists the caller's live sessions, one per device.

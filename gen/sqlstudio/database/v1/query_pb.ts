@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sqlstudio/database/v1/query.proto.
  */
 export const file_sqlstudio_database_v1_query: GenFile = /*@__PURE__*/
-  fileDesc("CiFzcWxzdHVkaW8vZGF0YWJhc2UvdjEvcXVlcnkucHJvdG8SFXNxbHN0dWRpby5kYXRhYmFzZS52MSKEAQoTRXhlY3V0ZVF1ZXJ5UmVxdWVzdBIVCg1jb25uZWN0aW9uX2lkGAEgASgJEgsKA3NxbBgCIAEoCRIQCghtYXhfcm93cxgDIAEoAxISCgp0aW1lb3V0X21zGAQgASgDEhEKCXJlYWRfb25seRgFIAEoCBIQCghxdWVyeV9pZBgGIAEoCSJpCgxSZXN1bHRIZWFkZXISEAoIcXVlcnlfaWQYASABKAkSFwoPc3RhdGVtZW50X2luZGV4GAIgASgFEi4KB2NvbHVtbnMYAyADKAsyHS5zcWxzdHVkaW8uZGF0YWJhc2UudjEuQ29sdW1uIk0KCFJvd0JhdGNoEhcKD3N0YXRlbWVudF9pbmRleBgBIAEoBRIoCgRyb3dzGAIgAygLMhouc3Fsc3R1ZGlvLmRhdGFiYXNlLnYxLlJvdyKiAQoMUmVzdWx0Rm9vdGVyEhcKD3N0YXRlbWVudF9pbmRleBgBIAEoBRIRCglyb3dfY291bnQYAiABKAMSFQoNYWZmZWN0ZWRfcm93cxgDIAEoAxIrCghkdXJhdGlvbhgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIRCgl0cnVuY2F0ZWQYBSABKAgSDwoHY29tbWFuZBgGIAEoCSK+AQoURXhlY3V0ZVF1ZXJ5UmVzcG9uc2USNQoGaGVhZGVyGAEgASgLMiMuc3Fsc3R1ZGlvLmRhdGFiYXNlLnYxLlJlc3VsdEhlYWRlckgAEi8KBHJvd3MYAiABKAsyHy5zcWxzdHVkaW8uZGF0YWJhc2UudjEuUm93QmF0Y2hIABI1CgZmb290ZXIYAyABKAsyIy5zcWxzdHVkaW8uZGF0YWJhc2UudjEuUmVzdWx0Rm9vdGVySABCBwoFZXZlbnQiJgoSQ2FuY2VsUXVlcnlSZXF1ZXN0EhAKCHF1ZXJ5X2lkGAEgASgJIicKE0NhbmNlbFF1ZXJ5UmVzcG9uc2USEAoIY2FuY2VsZWQYASABKAgiSgoTRXhwbGFpblF1ZXJ5UmVxdWVzdBIVCg1jb25uZWN0aW9uX2lkGAEgASgJEgsKA3NxbBgCIAEoCRIPCgdhbmFseXplGAMgASgIIjQKFEV4cGxhaW5RdWVyeVJlc3BvbnNlEgwKBHBsYW4YASABKAkSDgoGZm9ybWF0GAIgASgJIlcKF0xpc3RRdWVyeUhpc3RvcnlSZXF1ZXN0EhUKDWNvbm5lY3Rpb25faWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAki3AEKEVF1ZXJ5SGlzdG9yeUVudHJ5EgoKAmlkGAEgASgJEgsKA3NxbBgCIAEoCRIVCg1jb25uZWN0aW9uX2lkGAMgASgJEi8KC2V4ZWN1dGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCghkdXJhdGlvbhgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIRCglyb3dfY291bnQYBiABKAMSDwoHc3VjY2VzcxgHIAEoCBIVCg1lcnJvcl9tZXNzYWdlGAggASgJIm4KGExpc3RRdWVyeUhpc3RvcnlSZXNwb25zZRI5CgdlbnRyaWVzGAEgAygLMiguc3Fsc3R1ZGlvLmRhdGFiYXNlLnYxLlF1ZXJ5SGlzdG9yeUVudHJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTLCAwoMUXVlcnlTZXJ2aWNlEmkKDEV4ZWN1dGVRdWVyeRIqLnNxbHN0dWRpby5kYXRhYmFzZS52MS5FeGVjdXRlUXVlcnlSZXF1ZXN0Gisuc3Fsc3R1ZGlvLmRhdGFiYXNlLnYxLkV4ZWN1dGVRdWVyeVJlc3BvbnNlMAESZAoLQ2FuY2VsUXVlcnkSKS5zcWxzdHVkaW8uZGF0YWJhc2UudjEuQ2FuY2VsUXVlcnlSZXF1ZXN0Giouc3Fsc3R1ZGlvLmRhdGFiYXNlLnYxLkNhbmNlbFF1ZXJ5UmVzcG9uc2USZwoMRXhwbGFpblF1ZXJ5Eiouc3Fsc3R1ZGlvLmRhdGFiYXNlLnYxLkV4cGxhaW5RdWVyeVJlcXVlc3QaKy5zcWxzdHVkaW8uZGF0YWJhc2UudjEuRXhwbGFpblF1ZXJ5UmVzcG9uc2USeAoQTGlzdFF1ZXJ5SGlzdG9yeRIuLnNxbHN0dWRpby5kYXRhYmFzZS52MS5MaXN0UXVlcnlIaXN0b3J5UmVxdWVzdBovLnNxbHN0dWRpby5kYXRhYmFzZS52MS5MaXN0UXVlcnlIaXN0b3J5UmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_sqlstudio_database_v1_values]);
+  fileDesc("CiFzcWxzdHVkaW8vZGF0YWJhc2UvdjEvcXVlcnkucHJvdG8SFXNxbHN0dWRpby5kYXRhYmFzZS52MSKEAQoTRXhlY3V0ZVF1ZXJ5UmVxdWVzdBIVCg1jb25uZWN0aW9uX2lkGAEgASgJEgsKA3NxbBgCIAEoCRIQCghtYXhfcm93cxgDIAEoAxISCgp0aW1lb3V0X21zGAQgASgDEhEKCXJlYWRfb25seRgFIAEoCBIQCghxdWVyeV9pZBgGIAEoCSI5CgxRdWVyeVN0YXJ0ZWQSEAoIcXVlcnlfaWQYASABKAkSFwoPc3RhdGVtZW50X2NvdW50GAIgASgFImkKDFJlc3VsdEhlYWRlchIQCghxdWVyeV9pZBgBIAEoCRIXCg9zdGF0ZW1lbnRfaW5kZXgYAiABKAUSLgoHY29sdW1ucxgDIAMoCzIdLnNxbHN0dWRpby5kYXRhYmFzZS52MS5Db2x1bW4iTQoIUm93QmF0Y2gSFwoPc3RhdGVtZW50X2luZGV4GAEgASgFEigKBHJvd3MYAiADKAsyGi5zcWxzdHVkaW8uZGF0YWJhc2UudjEuUm93IqIBCgxSZXN1bHRGb290ZXISFwoPc3RhdGVtZW50X2luZGV4GAEgASgFEhEKCXJvd19jb3VudBgCIAEoAxIVCg1hZmZlY3RlZF9yb3dzGAMgASgDEisKCGR1cmF0aW9uGAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhEKCXRydW5jYXRlZBgFIAEoCBIPCgdjb21tYW5kGAYgASgJIvYBChRFeGVjdXRlUXVlcnlSZXNwb25zZRI1CgZoZWFkZXIYASABKAsyIy5zcWxzdHVkaW8uZGF0YWJhc2UudjEuUmVzdWx0SGVhZGVySAASLwoEcm93cxgCIAEoCzIfLnNxbHN0dWRpby5kYXRhYmFzZS52MS5Sb3dCYXRjaEgAEjUKBmZvb3RlchgDIAEoCzIjLnNxbHN0dWRpby5kYXRhYmFzZS52MS5SZXN1bHRGb290ZXJIABI2CgdzdGFydGVkGAQgASgLMiMuc3Fsc3R1ZGlvLmRhdGFiYXNlLnYxLlF1ZXJ5U3RhcnRlZEgAQgcKBWV2ZW50IiYKEkNhbmNlbFF1ZXJ5UmVxdWVzdBIQCghxdWVyeV9pZBgBIAEoCSInChNDYW5jZWxRdWVyeVJlc3BvbnNlEhAKCGNhbmNlbGVkGAEgASgIIkoKE0V4cGxhaW5RdWVyeVJlcXVlc3QSFQoNY29ubmVjdGlvbl9pZBgBIAEoCRILCgNzcWwYAiABKAkSDwoHYW5hbHl6ZRgDIAEoCCI0ChRFeHBsYWluUXVlcnlSZXNwb25zZRIMCgRwbGFuGAEgASgJEg4KBmZvcm1hdBgCIAEoCSJXChdMaXN0UXVlcnlIaXN0b3J5UmVxdWVzdBIVCg1jb25uZWN0aW9uX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJItwBChFRdWVyeUhpc3RvcnlFbnRyeRIKCgJpZBgBIAEoCRILCgNzcWwYAiABKAkSFQoNY29ubmVjdGlvbl9pZBgDIAEoCRIvCgtleGVjdXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKwoIZHVyYXRpb24YBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEQoJcm93X2NvdW50GAYgASgDEg8KB3N1Y2Nlc3MYByABKAgSFQoNZXJyb3JfbWVzc2FnZRgIIAEoCSJuChhMaXN0UXVlcnlIaXN0b3J5UmVzcG9uc2USOQoHZW50cmllcxgBIAMoCzIoLnNxbHN0dWRpby5kYXRhYmFzZS52MS5RdWVyeUhpc3RvcnlFbnRyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkywgMKDFF1ZXJ5U2VydmljZRJpCgxFeGVjdXRlUXVlcnkSKi5zcWxzdHVkaW8uZGF0YWJhc2UudjEuRXhlY3V0ZVF1ZXJ5UmVxdWVzdBorLnNxbHN0dWRpby5kYXRhYmFzZS52MS5FeGVjdXRlUXVlcnlSZXNwb25zZTABEmQKC0NhbmNlbFF1ZXJ5Eikuc3Fsc3R1ZGlvLmRhdGFiYXNlLnYxLkNhbmNlbFF1ZXJ5UmVxdWVzdBoqLnNxbHN0dWRpby5kYXRhYmFzZS52MS5DYW5jZWxRdWVyeVJlc3BvbnNlEmcKDEV4cGxhaW5RdWVyeRIqLnNxbHN0dWRpby5kYXRhYmFzZS52MS5FeHBsYWluUXVlcnlSZXF1ZXN0Gisuc3Fsc3R1ZGlvLmRhdGFiYXNlLnYxLkV4cGxhaW5RdWVyeVJlc3BvbnNlEngKEExpc3RRdWVyeUhpc3RvcnkSLi5zcWxzdHVkaW8uZGF0YWJhc2UudjEuTGlzdFF1ZXJ5SGlzdG9yeVJlcXVlc3QaLy5zcWxzdHVkaW8uZGF0YWJhc2UudjEuTGlzdFF1ZXJ5SGlzdG9yeVJlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_sqlstudio_database_v1_values]);
 
 /**
  * ExecuteQueryRequest is the SQL to run.
@@ -73,6 +73,35 @@ export const ExecuteQueryRequestSchema: GenMessage<ExecuteQueryRequest> = /*@__P
   messageDesc(file_sqlstudio_database_v1_query, 0);
 
 /**
+ * QueryStarted is the first event of every ExecuteQuery stream, sent as soon as the call is
+ * accepted (before any statement runs), so a client can cancel a long statement by its id.
+ *
+ * @generated from message sqlstudio.database.v1.QueryStarted
+ */
+export type QueryStarted = Message<"sqlstudio.database.v1.QueryStarted"> & {
+  /**
+   * The query id: the request's, or one the server made.
+   *
+   * @generated from field: string query_id = 1;
+   */
+  queryId: string;
+
+  /**
+   * How many statements the request holds.
+   *
+   * @generated from field: int32 statement_count = 2;
+   */
+  statementCount: number;
+};
+
+/**
+ * Describes the message sqlstudio.database.v1.QueryStarted.
+ * Use `create(QueryStartedSchema)` to create a new message.
+ */
+export const QueryStartedSchema: GenMessage<QueryStarted> = /*@__PURE__*/
+  messageDesc(file_sqlstudio_database_v1_query, 1);
+
+/**
  * ResultHeader starts the result of one statement.
  *
  * @generated from message sqlstudio.database.v1.ResultHeader
@@ -105,7 +134,7 @@ export type ResultHeader = Message<"sqlstudio.database.v1.ResultHeader"> & {
  * Use `create(ResultHeaderSchema)` to create a new message.
  */
 export const ResultHeaderSchema: GenMessage<ResultHeader> = /*@__PURE__*/
-  messageDesc(file_sqlstudio_database_v1_query, 1);
+  messageDesc(file_sqlstudio_database_v1_query, 2);
 
 /**
  * RowBatch carries consecutive rows of one statement.
@@ -133,7 +162,7 @@ export type RowBatch = Message<"sqlstudio.database.v1.RowBatch"> & {
  * Use `create(RowBatchSchema)` to create a new message.
  */
 export const RowBatchSchema: GenMessage<RowBatch> = /*@__PURE__*/
-  messageDesc(file_sqlstudio_database_v1_query, 2);
+  messageDesc(file_sqlstudio_database_v1_query, 3);
 
 /**
  * ResultFooter ends the result of one statement.
@@ -189,7 +218,7 @@ export type ResultFooter = Message<"sqlstudio.database.v1.ResultFooter"> & {
  * Use `create(ResultFooterSchema)` to create a new message.
  */
 export const ResultFooterSchema: GenMessage<ResultFooter> = /*@__PURE__*/
-  messageDesc(file_sqlstudio_database_v1_query, 3);
+  messageDesc(file_sqlstudio_database_v1_query, 4);
 
 /**
  * ExecuteQueryResponse is one event of the result stream.
@@ -226,6 +255,14 @@ export type ExecuteQueryResponse = Message<"sqlstudio.database.v1.ExecuteQueryRe
      */
     value: ResultFooter;
     case: "footer";
+  } | {
+    /**
+     * The first event: the query id, before any statement runs.
+     *
+     * @generated from field: sqlstudio.database.v1.QueryStarted started = 4;
+     */
+    value: QueryStarted;
+    case: "started";
   } | { case: undefined; value?: undefined };
 };
 
@@ -234,7 +271,7 @@ export type ExecuteQueryResponse = Message<"sqlstudio.database.v1.ExecuteQueryRe
  * Use `create(ExecuteQueryResponseSchema)` to create a new message.
  */
 export const ExecuteQueryResponseSchema: GenMessage<ExecuteQueryResponse> = /*@__PURE__*/
-  messageDesc(file_sqlstudio_database_v1_query, 4);
+  messageDesc(file_sqlstudio_database_v1_query, 5);
 
 /**
  * CancelQueryRequest names a running query.
@@ -255,7 +292,7 @@ export type CancelQueryRequest = Message<"sqlstudio.database.v1.CancelQueryReque
  * Use `create(CancelQueryRequestSchema)` to create a new message.
  */
 export const CancelQueryRequestSchema: GenMessage<CancelQueryRequest> = /*@__PURE__*/
-  messageDesc(file_sqlstudio_database_v1_query, 5);
+  messageDesc(file_sqlstudio_database_v1_query, 6);
 
 /**
  * CancelQueryResponse tells whether a query was stopped.
@@ -276,7 +313,7 @@ export type CancelQueryResponse = Message<"sqlstudio.database.v1.CancelQueryResp
  * Use `create(CancelQueryResponseSchema)` to create a new message.
  */
 export const CancelQueryResponseSchema: GenMessage<CancelQueryResponse> = /*@__PURE__*/
-  messageDesc(file_sqlstudio_database_v1_query, 6);
+  messageDesc(file_sqlstudio_database_v1_query, 7);
 
 /**
  * ExplainQueryRequest is the statement to explain.
@@ -311,7 +348,7 @@ export type ExplainQueryRequest = Message<"sqlstudio.database.v1.ExplainQueryReq
  * Use `create(ExplainQueryRequestSchema)` to create a new message.
  */
 export const ExplainQueryRequestSchema: GenMessage<ExplainQueryRequest> = /*@__PURE__*/
-  messageDesc(file_sqlstudio_database_v1_query, 7);
+  messageDesc(file_sqlstudio_database_v1_query, 8);
 
 /**
  * ExplainQueryResponse is the plan.
@@ -339,7 +376,7 @@ export type ExplainQueryResponse = Message<"sqlstudio.database.v1.ExplainQueryRe
  * Use `create(ExplainQueryResponseSchema)` to create a new message.
  */
 export const ExplainQueryResponseSchema: GenMessage<ExplainQueryResponse> = /*@__PURE__*/
-  messageDesc(file_sqlstudio_database_v1_query, 8);
+  messageDesc(file_sqlstudio_database_v1_query, 9);
 
 /**
  * ListQueryHistoryRequest pages through the caller's history.
@@ -374,7 +411,7 @@ export type ListQueryHistoryRequest = Message<"sqlstudio.database.v1.ListQueryHi
  * Use `create(ListQueryHistoryRequestSchema)` to create a new message.
  */
 export const ListQueryHistoryRequestSchema: GenMessage<ListQueryHistoryRequest> = /*@__PURE__*/
-  messageDesc(file_sqlstudio_database_v1_query, 9);
+  messageDesc(file_sqlstudio_database_v1_query, 10);
 
 /**
  * QueryHistoryEntry is one execution (a synced history record).
@@ -444,7 +481,7 @@ export type QueryHistoryEntry = Message<"sqlstudio.database.v1.QueryHistoryEntry
  * Use `create(QueryHistoryEntrySchema)` to create a new message.
  */
 export const QueryHistoryEntrySchema: GenMessage<QueryHistoryEntry> = /*@__PURE__*/
-  messageDesc(file_sqlstudio_database_v1_query, 10);
+  messageDesc(file_sqlstudio_database_v1_query, 11);
 
 /**
  * ListQueryHistoryResponse is one page of history.
@@ -472,7 +509,7 @@ export type ListQueryHistoryResponse = Message<"sqlstudio.database.v1.ListQueryH
  * Use `create(ListQueryHistoryResponseSchema)` to create a new message.
  */
 export const ListQueryHistoryResponseSchema: GenMessage<ListQueryHistoryResponse> = /*@__PURE__*/
-  messageDesc(file_sqlstudio_database_v1_query, 11);
+  messageDesc(file_sqlstudio_database_v1_query, 12);
 
 /**
  * QueryService runs SQL on the caller's connections.
