@@ -110,7 +110,7 @@ export class MysqlCursor implements Cursor {
       this.poke();
     });
     q.on("error", (err: unknown) => {
-      this.error = dbError(err);
+      this.error = host.lifeline.dead ?? dbError(err);
       host.reading(undefined);
       ready();
       finish();

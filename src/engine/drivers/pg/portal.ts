@@ -138,7 +138,9 @@ export class PgPortal {
     if (this.state === "done" || this.state === "failed") return;
     // After an ErrorResponse the server skips to the Sync it is owed.
     this.sync();
-    this.failure = this.host.error(err);
+    // A connection this process killed ends with pg's "terminated unexpectedly": the kill's reason
+    // is the one to tell.
+    this.failure = this.host.lifeline.dead ?? this.host.error(err);
     this.state = "failed";
     this.end();
   }
