@@ -115,6 +115,10 @@ export const configSchema = z.object({
     batchBytes: positiveInt,
     healthCheckMs: positiveInt,
   }),
+  jobs: z.object({
+    /** When set, every leased background job runs at this interval instead of its own (tests; cleanup more often). */
+    intervalMs: positiveInt.optional(),
+  }),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -182,6 +186,16 @@ export const ENV_KEYS: Record<string, string> = {
   ENGINE_BATCH_ROWS: "engine.batchRows",
   ENGINE_BATCH_BYTES: "engine.batchBytes",
   ENGINE_HEALTH_CHECK_MS: "engine.healthCheckMs",
+  JOB_INTERVAL_MS: "jobs.intervalMs",
+};
+
+/**
+ * Other names of variables (alias → the ENV_KEYS variable it stands for), so deployments written
+ * for the original system start unchanged. Both set to different values is an error: one of them
+ * is a mistake.
+ */
+export const ENV_ALIASES: Record<string, string> = {
+  TURSO_URL: "DATABASE_URL",
 };
 
 /** Defaults per profile. Development needs no configuration at all. */
@@ -240,5 +254,6 @@ export function defaultsFor(environment: Environment): Record<string, unknown> {
       batchBytes: 256 * 1024,
       healthCheckMs: 30_000,
     },
+    jobs: {},
   };
 }
