@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { createClient, type Client, type Transaction } from "@libsql/client";
+import { createClient, type Client } from "@libsql/client";
 
 export type Db = Client;
 
@@ -41,72 +41,8 @@ const RETRIED = new Set(["execute", "batch", "executeMultiple", "migrate", "tran
  * Retries SQLITE_BUSY on the operations where nothing has happened yet when it occurs: a
  * statement or batch in its own transaction, and BEGIN of an interactive transaction. Waits
  * with growing sleeps (event loop free) up to BUSY_WAIT_MS, then gives up with the error.
- *
- * It also replaces poisoned connections: when another process commits between the moment a
- * BEGIN IMMEDIATE takes its snapshot and the moment it takes the write lock, libSQL answers
- * SQLITE_BUSY_SNAPSHOT and leaves that connection holding its stale snapshot for good (every
- * later write on it fails the same way, and the pool keeps handing it out). After such an error
- * the client's connections are reopened as soon as no interactive transaction holds one. The
- * same goes for every other busy error: a statement that answered SQLITE_BUSY (a BEGIN IMMEDIATE
- * that lost the race for the lock, most often) stays active on its connection until the garbage
- * collector finalizes it, and until then every COMMIT there fails with "cannot commit transaction
- * - SQL statements in progress" (seen with three server processes on one file).
  */
 export function withBusyRetry(client: Client, waitMs = BUSY_WAIT_MS): Client {
-  let openTransactions = 0;
-  let poisoned = false;
-  const heal = async () => {
-    if (poisoned && openTransactions === 0) {
-      poisoned = false;
-      await client.reconnect();
-    }
-  };
-  const settled = () => {
-    openTransactions--;
-    void heal();
-  };
-  /** Counts the transaction as open until it commits, rolls back or closes. */
-  const tracked = (tx: Transaction): Transaction => {
-    let done = false;
-    const end = () => {
-      if (!done) {
-        done = true;
-        settled();
-      }
-    };
-    return new Proxy(tx, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target) as unknown;
-        if (typeof value !== "function") return value;
-        if (prop === "commit" || prop === "rollback") {
-          return async (...args: unknown[]) => {
-            try {
-              return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-            } catch (e) {
-              if (isBusy(e)) poisoned = true;
-              throw e;
-            } finally {
-              end();
-            }
-          };
-        }
-        if (prop === "close") {
-          return (...args: unknown[]) => {
-            try {
-              return (value as (...a: unknown[]) => unknown).apply(target, args);
-            } finally {
-              end();
-            }
-          };
-        }
-        return (...args: unknown[]) => {
-          const r = (value as (...a: unknown[]) => unknown).apply(target, args);
-          if (r instanceof Promise) return r.catch((e: unknown) => Promise.reject(isBusy(e) ? ((poisoned = true), e) : e));
-          return r;
-        };
-      },
-    });
-  };
   return new Proxy(client, {
     get(target, prop) {
       const value = Reflect.get(target, prop, target) as unknown;
@@ -115,20 +51,9 @@ export function withBusyRetry(client: Client, waitMs = BUSY_WAIT_MS): Client {
       return async (...args: unknown[]) => {
         const deadline = Date.now() + waitMs;
         for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
-          await heal();
           try {
-            if (prop !== "transaction") return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-            openTransactions++;
-            let tx: Transaction;
-            try {
-              tx = (await (value as (...a: unknown[]) => Promise<Transaction>).apply(target, args)) as Transaction;
-            } catch (e) {
-              settled();
-              throw e;
-            }
-            return tracked(tx);
+            return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
           } catch (e) {
-            if (isBusy(e)) poisoned = true;
             if (!isBusy(e) || Date.now() >= deadline) throw e;
             await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
           }
@@ -138,34 +63,10 @@ export function withBusyRetry(client: Client, waitMs = BUSY_WAIT_MS): Client {
   });
 }
 
-/**
- * Runs `fn` in a write transaction and commits; the whole transaction is run again when the
- * database was busy at any step (on a local file libSQL may refuse a statement or the COMMIT of
- * a transaction with SQLITE_BUSY when another process writes; nothing of it was kept). `fn` must
- * only touch the database. Gives up with the error after `waitMs`.
- */
-export async function inWriteTransaction<T>(db: Db, fn: (tx: Transaction) => Promise<T>, waitMs = BUSY_WAIT_MS): Promise<T> {
-  const deadline = Date.now() + waitMs;
-  for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
-    const tx = await db.transaction("write");
-    try {
-      const result = await fn(tx);
-      await tx.commit();
-      return result;
-    } catch (e) {
-      if (!isBusy(e) || Date.now() >= deadline) throw e;
-    } finally {
-      tx.close();
-    }
-    await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
-  }
-}
-
 function isBusy(e: unknown): boolean {
   const err = e as { code?: unknown; rawCode?: unknown };
   return err?.code === "SQLITE_BUSY" || (typeof err?.rawCode === "number" && (err.rawCode & 0xff) === 5);
 }
-
 
 /** The path of a `file:` URL, or undefined for a remote database. */
 export function filePath(url: string): string | undefined {
