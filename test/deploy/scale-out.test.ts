@@ -92,7 +92,7 @@ describe.skipIf(!!unavailable)("three instances on one database behind nginx (HT
   beforeAll(async () => {
     cluster = await startCluster({ env: { JOB_INTERVAL_MS: String(JOB_INTERVAL_MS) } });
     c = new ProxyClients(cluster.proxy);
-  }, 90_000);
+  }, 300_000);
 
   afterAll(async () => {
     // Anything an instance logged at error level is part of the story of a failure.

@@ -57,7 +57,8 @@ export async function startCluster(opts: { instances?: number; env?: Record<stri
   const instances: ChildServer[] = [];
   try {
     // One after the other: the first migrates the shared file, the others find it current.
-    for (let i = 0; i < (opts.instances ?? 3); i++) instances.push(await spawnServer({ dir, env }));
+    // A loaded 2-core machine can take long to start a process that loads TypeScript through tsx.
+    for (let i = 0; i < (opts.instances ?? 3); i++) instances.push(await spawnServer({ dir, env, startTimeoutMs: 90_000 }));
     const proxyDir = join(dir, "nginx");
     mkdirSync(proxyDir);
     const proxy = await startNginx({ dir: proxyDir, instances: instances.map((s) => s.ports.api) });
