@@ -1,8 +1,10 @@
 import { ConfigError, loadConfig } from "./config/load.js";
-import { createLogger } from "./observability/logger.js";
-import { startServer } from "./server/lifecycle.js";
 
-/** Entry: config → database → migrate → app → listen → signals. */
+/**
+ * Entry: config → database → migrate → app → listen → signals. The configuration is checked
+ * before the server's modules load (a second or more on a busy machine), so a container missing
+ * its settings says so and exits at once.
+ */
 async function main(): Promise<void> {
   let config;
   try {
@@ -14,6 +16,7 @@ async function main(): Promise<void> {
     }
     throw e;
   }
+  const [{ createLogger }, { startServer }] = await Promise.all([import("./observability/logger.js"), import("./server/lifecycle.js")]);
   const logger = createLogger(config.log);
   const server = await startServer(config, { logger });
   logger.info(

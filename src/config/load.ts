@@ -2,7 +2,7 @@ import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { configSchema, defaultsFor, ENV_KEYS, environments, type Config, type Environment } from "./schema.js";
+import { configSchema, defaultsFor, ENV_ALIASES, ENV_KEYS, environments, type Config, type Environment } from "./schema.js";
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -52,8 +52,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, file = env.CONF
   for (const key of unknownKeys(profile, configSchema)) problems.push(`${file}: unknown key "profiles.${environment}.${key}"`);
 
   const merged = merge(merge(defaultsFor(environment), yaml), profile);
+  for (const [alias, name] of Object.entries(ENV_ALIASES)) {
+    const a = env[alias];
+    const v = env[name];
+    if (a && v && a !== v) problems.push(`${alias}: an alias of ${name}, which is set to another value; set only one`);
+  }
   for (const [name, path] of Object.entries(ENV_KEYS)) {
-    const value = env[name];
+    const alias = Object.keys(ENV_ALIASES).find((k) => ENV_ALIASES[k] === name && env[k]);
+    const value = env[name] || (alias ? env[alias] : undefined);
     if (value !== undefined && value !== "") setPath(merged, path, value);
   }
   merged.environment = environment;

@@ -152,6 +152,10 @@ export const configSchema = z.object({
     /** The longest SQL text ExecuteQuery and ExplainQuery accept (UTF-8 bytes). */
     maxSqlBytes: positiveInt,
   }),
+  jobs: z.object({
+    /** When set, every leased background job runs at this interval instead of its own (tests; cleanup more often). */
+    intervalMs: positiveInt.optional(),
+  }),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -237,6 +241,16 @@ export const ENV_KEYS: Record<string, string> = {
   ENGINE_MAX_OPEN_CONNECTIONS_PER_USER: "engine.maxOpenConnectionsPerUser",
   ENGINE_MAX_CONNECTIONS_PER_HOST: "engine.maxConnectionsPerHost",
   ENGINE_MAX_SQL_BYTES: "engine.maxSqlBytes",
+  JOB_INTERVAL_MS: "jobs.intervalMs",
+};
+
+/**
+ * Other names of variables (alias → the ENV_KEYS variable it stands for), so deployments written
+ * for the original system start unchanged. Both set to different values is an error: one of them
+ * is a mistake.
+ */
+export const ENV_ALIASES: Record<string, string> = {
+  TURSO_URL: "DATABASE_URL",
 };
 
 /** Defaults per profile. Development needs no configuration at all. */
@@ -312,5 +326,6 @@ export function defaultsFor(environment: Environment): Record<string, unknown> {
       maxConnectionsPerHost: 50,
       maxSqlBytes: 1024 * 1024,
     },
+    jobs: {},
   };
 }

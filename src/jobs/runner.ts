@@ -60,7 +60,7 @@ export class JobRunner {
       if (!job.perInstance) await this.store.finish(job.name, this.holder, this.runtime.now(), "ok");
       this.metrics.jobRuns.inc({ job: job.name, result: "ok" });
       this.metrics.jobDuration.observe({ job: job.name }, ms / 1000);
-      this.logger.info({ job: job.name, ms: Math.round(ms), ...counts }, "job ran");
+      this.logger.info({ job: job.name, ms: Math.round(ms), startedAt: now, ...counts }, "job ran");
     } catch (err) {
       this.metrics.jobRuns.inc({ job: job.name, result: "error" });
       this.logger.error({ job: job.name, err }, "job failed");

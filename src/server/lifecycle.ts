@@ -91,7 +91,10 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
     metrics: `http://${shown}:${ports.metrics}/metrics`,
   };
 
-  const jobs = new JobRunner(features.jobs, new JobStore(db), runtime, logger, metrics, `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`);
+  // JOB_INTERVAL_MS: every leased job at one interval instead of its own (per-instance jobs keep theirs).
+  const every = config.jobs.intervalMs;
+  const scheduled = every ? features.jobs.map((j) => (j.perInstance ? j : { ...j, intervalMs: every })) : features.jobs;
+  const jobs = new JobRunner(scheduled, new JobStore(db), runtime, logger, metrics, `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`);
   if (opts.jobs !== false) jobs.start();
 
   let stopping: Promise<void> | undefined;

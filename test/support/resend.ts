@@ -61,7 +61,8 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-export async function startResendStandIn(apiKey = "re_test_x"): Promise<ResendStandIn> {
+/** `host`: the address to listen on (a container reaches the stand-in through the host's bridge address). */
+export async function startResendStandIn(apiKey = "re_test_x", opts: { host?: string } = {}): Promise<ResendStandIn> {
   const messages: SentEmail[] = [];
   const attempts: Attempt[] = [];
   const waiters = new Set<() => void>();
@@ -101,8 +102,9 @@ export async function startResendStandIn(apiKey = "re_test_x"): Promise<ResendSt
     for (const w of [...waiters]) w();
     json(res, 200, { id });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const host = opts.host ?? "127.0.0.1";
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${(server.address() as AddressInfo).port}`;
 
   return {
     url,

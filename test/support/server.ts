@@ -90,11 +90,13 @@ export interface ChildServer {
 }
 
 /** Starts `src/main.ts` as a child process (for signals, crashes, several instances on one database). */
-export async function spawnServer(opts: { env?: Record<string, string>; dir?: string } = {}): Promise<ChildServer> {
+export async function spawnServer(
+  opts: { env?: Record<string, string>; dir?: string; /** node's arguments (default: src/main.ts through tsx) */ args?: string[]; startTimeoutMs?: number } = {},
+): Promise<ChildServer> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "sqlstudio-child-"));
   const env = { ...process.env, ...testEnv(dir, opts.env) } as Record<string, string>;
   delete env.CONFIG_FILE;
-  const child = spawn(process.execPath, ["--import", TSX_LOADER, join(ROOT, "src/main.ts")], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, opts.args ?? ["--import", TSX_LOADER, join(ROOT, "src/main.ts")], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
   const lines: string[] = [];
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d));
@@ -103,7 +105,8 @@ export async function spawnServer(opts: { env?: Record<string, string>; dir?: st
   );
   const ports = await new Promise<ChildServer["ports"]>((resolve, reject) => {
     let buf = "";
-    const timer = setTimeout(() => reject(new Error(`server did not start in 30 s\n${stderr}`)), 30_000);
+    const startMs = opts.startTimeoutMs ?? 30_000;
+    const timer = setTimeout(() => reject(new Error(`server did not start in ${startMs / 1000} s\n${stderr}`)), startMs);
     child.stdout!.on("data", (d) => {
       buf += d;
       let i;

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config/load.js";
-import { ENV_KEYS } from "../../src/config/schema.js";
+import { ENV_ALIASES, ENV_KEYS } from "../../src/config/schema.js";
 import { ROOT } from "../support/server.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sqlstudio-config-"));
@@ -276,17 +276,46 @@ describe("production refusals", () => {
   });
 });
 
+describe("TURSO_URL, the original system's name for DATABASE_URL", () => {
+  const { DATABASE_URL: _unused, ...withoutUrl } = production;
+
+  it("is read when DATABASE_URL is unset, production refusals included", () => {
+    const c = loadConfig({ ...withoutUrl, TURSO_URL: "libsql://seed-org.turso.io" }, missing);
+    expect(c.database.url).toBe("libsql://seed-org.turso.io");
+    const { TURSO_AUTH_TOKEN: _t, ...noToken } = withoutUrl;
+    expect(problemsOf({ ...noToken, TURSO_URL: "libsql://seed-org.turso.io" })).toEqual([expect.stringMatching(/^TURSO_AUTH_TOKEN: required/)]);
+  });
+
+  it("agrees with DATABASE_URL when both are set, and is an error when they differ", () => {
+    expect(loadConfig({ ...production, TURSO_URL: production.DATABASE_URL }, missing).database.url).toBe(production.DATABASE_URL);
+    expect(problemsOf({ ...production, TURSO_URL: "libsql://other-org.turso.io" })).toEqual([expect.stringMatching(/^TURSO_URL: an alias of DATABASE_URL/)]);
+  });
+
+  it("wins over the YAML file's database.url, like any environment variable", () => {
+    const file = yamlFile("database:\n  url: file:./from-yaml.db\n");
+    expect(loadConfig({ TURSO_URL: "libsql://seed-org.turso.io" }, file).database.url).toBe("libsql://seed-org.turso.io");
+  });
+});
+
+describe("JOB_INTERVAL_MS", () => {
+  it("is unset by default (each job keeps its own interval) and a positive number when set", () => {
+    expect(loadConfig({}, missing).jobs.intervalMs).toBeUndefined();
+    expect(loadConfig({ JOB_INTERVAL_MS: "1500" }, missing).jobs.intervalMs).toBe(1500);
+    expect(problemsOf({ JOB_INTERVAL_MS: "0" })).toEqual([expect.stringMatching(/^JOB_INTERVAL_MS:/)]);
+  });
+});
+
 describe(".env.example", () => {
   const text = readFileSync(join(ROOT, ".env.example"), "utf8");
   const documented = new Set([...text.matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
 
-  it("documents every environment variable the config reads, and CONFIG_FILE", () => {
-    const undocumented = [...Object.keys(ENV_KEYS), "CONFIG_FILE"].filter((k) => !documented.has(k));
+  it("documents every environment variable the config reads, its aliases, and CONFIG_FILE", () => {
+    const undocumented = [...Object.keys(ENV_KEYS), ...Object.keys(ENV_ALIASES), "CONFIG_FILE"].filter((k) => !documented.has(k));
     expect(undocumented).toEqual([]);
   });
 
   it("documents no variable the config does not read", () => {
-    const unknown = [...documented].filter((k) => !(k in ENV_KEYS) && k !== "CONFIG_FILE");
+    const unknown = [...documented].filter((k) => !(k in ENV_KEYS) && !(k in ENV_ALIASES) && k !== "CONFIG_FILE");
     expect(unknown).toEqual([]);
   });
 });
