@@ -1,5 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { createClient, type Client, type Transaction } from "@libsql/client";
 
 export type Db = Client;
@@ -36,6 +38,32 @@ export async function openDb({ url, authToken }: DbOptions): Promise<Db> {
 export const BUSY_WAIT_MS = 5_000;
 
 const RETRIED = new Set(["execute", "batch", "executeMultiple", "migrate", "transaction"]);
+
+/**
+ * A statement that answered SQLITE_BUSY stays active on its connection: SQLite keeps a busy
+ * statement resumable, and libsql's binding neither resets nor finalizes it until V8 collects its
+ * object. A BEGIN IMMEDIATE that lost the race for the lock to another process thus poisons the
+ * pooled connection it ran on: every COMMIT there fails with "cannot commit transaction - SQL
+ * statements in progress" until a collection happens to run. This runs one (the statement is
+ * finalized on the turn after it); concurrent callers share it. Busy errors arise only where
+ * another process writes the same file, so it costs a few milliseconds there and nothing elsewhere.
+ */
+let collecting: Promise<void> | undefined;
+let fullGc: (() => void) | undefined;
+export function finalizeAbandonedStatements(): Promise<void> {
+  collecting ??= new Promise<void>((resolve) => {
+    if (!fullGc) {
+      setFlagsFromString("--expose-gc");
+      fullGc = runInNewContext("gc") as () => void;
+    }
+    fullGc();
+    setImmediate(() => {
+      collecting = undefined;
+      resolve();
+    });
+  });
+  return collecting;
+}
 
 /**
  * Retries SQLITE_BUSY on the operations where nothing has happened yet when it occurs: a
@@ -127,7 +155,11 @@ export function withBusyRetry(client: Client, waitMs = BUSY_WAIT_MS): Client {
             return tracked(tx);
           } catch (e) {
             if (isSnapshotBusy(e)) poisoned = true;
-            if (!isBusy(e) || Date.now() >= deadline) throw e;
+            if (!isBusy(e)) throw e;
+            // The statement that answered busy is still active on the connection it leaves in the
+            // pool (see finalizeAbandonedStatements); finalized, that connection works again.
+            await finalizeAbandonedStatements();
+            if (Date.now() >= deadline) throw e;
             await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
           }
         }
@@ -155,6 +187,7 @@ export async function inWriteTransaction<T>(db: Db, fn: (tx: Transaction) => Pro
     } finally {
       tx.close();
     }
+    await finalizeAbandonedStatements();
     await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
   }
 }

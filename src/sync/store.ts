@@ -1,5 +1,5 @@
 import type { InStatement, Row, Transaction } from "@libsql/client";
-import type { Db } from "../db/client.js";
+import { inWriteTransaction, type Db } from "../db/client.js";
 import type { UsageDelta } from "./usage.js";
 
 /** The only code with SQL for the sync tables (migrations/0003_sync.sql, 0010_limits.sql). */
@@ -112,16 +112,12 @@ function chunks<T>(xs: T[], n: number): T[][] {
 export class SyncStore {
   constructor(private readonly db: Db) {}
 
-  /** Runs `fn` in one write transaction (BEGIN IMMEDIATE): all of it commits, or none. */
-  async write<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
-    const tx = await this.db.transaction("write");
-    try {
-      const out = await fn(tx);
-      await tx.commit();
-      return out;
-    } finally {
-      tx.close();
-    }
+  /**
+   * Runs `fn` in one write transaction (BEGIN IMMEDIATE): all of it commits, or none; run again
+   * when another process held the database (`fn` touches only the database).
+   */
+  write<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    return inWriteTransaction(this.db, fn);
   }
 
   async head(x: Exec, userId: string): Promise<HeadRow> {
