@@ -35,14 +35,20 @@ export class MigrationError extends Error {
 
 const FILE = /^(\d{4})_([a-z0-9_]+)\.sql$/;
 
-/** Reads `NNNN_name.sql` files in order; a malformed name or a gap in the numbers is an error. */
+/**
+ * Reads `NNNN_name.sql` files in order; a malformed name or a number used twice is an error.
+ * Numbers may skip: parallel branches reserve theirs ahead (issue 11 got 0011 while 0007-0010
+ * were still unmerged), and each file is applied once by its number whatever the order of arrival.
+ */
 export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
   const files = readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
-  return files.map((file, i) => {
+  let previous = 0;
+  return files.map((file) => {
     const m = FILE.exec(file);
     if (!m) throw new MigrationError(`migrations/${file}: name must look like 0001_create_users.sql`);
     const version = Number(m[1]);
-    if (version !== i + 1) throw new MigrationError(`migrations/${file}: expected number ${String(i + 1).padStart(4, "0")}`);
+    if (version <= previous) throw new MigrationError(`migrations/${file}: number ${m[1]} is used twice (or is 0000)`);
+    previous = version;
     const sql = readFileSync(join(dir, file), "utf8");
     return { version, name: m[2], sql, checksum: createHash("sha256").update(sql).digest("hex") };
   });
