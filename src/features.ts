@@ -42,6 +42,7 @@ import { syncJobs } from "./sync/jobs.js";
 import { syncService } from "./sync/service.js";
 import { SyncStore } from "./sync/store.js";
 import { Sync } from "./sync/sync.js";
+import { assistantFeature } from "./assistant/feature.js";
 
 export interface Features {
   services: ServiceEntry[];
@@ -136,6 +137,7 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
     relay,
   );
   const catalog = new Catalog(connections);
+  const assistant = assistantFeature({ config, db, logger, runtime, metrics: deps.metrics, connections, catalog, sync });
   return {
     services: [
       [AuthService, authService(accounts)],
@@ -145,6 +147,7 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
       [QueryService, queryService(queries, sync)],
       [SchemaService, schemaService(catalog)],
       [TableService, tableService(new Tables(connections, catalog))],
+      ...assistant.services,
     ],
     interceptors: [authInterceptor(accounts, { requireVerifiedEmail: a.requireVerifiedEmail })],
     jobs: [
@@ -154,6 +157,7 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
       { name: "engine.pools", intervalMs: e.healthCheckMs, perInstance: true, run: () => pools.check() },
       // Records of queries whose instance died without ending them.
       { name: "engine.queries", intervalMs: 3_600_000, run: async (now) => ({ deleted: await runningStore.deleteBefore(now - 86_400_000) }) },
+      ...assistant.jobs,
     ],
     outbox,
     accounts,

@@ -1,0 +1,54 @@
+import Anthropic from "@anthropic-ai/sdk";
+import { MAX_RETRY_WAIT_MS } from "./openai.js";
+import { providerFetch } from "./fetch.js";
+import type { ModelReply, ModelRequest, Provider, ProviderSettings, StreamEvent } from "./types.js";
+
+/**
+ * The Anthropic Messages API through `@anthropic-ai/sdk`. Everything comes from config: the SDK's
+ * environment fallbacks (ANTHROPIC_BASE_URL, ANTHROPIC_AUTH_TOKEN) are pinned off.
+ */
+export function anthropicProvider(s: ProviderSettings, fetchImpl: typeof fetch = fetch): Provider {
+  const client = new Anthropic({
+    apiKey: s.apiKey ?? "",
+    authToken: null,
+    baseURL: s.baseUrl ?? "https://api.anthropic.com",
+    timeout: s.timeoutMs,
+    maxRetries: s.maxRetries,
+    fetch: providerFetch(MAX_RETRY_WAIT_MS, fetchImpl),
+    logLevel: "off",
+  });
+  const body = (req: ModelRequest) => ({
+    model: req.model,
+    max_tokens: req.maxOutputTokens,
+    system: req.system,
+    messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
+  });
+  return {
+    kind: "anthropic",
+    async complete(req, signal): Promise<ModelReply> {
+      const r = await client.messages.create({ ...body(req), stream: false }, { signal });
+      const text = r.content.map((b) => (b.type === "text" ? b.text : "")).join("");
+      return { text, usage: { input: r.usage.input_tokens, output: r.usage.output_tokens } };
+    },
+    async *stream(req, signal): AsyncGenerator<StreamEvent> {
+      const stream = await client.messages.create({ ...body(req), stream: true }, { signal });
+      let text = "";
+      const usage = { input: 0, output: 0 };
+      for await (const event of stream) {
+        if (event.type === "message_start") {
+          usage.input = event.message.usage.input_tokens;
+          usage.output = event.message.usage.output_tokens;
+        } else if (event.type === "content_block_delta" && event.delta.type === "text_delta") {
+          text += event.delta.text;
+          yield { delta: event.delta.text };
+        } else if (event.type === "message_delta") {
+          usage.output = event.usage.output_tokens;
+        }
+      }
+      yield { done: { text, usage } };
+    },
+    async ping(signal) {
+      await client.models.list({}, { signal, maxRetries: 0 });
+    },
+  };
+}

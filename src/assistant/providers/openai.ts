@@ -1,0 +1,59 @@
+import OpenAI from "openai";
+import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
+import { providerFetch } from "./fetch.js";
+import { estimateTokens, type ModelReply, type ModelRequest, type Provider, type ProviderSettings, type StreamEvent } from "./types.js";
+
+/** A 429 asking for a longer wait than this is answered to the client at once (fetch.ts). */
+export const MAX_RETRY_WAIT_MS = 2_000;
+
+/**
+ * The OpenAI chat.completions API through the `openai` SDK: OpenAI itself, or with a base URL any
+ * OpenAI-compatible server (Ollama, vLLM, LM Studio, llama.cpp). Everything comes from config: the
+ * SDK's environment fallbacks (OPENAI_BASE_URL, OPENAI_ORG_ID, …) are pinned off.
+ */
+export function openaiProvider(s: ProviderSettings, fetchImpl: typeof fetch = fetch): Provider {
+  const official = !s.baseUrl;
+  const client = new OpenAI({
+    // Local servers (Ollama) take any key; the SDK insists on one.
+    apiKey: s.apiKey || "unused",
+    baseURL: s.baseUrl ?? "https://api.openai.com/v1",
+    organization: null,
+    project: null,
+    timeout: s.timeoutMs,
+    maxRetries: s.maxRetries,
+    fetch: providerFetch(MAX_RETRY_WAIT_MS, fetchImpl),
+    logLevel: "off",
+  });
+  const body = (req: ModelRequest) => ({
+    model: req.model,
+    messages: [{ role: "system", content: req.system } as ChatCompletionMessageParam, ...req.messages.map((m): ChatCompletionMessageParam => ({ role: m.role, content: m.content }))],
+    // OpenAI's reasoning models take only max_completion_tokens; compatible servers know max_tokens.
+    ...(official ? { max_completion_tokens: req.maxOutputTokens } : { max_tokens: req.maxOutputTokens }),
+  });
+  const estimate = (req: ModelRequest) => estimateTokens(req.system + req.messages.map((m) => m.content).join(""));
+  return {
+    kind: "openai",
+    async complete(req, signal): Promise<ModelReply> {
+      const r = await client.chat.completions.create({ ...body(req), stream: false }, { signal });
+      const text = r.choices[0]?.message?.content ?? "";
+      return { text, usage: { input: r.usage?.prompt_tokens ?? estimate(req), output: r.usage?.completion_tokens ?? estimateTokens(text) } };
+    },
+    async *stream(req, signal): AsyncGenerator<StreamEvent> {
+      const stream = await client.chat.completions.create({ ...body(req), stream: true, stream_options: { include_usage: true } }, { signal });
+      let text = "";
+      let usage: ModelReply["usage"] | undefined;
+      for await (const chunk of stream) {
+        const delta = chunk.choices[0]?.delta?.content;
+        if (delta) {
+          text += delta;
+          yield { delta };
+        }
+        if (chunk.usage) usage = { input: chunk.usage.prompt_tokens, output: chunk.usage.completion_tokens };
+      }
+      yield { done: { text, usage: usage ?? { input: estimate(req), output: estimateTokens(text) } } };
+    },
+    async ping(signal) {
+      await client.models.list({ signal, maxRetries: 0 });
+    },
+  };
+}
