@@ -182,10 +182,15 @@ export class AssistantCore {
   /** A streamed completion, errors mapped; the caller adds the final usage with `count`. */
   async *stream(req: ModelRequest, signal: AbortSignal): AsyncGenerator<StreamEvent> {
     try {
-      yield* this.provider().stream(req, signal);
+      for await (const ev of this.provider().stream(req, signal)) {
+        // Both SDKs end an aborted stream quietly, as if the answer were complete.
+        if (signal.aborted) break;
+        yield ev;
+      }
     } catch (err) {
       throw this.mapError(err, signal);
     }
+    if (signal.aborted) throw this.mapError(signal.reason, signal);
   }
 
   count(model: string, usage: Usage, total: Usage): void {
