@@ -3,6 +3,7 @@ import { invalidArgument } from "../server/errors.js";
 import type { AssistantCore } from "./assistant.js";
 import { ID, messageOut, type ChatMessageOut } from "./chat.js";
 import { conversationNotFound } from "./errors.js";
+import { isTimeout } from "./providers/errors.js";
 import type { ProviderKind, Usage } from "./providers/types.js";
 import type { AssistantStore, ConversationRow } from "./store.js";
 
@@ -21,7 +22,7 @@ export interface Status {
 const PING_TTL_MS = 30_000;
 const PING_TIMEOUT_MS = 5_000;
 
-/** The caller's stored conversations, and GetStatus. */
+/** The caller's stored conversations (FailedPrecondition without a provider, like every RPC but GetStatus), and GetStatus. */
 export class Conversations {
   private ping?: { at: number; value: Promise<{ ok: boolean; reason: string }> };
 
@@ -31,6 +32,7 @@ export class Conversations {
   ) {}
 
   async list(userId: string, req: { pageSize: number; pageToken: string; connectionId: string }): Promise<{ conversations: ConversationRow[]; next: string }> {
+    this.core.provider();
     const limit = pageSize(req.pageSize);
     const token = decodePageToken(req.pageToken);
     let before: { updatedAt: number; id: string } | undefined;
@@ -47,12 +49,14 @@ export class Conversations {
   }
 
   async get(userId: string, id: string): Promise<{ conversation: ConversationRow; messages: ChatMessageOut[] }> {
+    this.core.provider();
     const conversation = ID.test(id) ? await this.store.getConversation(userId, id) : undefined;
     if (!conversation) throw conversationNotFound();
     return { conversation, messages: (await this.store.messages(userId, id)).map(messageOut) };
   }
 
   async delete(userId: string, id: string): Promise<void> {
+    this.core.provider();
     if (!ID.test(id) || !(await this.store.deleteConversation(userId, id))) throw conversationNotFound();
   }
 
@@ -86,8 +90,8 @@ export class Conversations {
     const value = this.core.provider().ping(signal).then(
       () => ({ ok: true, reason: "" }),
       (err: unknown) => {
-        const e = err as { status?: number; name?: string };
-        return { ok: false, reason: typeof e.status === "number" ? `HTTP ${e.status}` : signal.aborted || e.name === "APIConnectionTimeoutError" ? "timeout" : "connection failed" };
+        const status = (err as { status?: unknown }).status;
+        return { ok: false, reason: typeof status === "number" ? `HTTP ${status}` : signal.aborted || isTimeout(err) ? "timeout" : "connection failed" };
       },
     );
     this.ping = { at: now, value };

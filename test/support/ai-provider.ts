@@ -52,7 +52,7 @@ export interface Reply {
   /** The error message of an error reply. */
   message?: string;
   usage?: { input: number; output: number };
-  /** Streams: the text in this many pieces (default 4), this many ms apart (default 0). */
+  /** Streams: the text in this many pieces (default 4), this many ms apart (default 0); JSON: the wait before answering. */
   pieces?: number;
   delayMs?: number;
   /** Streams: after the first piece, send nothing more and never end (until the client closes). */
@@ -126,7 +126,10 @@ export async function startProviderStandIn(kind: ProviderKind, reply: (call: Mod
     const r = model(call);
     if (r.status && r.status >= 400) return error(res, r.status, r.message ?? "error", r.headers);
     if (call.stream) await stream(res, call, r);
-    else answer(res, call, r);
+    else {
+      if (r.delayMs) await sleep(r.delayMs);
+      if (!res.destroyed) answer(res, call, r);
+    }
   });
   server.on("connection", (s: Socket) => {
     sockets.add(s);

@@ -1,4 +1,6 @@
+import Anthropic from "@anthropic-ai/sdk";
 import { ConnectError } from "@connectrpc/connect";
+import OpenAI from "openai";
 import type { Logger } from "../../observability/logger.js";
 import { KEY_SHAPES } from "../../sync/secrets.js";
 import { modelNotFound, providerRateLimited, providerRejected, providerUnavailable, requestRefused } from "../errors.js";
@@ -8,10 +10,14 @@ import { retryAfterMs } from "./fetch.js";
 const DEFAULT_RETRY_AFTER_MS = 10_000;
 
 interface SdkError {
-  name?: string;
   status?: number;
   headers?: Headers;
   message?: string;
+}
+
+/** Whether an SDK error is a timeout (either SDK). */
+export function isTimeout(err: unknown): boolean {
+  return err instanceof OpenAI.APIConnectionTimeoutError || err instanceof Anthropic.APIConnectionTimeoutError;
 }
 
 /** Text with the given secrets and anything shaped like a key replaced, for logs. */
@@ -51,7 +57,9 @@ export function providerError(err: unknown, ctx: { provider: string; signal: Abo
     ctx.logger.warn(line, "the AI provider refused the request");
     return requestRefused(status);
   }
-  if (e.name === "APIConnectionTimeoutError") return providerUnavailable("timeout");
-  if (e.name === "APIConnectionError" || e.name === "APIUserAbortError") return providerUnavailable("connection failed");
+  if (isTimeout(err)) return providerUnavailable("timeout");
+  if (err instanceof OpenAI.APIConnectionError || err instanceof Anthropic.APIConnectionError) return providerUnavailable("connection failed");
+  // Aborted without our signal: the SDK's own timer.
+  if (err instanceof OpenAI.APIUserAbortError || err instanceof Anthropic.APIUserAbortError) return providerUnavailable("timeout");
   return err;
 }
