@@ -74,7 +74,7 @@ export interface Shop {
 let shops = 0;
 
 /** Creates the shop on an engine (directly, so the user's query history stays empty) and a profile for it. */
-export async function createShop(engine: ShopEngine, server: AuthTestServer, u: EngineUser, opts: { readOnly?: boolean; db?: ServerInfo } = {}): Promise<Shop> {
+export async function createShop(engine: ShopEngine, server: { dir: string }, u: EngineUser, opts: { readOnly?: boolean; db?: ServerInfo } = {}): Promise<Shop> {
   const name = `shop_${process.pid}_${++shops}`;
   if (engine === "sqlite") {
     const file = join(server.dir, "sqlite", `${name}.db`);
