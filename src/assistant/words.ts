@@ -22,6 +22,8 @@ export function stem(word: string): string {
   else if (w.endsWith("s") && !/(ss|us|is|ys)$/.test(w)) w = w.slice(0, -1);
   if (w.endsWith("ing") && w.length > 5) w = undouble(w.slice(0, -3));
   else if (w.endsWith("ed") && w.length > 4 && !w.endsWith("eed")) w = undouble(w.slice(0, -2));
+  // "place" and "placed" (→ "plac") meet without their final e.
+  if (w.endsWith("e") && w.length >= 4 && !w.endsWith("ee")) w = w.slice(0, -1);
   return w;
 }
 
