@@ -47,6 +47,8 @@ export interface BuiltContext {
   keys: string[];
   /** Display names of the tables shown. */
   names: string[];
+  /** Estimated tokens of each table shown. */
+  costs: number[];
   tokens: number;
   /** Relevant tables were left out for the budget. */
   truncated: boolean;
@@ -67,6 +69,7 @@ export function buildContext(schema: PreparedSchema, keys: string[], opts: { bud
   const wanted = new Set(textStems(opts.text).flatMap((s) => [s, ...synonymsOf(s)]));
   const parts: string[] = [];
   const shown: string[] = [];
+  const costs: number[] = [];
   let used = 0;
   let truncated = false;
   for (const key of keys) {
@@ -84,12 +87,14 @@ export function buildContext(schema: PreparedSchema, keys: string[], opts: { bud
     }
     parts.push(text);
     shown.push(key);
+    costs.push(cost);
     used += cost;
   }
   return {
     text: parts.join("\n\n"),
     keys: shown,
     names: shown.map((k) => displayName(schema.byKey.get(k)!.table.schema, schema.byKey.get(k)!.table.name, schema.defaultSchema)),
+    costs,
     tokens: used,
     truncated,
   };
