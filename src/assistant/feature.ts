@@ -14,8 +14,7 @@ import { Chat } from "./chat.js";
 import { Conversations } from "./conversations.js";
 import { dayOf, Limits } from "./limits.js";
 import { AssistantMetrics } from "./metrics.js";
-import { anthropicProvider } from "./providers/anthropic.js";
-import { openaiProvider } from "./providers/openai.js";
+import { loadProvider } from "./providers/load.js";
 import type { Provider } from "./providers/types.js";
 import { SchemaSource } from "./schema-source.js";
 import { assistantService } from "./service.js";
@@ -39,8 +38,7 @@ const USAGE_RETENTION_DAYS = 400;
 /** The provider the configuration names, or none. */
 export function providerFrom(a: Config["assistant"]): Provider | undefined {
   if (!a.provider) return undefined;
-  const settings = { kind: a.provider, apiKey: a.apiKey, baseUrl: a.baseUrl, timeoutMs: a.timeoutMs, maxRetries: a.maxRetries };
-  return a.provider === "openai" ? openaiProvider(settings) : anthropicProvider(settings);
+  return loadProvider({ kind: a.provider, apiKey: a.apiKey, baseUrl: a.baseUrl, timeoutMs: a.timeoutMs, maxRetries: a.maxRetries });
 }
 
 /** The AI assistant (DESIGN.md §8, issue 11): its service and its job. */

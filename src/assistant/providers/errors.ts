@@ -1,23 +1,16 @@
-import Anthropic from "@anthropic-ai/sdk";
 import { ConnectError } from "@connectrpc/connect";
-import OpenAI from "openai";
 import type { Logger } from "../../observability/logger.js";
 import { KEY_SHAPES } from "../../sync/secrets.js";
 import { modelNotFound, providerRateLimited, providerRejected, providerUnavailable, requestRefused } from "../errors.js";
 import { retryAfterMs } from "./fetch.js";
+import { ProviderFailure } from "./types.js";
 
 /** How long a client waits after a provider 429 without a retry-after. */
 const DEFAULT_RETRY_AFTER_MS = 10_000;
 
-interface SdkError {
-  status?: number;
-  headers?: Headers;
-  message?: string;
-}
-
-/** Whether an SDK error is a timeout (either SDK). */
+/** Whether a provider request timed out. */
 export function isTimeout(err: unknown): boolean {
-  return err instanceof OpenAI.APIConnectionTimeoutError || err instanceof Anthropic.APIConnectionTimeoutError;
+  return err instanceof ProviderFailure && err.kind === "timeout";
 }
 
 /** Text with the given secrets and anything shaped like a key replaced, for logs. */
@@ -36,30 +29,27 @@ export function scrub(text: string, secrets: readonly string[]): string {
 export function providerError(err: unknown, ctx: { provider: string; signal: AbortSignal; logger: Logger; secrets: readonly string[] }): unknown {
   if (ctx.signal.aborted) return ConnectError.from(ctx.signal.reason);
   if (err instanceof ConnectError) return err;
-  const e = (err ?? {}) as SdkError;
-  const status = typeof e.status === "number" ? e.status : undefined;
-  if (status !== undefined) {
-    const requestId = e.headers?.get("x-request-id") ?? e.headers?.get("request-id") ?? undefined;
-    const line = { provider: ctx.provider, status, requestId, providerMessage: scrub(String(e.message ?? ""), ctx.secrets) };
-    if (status === 429) return providerRateLimited(retryAfterMs(e.headers) ?? DEFAULT_RETRY_AFTER_MS);
-    if (status === 401 || status === 403) {
-      ctx.logger.warn(line, "the AI provider rejected the configured credentials");
-      return providerRejected(status);
-    }
-    if (status === 404) {
-      ctx.logger.warn(line, "the AI provider does not know the model");
-      return modelNotFound();
-    }
-    if (status === 408 || status === 409 || status >= 500) {
-      ctx.logger.warn(line, "the AI provider failed");
-      return providerUnavailable(`HTTP ${status}`);
-    }
-    ctx.logger.warn(line, "the AI provider refused the request");
-    return requestRefused(status);
-  }
-  if (isTimeout(err)) return providerUnavailable("timeout");
-  if (err instanceof OpenAI.APIConnectionError || err instanceof Anthropic.APIConnectionError) return providerUnavailable("connection failed");
+  if (!(err instanceof ProviderFailure)) return err;
+  if (err.kind === "timeout") return providerUnavailable("timeout");
+  if (err.kind === "connection") return providerUnavailable("connection failed");
   // Aborted without our signal: the SDK's own timer.
-  if (err instanceof OpenAI.APIUserAbortError || err instanceof Anthropic.APIUserAbortError) return providerUnavailable("timeout");
-  return err;
+  if (err.kind === "aborted" || err.status === undefined) return providerUnavailable("timeout");
+  const status = err.status;
+  const requestId = err.headers?.get("x-request-id") ?? err.headers?.get("request-id") ?? undefined;
+  const line = { provider: ctx.provider, status, requestId, providerMessage: scrub(err.message, ctx.secrets) };
+  if (status === 429) return providerRateLimited(retryAfterMs(err.headers) ?? DEFAULT_RETRY_AFTER_MS);
+  if (status === 401 || status === 403) {
+    ctx.logger.warn(line, "the AI provider rejected the configured credentials");
+    return providerRejected(status);
+  }
+  if (status === 404) {
+    ctx.logger.warn(line, "the AI provider does not know the model");
+    return modelNotFound();
+  }
+  if (status === 408 || status === 409 || status >= 500) {
+    ctx.logger.warn(line, "the AI provider failed");
+    return providerUnavailable(`HTTP ${status}`);
+  }
+  ctx.logger.warn(line, "the AI provider refused the request");
+  return requestRefused(status);
 }

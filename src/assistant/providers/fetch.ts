@@ -1,3 +1,6 @@
+/** A 429 asking for a longer wait than this is answered to the client at once. */
+export const MAX_RETRY_WAIT_MS = 2_000;
+
 /**
  * The fetch the SDKs are given. Both SDKs retry a 429 after waiting as long as its retry-after
  * asks (no ceiling), so a provider asking for 30 s would hold an RPC for a minute. A 429 asking for

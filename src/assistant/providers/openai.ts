@@ -1,10 +1,7 @@
 import OpenAI from "openai";
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
-import { providerFetch } from "./fetch.js";
-import { estimateTokens, type ModelReply, type ModelRequest, type Provider, type ProviderSettings, type StreamEvent } from "./types.js";
-
-/** A 429 asking for a longer wait than this is answered to the client at once (fetch.ts). */
-export const MAX_RETRY_WAIT_MS = 2_000;
+import { MAX_RETRY_WAIT_MS, providerFetch } from "./fetch.js";
+import { estimateTokens, ProviderFailure, type ModelReply, type ModelRequest, type Provider, type ProviderSettings, type StreamEvent } from "./types.js";
 
 /**
  * The OpenAI chat.completions API through the `openai` SDK: OpenAI itself, or with a base URL any
@@ -34,26 +31,45 @@ export function openaiProvider(s: ProviderSettings, fetchImpl: typeof fetch = fe
   return {
     kind: "openai",
     async complete(req, signal): Promise<ModelReply> {
-      const r = await client.chat.completions.create({ ...body(req), stream: false }, { signal });
-      const text = r.choices[0]?.message?.content ?? "";
-      return { text, usage: { input: r.usage?.prompt_tokens ?? estimate(req), output: r.usage?.completion_tokens ?? estimateTokens(text) } };
+      try {
+        const r = await client.chat.completions.create({ ...body(req), stream: false }, { signal });
+        const text = r.choices[0]?.message?.content ?? "";
+        return { text, usage: { input: r.usage?.prompt_tokens ?? estimate(req), output: r.usage?.completion_tokens ?? estimateTokens(text) } };
+      } catch (err) {
+        throw failure(err);
+      }
     },
     async *stream(req, signal): AsyncGenerator<StreamEvent> {
-      const stream = await client.chat.completions.create({ ...body(req), stream: true, stream_options: { include_usage: true } }, { signal });
       let text = "";
       let usage: ModelReply["usage"] | undefined;
-      for await (const chunk of stream) {
-        const delta = chunk.choices[0]?.delta?.content;
-        if (delta) {
-          text += delta;
-          yield { delta };
+      try {
+        const stream = await client.chat.completions.create({ ...body(req), stream: true, stream_options: { include_usage: true } }, { signal });
+        for await (const chunk of stream) {
+          const delta = chunk.choices[0]?.delta?.content;
+          if (delta) {
+            text += delta;
+            yield { delta };
+          }
+          if (chunk.usage) usage = { input: chunk.usage.prompt_tokens, output: chunk.usage.completion_tokens };
         }
-        if (chunk.usage) usage = { input: chunk.usage.prompt_tokens, output: chunk.usage.completion_tokens };
+      } catch (err) {
+        throw failure(err);
       }
       yield { done: { text, usage: usage ?? { input: estimate(req), output: estimateTokens(text) } } };
     },
     async ping(signal) {
-      await client.models.list({ signal, maxRetries: 0 });
+      await client.models.list({ signal, maxRetries: 0 }).catch((err: unknown) => {
+        throw failure(err);
+      });
     },
   };
+}
+
+/** The SDK's error in neutral terms (types.ts); anything else unchanged. */
+function failure(err: unknown): unknown {
+  if (err instanceof OpenAI.APIConnectionTimeoutError) return new ProviderFailure("timeout", err.message);
+  if (err instanceof OpenAI.APIConnectionError) return new ProviderFailure("connection", err.message);
+  if (err instanceof OpenAI.APIUserAbortError) return new ProviderFailure("aborted", err.message);
+  if (err instanceof OpenAI.APIError && typeof err.status === "number") return new ProviderFailure("http", err.message, err.status, err.headers);
+  return err;
 }

@@ -50,3 +50,20 @@ export interface ProviderSettings {
 
 /** Tokens of a text when the provider reports none (an OpenAI-compatible server without usage). */
 export const estimateTokens = (text: string): number => Math.ceil(text.length / 4);
+
+/**
+ * A provider request that failed, in SDK-neutral terms (the adapters translate their SDK's errors,
+ * so nothing else needs to load an SDK): an HTTP answer with its status and headers, or a timeout,
+ * a connection failure or an abort.
+ */
+export class ProviderFailure extends Error {
+  constructor(
+    readonly kind: "http" | "timeout" | "connection" | "aborted",
+    message: string,
+    readonly status?: number,
+    readonly headers?: Headers,
+  ) {
+    super(message);
+    this.name = "ProviderFailure";
+  }
+}
