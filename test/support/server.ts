@@ -103,7 +103,11 @@ export async function spawnServer(opts: { env?: Record<string, string>; dir?: st
   );
   const ports = await new Promise<ChildServer["ports"]>((resolve, reject) => {
     let buf = "";
-    const timer = setTimeout(() => reject(new Error(`server did not start in 30 s\n${stderr}`)), 30_000);
+    const timer = setTimeout(() => {
+      // Not left behind: an orphaned server would hold its ports and load the machine.
+      child.kill("SIGKILL");
+      reject(new Error(`server did not start in 30 s\n${stderr}`));
+    }, 30_000);
     child.stdout!.on("data", (d) => {
       buf += d;
       let i;
