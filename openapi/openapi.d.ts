@@ -28,6 +28,173 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sqlstudio.ai.v1.AssistantService/DeleteConversation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * DeleteConversation deletes one of the caller's conversations and its messages.
+         * @description DeleteConversation deletes one of the caller's conversations and its messages.
+         */
+        post: operations["AssistantService_DeleteConversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.ai.v1.AssistantService/ExplainSql": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * ExplainSql explains in plain language what SQL does; the connection is optional.
+         * @description ExplainSql explains in plain language what SQL does; the connection is optional.
+         */
+        post: operations["AssistantService_ExplainSql"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.ai.v1.AssistantService/FixSql": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * FixSql repairs SQL the database rejected, given the database's error.
+         * @description FixSql repairs SQL the database rejected, given the database's error.
+         */
+        post: operations["AssistantService_FixSql"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.ai.v1.AssistantService/GenerateSql": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * GenerateSql writes SQL for a request in natural language.
+         * @description GenerateSql writes SQL for a request in natural language.
+         */
+        post: operations["AssistantService_GenerateSql"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.ai.v1.AssistantService/GetConversation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * GetConversation returns one of the caller's conversations with its messages, oldest first.
+         * @description GetConversation returns one of the caller's conversations with its messages, oldest first.
+         *
+         *     Read-only (`idempotency_level = NO_SIDE_EFFECTS`): also callable with Connect GET, `GET /sqlstudio.ai.v1.AssistantService/GetConversation?connect=v1&encoding=json&message=<URL-encoded request JSON>`.
+         */
+        post: operations["AssistantService_GetConversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.ai.v1.AssistantService/GetStatus": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * GetStatus tells whether an assistant is configured, which provider and models, whether the provider answers, and the caller's limits and usage.
+         * @description GetStatus tells whether an assistant is configured, which provider and models, whether the
+         *     provider answers, and the caller's limits and usage. It never carries a key or a URL.
+         *
+         *     Read-only (`idempotency_level = NO_SIDE_EFFECTS`): also callable with Connect GET, `GET /sqlstudio.ai.v1.AssistantService/GetStatus?connect=v1&encoding=json&message=<URL-encoded request JSON>`.
+         */
+        post: operations["AssistantService_GetStatus"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.ai.v1.AssistantService/ListConversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * ListConversations lists the caller's conversations, most recently updated first.
+         * @description ListConversations lists the caller's conversations, most recently updated first.
+         *
+         *     Read-only (`idempotency_level = NO_SIDE_EFFECTS`): also callable with Connect GET, `GET /sqlstudio.ai.v1.AssistantService/ListConversations?connect=v1&encoding=json&message=<URL-encoded request JSON>`.
+         */
+        post: operations["AssistantService_ListConversations"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sqlstudio.ai.v1.AssistantService/OptimizeSql": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * OptimizeSql suggests a faster equivalent of SQL (and indexes), optionally given its plan.
+         * @description OptimizeSql suggests a faster equivalent of SQL (and indexes), optionally given its plan.
+         */
+        post: operations["AssistantService_OptimizeSql"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sqlstudio.auth.v1.AuthService/ChangePassword": {
         parameters: {
             query?: never;
@@ -909,6 +1076,348 @@ export interface components {
          * @enum {string}
          */
         "grpc.health.v1.HealthCheckResponse.ServingStatus": "UNKNOWN" | "SERVING" | "NOT_SERVING" | "SERVICE_UNKNOWN";
+        /** @description ChatMessage is one message of a conversation. */
+        "sqlstudio.ai.v1.ChatMessage": {
+            /** @description The message id. */
+            id?: string;
+            /** @description Who wrote it. */
+            role?: components["schemas"]["sqlstudio.ai.v1.Role"];
+            /** @description The text (Markdown; SQL in fenced blocks). */
+            text?: string;
+            /** @description The SQL blocks of an assistant message, each validated and classified. */
+            sql?: components["schemas"]["sqlstudio.ai.v1.SqlAnswer"][];
+            /** @description Tokens of an assistant message. */
+            usage?: components["schemas"]["sqlstudio.ai.v1.Usage"];
+            /** @description The model of an assistant message. */
+            model?: string;
+            /** @description When it was written. */
+            createdAt?: components["schemas"]["google.protobuf.Timestamp"];
+        };
+        /** @description ContextInfo describes the schema context the model was given. */
+        "sqlstudio.ai.v1.ContextInfo": {
+            /** @description Tables described to the model, most relevant first (`table` or `schema.table`). */
+            tables?: string[];
+            /**
+             * Format: int32
+             * @description Tables in the schema.
+             */
+            tablesTotal?: number;
+            /**
+             * Format: int32
+             * @description Estimated tokens of the schema context.
+             */
+            tokens?: number;
+            /**
+             * Format: int32
+             * @description The budget (AI_CONTEXT_TOKENS).
+             */
+            budget?: number;
+            /** @description Whether relevant tables were left out for the budget. */
+            truncated?: boolean;
+            /** @description The database engine and server version told to the model, e.g. "PostgreSQL 17.2". */
+            dialect?: string;
+        };
+        /** @description Conversation is a stored chat of the caller on one connection. */
+        "sqlstudio.ai.v1.Conversation": {
+            /** @description The conversation id. */
+            id?: string;
+            /** @description A title (the start of its first message). */
+            title?: string;
+            /** @description The connection profile it is about. */
+            connectionId?: string;
+            /**
+             * Format: int32
+             * @description Messages in it.
+             */
+            messageCount?: number;
+            /** @description When it started. */
+            createdAt?: components["schemas"]["google.protobuf.Timestamp"];
+            /** @description When its last message was written. */
+            updatedAt?: components["schemas"]["google.protobuf.Timestamp"];
+        };
+        /** @description DeleteConversationRequest names a conversation. */
+        "sqlstudio.ai.v1.DeleteConversationRequest": {
+            /** @description The conversation id. */
+            id?: string;
+        };
+        /** @description DeleteConversationResponse confirms the deletion. */
+        "sqlstudio.ai.v1.DeleteConversationResponse": Record<string, never>;
+        /** @description ExplainSqlRequest asks what SQL does. */
+        "sqlstudio.ai.v1.ExplainSqlRequest": {
+            /** @description The SQL to explain (at most 100,000 characters). */
+            sql?: string;
+            /** @description The caller's connection profile, for schema context (optional). */
+            connectionId?: string;
+            /** @description The schema to consider ("" for the default). */
+            schema?: string;
+            /** @description One of the configured models ("" for the default). */
+            model?: string;
+            /** @description Read the schema again instead of the cached copy. */
+            refreshSchema?: boolean;
+        };
+        /** @description ExplainSqlResponse is the explanation. */
+        "sqlstudio.ai.v1.ExplainSqlResponse": {
+            /** @description The explanation in plain language. */
+            explanation?: string;
+            /** @description Whether the SQL would modify data or schema. */
+            writes?: boolean;
+            /** @description Tables of the connection the SQL names (empty without a connection). */
+            tablesUsed?: string[];
+            /** @description Tokens used. */
+            usage?: components["schemas"]["sqlstudio.ai.v1.Usage"];
+            /** @description The model that answered. */
+            model?: string;
+            /** @description The schema context sent (empty without a connection). */
+            context?: components["schemas"]["sqlstudio.ai.v1.ContextInfo"];
+        };
+        /** @description FixSqlRequest asks to repair SQL. */
+        "sqlstudio.ai.v1.FixSqlRequest": {
+            /** @description The caller's connection profile the SQL runs on. */
+            connectionId?: string;
+            /** @description The schema to consider ("" for the default). */
+            schema?: string;
+            /** @description The SQL that failed (at most 100,000 characters). */
+            sql?: string;
+            /** @description The database's error message (at most 8,000 characters). */
+            error?: string;
+            /** @description Send sample rows (see GenerateSqlRequest). */
+            includeSampleRows?: boolean;
+            /** @description Read the schema again instead of the cached copy. */
+            refreshSchema?: boolean;
+            /** @description One of the configured models ("" for the default). */
+            model?: string;
+            /** @description The answer must not modify data. */
+            readOnly?: boolean;
+            /** @description What the user meant, when the SQL alone does not say (optional). */
+            prompt?: string;
+        };
+        /** @description FixSqlResponse is the repaired SQL. */
+        "sqlstudio.ai.v1.FixSqlResponse": {
+            /** @description The repaired SQL with its explanation, validation and flags. */
+            answer?: components["schemas"]["sqlstudio.ai.v1.SqlAnswer"];
+            /** @description Tokens used. */
+            usage?: components["schemas"]["sqlstudio.ai.v1.Usage"];
+            /** @description The model that answered. */
+            model?: string;
+            /** @description The schema context sent. */
+            context?: components["schemas"]["sqlstudio.ai.v1.ContextInfo"];
+        };
+        /** @description GenerateSqlRequest asks for SQL. */
+        "sqlstudio.ai.v1.GenerateSqlRequest": {
+            /** @description The caller's connection profile whose schema the SQL is for. */
+            connectionId?: string;
+            /** @description The schema to consider ("" for the connection's default schema). */
+            schema?: string;
+            /** @description What the SQL should do, in natural language (at most 8,000 characters). */
+            prompt?: string;
+            /** @description Send up to 3 rows of each described table (secret-looking values redacted) to the provider. */
+            includeSampleRows?: boolean;
+            /** @description Read the schema again instead of the cached copy. */
+            refreshSchema?: boolean;
+            /** @description One of the configured models ("" for the default). */
+            model?: string;
+            /** @description The answer must not modify data: a writing answer is flagged (the connection's read-only applies too). */
+            readOnly?: boolean;
+        };
+        /** @description GenerateSqlResponse is the answer. */
+        "sqlstudio.ai.v1.GenerateSqlResponse": {
+            /** @description The SQL with its explanation, validation and flags. */
+            answer?: components["schemas"]["sqlstudio.ai.v1.SqlAnswer"];
+            /** @description Tokens used. */
+            usage?: components["schemas"]["sqlstudio.ai.v1.Usage"];
+            /** @description The model that answered. */
+            model?: string;
+            /** @description The schema context sent. */
+            context?: components["schemas"]["sqlstudio.ai.v1.ContextInfo"];
+        };
+        /** @description GetConversationRequest names a conversation. */
+        "sqlstudio.ai.v1.GetConversationRequest": {
+            /** @description The conversation id. */
+            id?: string;
+        };
+        /** @description GetConversationResponse is the conversation with its messages. */
+        "sqlstudio.ai.v1.GetConversationResponse": {
+            /** @description The conversation. */
+            conversation?: components["schemas"]["sqlstudio.ai.v1.Conversation"];
+            /** @description Its messages, oldest first. */
+            messages?: components["schemas"]["sqlstudio.ai.v1.ChatMessage"][];
+        };
+        /** @description GetStatusRequest asks for the assistant's status. */
+        "sqlstudio.ai.v1.GetStatusRequest": {
+            /** @description Also ask the provider whether it answers (cached for a short while). */
+            checkProvider?: boolean;
+        };
+        /** @description GetStatusResponse is the assistant's status. */
+        "sqlstudio.ai.v1.GetStatusResponse": {
+            /** @description Whether a provider is configured. */
+            configured?: boolean;
+            /** @description The provider kind. */
+            provider?: components["schemas"]["sqlstudio.ai.v1.Provider"];
+            /** @description The default model. */
+            model?: string;
+            /** @description Every model a request may name. */
+            models?: string[];
+            /** @description Whether the provider answered (only when asked with `check_provider`). */
+            reachable?: boolean;
+            /** @description Why it did not, in a few words without secrets (e.g. "HTTP 401", "timeout"). */
+            unreachableReason?: string;
+            /** @description The limits. */
+            limits?: components["schemas"]["sqlstudio.ai.v1.Limits"];
+            /** @description The caller's tokens today (UTC). */
+            usageToday?: components["schemas"]["sqlstudio.ai.v1.Usage"];
+        };
+        /** @description Limits are the per-user limits of the assistant. */
+        "sqlstudio.ai.v1.Limits": {
+            /**
+             * Format: int32
+             * @description Requests per minute per user (0: unlimited).
+             */
+            requestsPerMinute?: number;
+            /**
+             * Format: int64
+             * @description Tokens per day (UTC) per user, input and output (0: unlimited).
+             */
+            tokensPerDay?: string;
+            /**
+             * Format: int32
+             * @description Tokens of schema context per request.
+             */
+            contextTokens?: number;
+            /**
+             * Format: int32
+             * @description Most tokens the model may write per answer.
+             */
+            maxOutputTokens?: number;
+        };
+        /** @description ListConversationsRequest pages through the caller's conversations. */
+        "sqlstudio.ai.v1.ListConversationsRequest": {
+            /**
+             * Format: int32
+             * @description Maximum conversations to return (0: the server default of 50; at most 200).
+             */
+            pageSize?: number;
+            /** @description Token from a previous response. */
+            pageToken?: string;
+            /** @description Only conversations about this connection profile (optional). */
+            connectionId?: string;
+        };
+        /** @description ListConversationsResponse is one page. */
+        "sqlstudio.ai.v1.ListConversationsResponse": {
+            /** @description The conversations. */
+            conversations?: components["schemas"]["sqlstudio.ai.v1.Conversation"][];
+            /** @description Token for the next page; empty when there are no more. */
+            nextPageToken?: string;
+        };
+        /** @description OptimizeSqlRequest asks for a faster equivalent. */
+        "sqlstudio.ai.v1.OptimizeSqlRequest": {
+            /** @description The caller's connection profile the SQL runs on. */
+            connectionId?: string;
+            /** @description The schema to consider ("" for the default). */
+            schema?: string;
+            /** @description The SQL to optimize (at most 100,000 characters). */
+            sql?: string;
+            /** @description Its plan, e.g. from QueryService.ExplainQuery (optional, at most 100,000 characters). */
+            plan?: string;
+            /** @description One of the configured models ("" for the default). */
+            model?: string;
+            /** @description Read the schema again instead of the cached copy. */
+            refreshSchema?: boolean;
+        };
+        /** @description OptimizeSqlResponse is the optimized SQL. */
+        "sqlstudio.ai.v1.OptimizeSqlResponse": {
+            /** @description The optimized SQL (equivalent results), with why it is faster and any index to add. */
+            answer?: components["schemas"]["sqlstudio.ai.v1.SqlAnswer"];
+            /** @description Tokens used. */
+            usage?: components["schemas"]["sqlstudio.ai.v1.Usage"];
+            /** @description The model that answered. */
+            model?: string;
+            /** @description The schema context sent. */
+            context?: components["schemas"]["sqlstudio.ai.v1.ContextInfo"];
+        };
+        /**
+         * @description Provider is the kind of AI provider the server is configured with.
+         *
+         *     - `PROVIDER_UNSPECIFIED`: No provider is configured.
+         *     - `PROVIDER_OPENAI`: The OpenAI API or any OpenAI-compatible server (Ollama, vLLM, LM Studio, llama.cpp).
+         *     - `PROVIDER_ANTHROPIC`: The Anthropic Messages API.
+         * @enum {string}
+         */
+        "sqlstudio.ai.v1.Provider": "PROVIDER_UNSPECIFIED" | "PROVIDER_OPENAI" | "PROVIDER_ANTHROPIC";
+        /**
+         * @description Role says who wrote a chat message.
+         *
+         *     - `ROLE_UNSPECIFIED`: Not used.
+         *     - `ROLE_USER`: The caller.
+         *     - `ROLE_ASSISTANT`: The assistant.
+         * @enum {string}
+         */
+        "sqlstudio.ai.v1.Role": "ROLE_UNSPECIFIED" | "ROLE_USER" | "ROLE_ASSISTANT";
+        /** @description SqlAnswer is one piece of SQL the assistant wrote, with what the server knows about it. */
+        "sqlstudio.ai.v1.SqlAnswer": {
+            /** @description The SQL. */
+            sql?: string;
+            /** @description What it does and why, in plain language (empty in chat messages, whose text explains it). */
+            explanation?: string;
+            /** @description The EXPLAIN check on the connection. */
+            validation?: components["schemas"]["sqlstudio.ai.v1.Validation"];
+            /** @description Whether the SQL would modify data or schema (from the engine's statement classifier). */
+            writes?: boolean;
+            /** @description Tables of the connection the SQL names, as `table` or `schema.table`. */
+            tablesUsed?: string[];
+            /** @description Things to know before running it. */
+            warnings?: components["schemas"]["sqlstudio.ai.v1.Warning"][];
+            /**
+             * Format: int32
+             * @description How many times the database's error was sent back to the model for this answer.
+             */
+            repairRounds?: number;
+        };
+        /** @description Usage counts the provider's tokens of one RPC, repair rounds included. */
+        "sqlstudio.ai.v1.Usage": {
+            /**
+             * Format: int64
+             * @description Tokens sent to the model.
+             */
+            inputTokens?: string;
+            /**
+             * Format: int64
+             * @description Tokens the model wrote.
+             */
+            outputTokens?: string;
+        };
+        /** @description Validation is the result of checking SQL with EXPLAIN on the connection (never running it). */
+        "sqlstudio.ai.v1.Validation": {
+            /** @description Whether the database accepted every statement. */
+            ok?: boolean;
+            /** @description The database's error when it rejected the SQL; empty when ok or not checked. */
+            engineError?: string;
+            /**
+             * @description Whether the check ran. False without a connection, without SQL, or for statements EXPLAIN
+             *     cannot check on this database (`note` says why); `ok` is false then.
+             */
+            checked?: boolean;
+            /** @description Why the SQL was not checked, when it was not. */
+            note?: string;
+        };
+        /** @description Warning flags something the user should know before running an answer. */
+        "sqlstudio.ai.v1.Warning": {
+            /** @description What it is about. */
+            kind?: components["schemas"]["sqlstudio.ai.v1.WarningKind"];
+            /** @description A sentence for the user. */
+            message?: string;
+        };
+        /**
+         * @description WarningKind says what a warning on an answer is about.
+         *
+         *     - `WARNING_KIND_UNSPECIFIED`: Not used.
+         *     - `WARNING_KIND_WRITES`: The SQL modifies data or schema (INSERT, UPDATE, DELETE, DDL, ...). Review it before running it.
+         *     - `WARNING_KIND_READ_ONLY_VIOLATION`: The SQL writes although the request or the connection profile is read-only.
+         *     - `WARNING_KIND_NOT_VALIDATED`: The SQL could not be checked on the connection (see `validation.note`).
+         *     - `WARNING_KIND_INVALID`: The database rejected the SQL, also after the repair rounds.
+         *     - `WARNING_KIND_CONTEXT_TRUNCATED`: The schema context did not fit the budget: some relevant tables were left out.
+         * @enum {string}
+         */
+        "sqlstudio.ai.v1.WarningKind": "WARNING_KIND_UNSPECIFIED" | "WARNING_KIND_WRITES" | "WARNING_KIND_READ_ONLY_VIOLATION" | "WARNING_KIND_NOT_VALIDATED" | "WARNING_KIND_INVALID" | "WARNING_KIND_CONTEXT_TRUNCATED";
         /** @description ChangePasswordRequest changes the caller's password. */
         "sqlstudio.auth.v1.ChangePasswordRequest": {
             /** @description The current password. */
@@ -2350,6 +2859,254 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["grpc.health.v1.HealthCheckResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    AssistantService_DeleteConversation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.ai.v1.DeleteConversationRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.ai.v1.DeleteConversationRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.ai.v1.DeleteConversationResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.ai.v1.DeleteConversationResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    AssistantService_ExplainSql: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.ai.v1.ExplainSqlRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.ai.v1.ExplainSqlRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.ai.v1.ExplainSqlResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.ai.v1.ExplainSqlResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    AssistantService_FixSql: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.ai.v1.FixSqlRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.ai.v1.FixSqlRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.ai.v1.FixSqlResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.ai.v1.FixSqlResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    AssistantService_GenerateSql: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.ai.v1.GenerateSqlRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.ai.v1.GenerateSqlRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.ai.v1.GenerateSqlResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.ai.v1.GenerateSqlResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    AssistantService_GetConversation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.ai.v1.GetConversationRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.ai.v1.GetConversationRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.ai.v1.GetConversationResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.ai.v1.GetConversationResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    AssistantService_GetStatus: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.ai.v1.GetStatusRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.ai.v1.GetStatusRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.ai.v1.GetStatusResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.ai.v1.GetStatusResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    AssistantService_ListConversations: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.ai.v1.ListConversationsRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.ai.v1.ListConversationsRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.ai.v1.ListConversationsResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.ai.v1.ListConversationsResponse"];
+                };
+            };
+            default: components["responses"]["ConnectError"];
+        };
+    };
+    AssistantService_OptimizeSql: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Connect protocol version; clients send 1. */
+                "Connect-Protocol-Version"?: components["parameters"]["ConnectProtocolVersion"];
+                /** @description Deadline for the call in milliseconds; the server clamps it to its ceiling. */
+                "Connect-Timeout-Ms"?: components["parameters"]["ConnectTimeoutMs"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description sqlstudio.ai.v1.OptimizeSqlRequest as JSON. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["sqlstudio.ai.v1.OptimizeSqlRequest"];
+            };
+        };
+        responses: {
+            /** @description sqlstudio.ai.v1.OptimizeSqlResponse as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["sqlstudio.ai.v1.OptimizeSqlResponse"];
                 };
             };
             default: components["responses"]["ConnectError"];

@@ -55,6 +55,7 @@ import { syncJobs } from "./sync/jobs.js";
 import { syncService } from "./sync/service.js";
 import { SyncStore } from "./sync/store.js";
 import { Sync } from "./sync/sync.js";
+import { assistantFeature } from "./assistant/feature.js";
 
 export interface Features {
   services: ServiceEntry[];
@@ -226,6 +227,7 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
       },
     },
   });
+  const assistant = assistantFeature({ config, db, logger, runtime, metrics: deps.metrics, connections, catalog, sync });
   return {
     services: [
       [AuthService, authService(accounts, profiles)],
@@ -235,6 +237,7 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
       [QueryService, queryService(queries, sync)],
       [SchemaService, schemaService(catalog)],
       [TableService, tableService(new Tables(connections, catalog, budget))],
+      ...assistant.services,
     ],
     interceptors: [authInterceptor(accounts, { requireVerifiedEmail: a.requireVerifiedEmail })],
     jobs: [
@@ -244,6 +247,7 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
       { name: "engine.pools", intervalMs: e.healthCheckMs, perInstance: true, run: () => pools.check() },
       // Records of queries whose instance died without ending them.
       { name: "engine.queries", intervalMs: 3_600_000, run: async (now) => ({ deleted: await runningStore.deleteBefore(now - 86_400_000) }) },
+      ...assistant.jobs,
     ],
     outbox,
     accounts,

@@ -25,6 +25,44 @@ const list = z.preprocess(
   z.array(z.string()),
 );
 
+/** The AI assistant (DESIGN.md §8, issue 11): a provider by configuration only, never per request. */
+const assistantSchema = z
+  .object({
+    /** openai (also every OpenAI-compatible server with baseUrl) | anthropic | unset (no assistant). */
+    provider: z.enum(["openai", "anthropic"]).optional(),
+    apiKey: z.string().optional(),
+    /** The provider's API root, e.g. http://127.0.0.1:11434/v1 for Ollama. Default: the provider's own. */
+    baseUrl: z.url().optional(),
+    /** The default model. */
+    model: z.string().optional(),
+    /** Further models a request may name. */
+    models: list,
+    maxOutputTokens: positiveInt,
+    timeoutMs: positiveInt,
+    /** Retries of the SDK for connection errors, timeouts and 5xx (and 429s asking for a short wait). */
+    maxRetries: z.coerce.number().int().min(0).max(10),
+    /** Tokens of schema context per request. */
+    contextTokens: z.coerce.number().int().min(200).max(200_000),
+    /** Times a rejected answer goes back to the model with the database's error. */
+    repairRounds: z.coerce.number().int().min(0).max(5),
+    /** Per user; 0: unlimited. */
+    requestsPerMinute: z.coerce.number().int().min(0),
+    /** Per user and UTC day, input and output tokens; 0: unlimited. */
+    tokensPerDay: z.coerce.number().int().min(0),
+    /** How long a connection's schema is reused before it is read again. */
+    schemaCacheMs: positiveInt,
+    /** Time limit of the EXPLAIN check of an answer. */
+    validateTimeoutMs: positiveInt,
+  })
+  .superRefine((a, ctx) => {
+    if (!a.provider) return;
+    if (!a.model) ctx.addIssue({ code: "custom", path: ["model"], message: `required with AI_PROVIDER=${a.provider}` });
+    // OpenAI-compatible local servers (Ollama) take any key; the hosted APIs need one.
+    if (!a.apiKey && (a.provider === "anthropic" || !a.baseUrl)) {
+      ctx.addIssue({ code: "custom", path: ["apiKey"], message: `required with AI_PROVIDER=${a.provider}${a.provider === "openai" ? " unless AI_BASE_URL names a server that needs none" : ""}` });
+    }
+  });
+
 /**
  * The whole configuration, in one typed object. Every key has an environment variable
  * (see ENV_KEYS) and a place in configs/config.yaml (the same path, camelCase).
@@ -156,6 +194,7 @@ export const configSchema = z.object({
     /** When set, every leased background job runs at this interval instead of its own (tests; cleanup more often). */
     intervalMs: positiveInt.optional(),
   }),
+  assistant: assistantSchema,
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -242,6 +281,20 @@ export const ENV_KEYS: Record<string, string> = {
   ENGINE_MAX_CONNECTIONS_PER_HOST: "engine.maxConnectionsPerHost",
   ENGINE_MAX_SQL_BYTES: "engine.maxSqlBytes",
   JOB_INTERVAL_MS: "jobs.intervalMs",
+  AI_PROVIDER: "assistant.provider",
+  AI_API_KEY: "assistant.apiKey",
+  AI_BASE_URL: "assistant.baseUrl",
+  AI_MODEL: "assistant.model",
+  AI_MODELS: "assistant.models",
+  AI_MAX_OUTPUT_TOKENS: "assistant.maxOutputTokens",
+  AI_TIMEOUT_MS: "assistant.timeoutMs",
+  AI_MAX_RETRIES: "assistant.maxRetries",
+  AI_CONTEXT_TOKENS: "assistant.contextTokens",
+  AI_REPAIR_ROUNDS: "assistant.repairRounds",
+  AI_REQUESTS_PER_MINUTE: "assistant.requestsPerMinute",
+  AI_TOKENS_PER_DAY: "assistant.tokensPerDay",
+  AI_SCHEMA_CACHE_MS: "assistant.schemaCacheMs",
+  AI_VALIDATE_TIMEOUT_MS: "assistant.validateTimeoutMs",
 };
 
 /**
@@ -327,5 +380,17 @@ export function defaultsFor(environment: Environment): Record<string, unknown> {
       maxSqlBytes: 1024 * 1024,
     },
     jobs: {},
+    assistant: {
+      models: [],
+      maxOutputTokens: 1_024,
+      timeoutMs: 60_000,
+      maxRetries: 2,
+      contextTokens: 4_000,
+      repairRounds: 1,
+      requestsPerMinute: 20,
+      tokensPerDay: 200_000,
+      schemaCacheMs: 5 * 60_000,
+      validateTimeoutMs: 10_000,
+    },
   };
 }

@@ -3,13 +3,14 @@
  * measured in the same run (DESIGN.md §10). Prints the tables and writes them into
  * docs/benchmarks.md between `<!-- bench:NAME -->` markers; the prose around them is kept.
  *
- *   npm run bench                      transport + profile + auth + sync + engine + split
- *   npm run bench -- --only transport  (or profile, auth, sync, engine, split; comma-separated)
+ *   npm run bench                      transport + profile + auth + sync + engine + split + assistant
+ *   npm run bench -- --only transport  (or profile, auth, sync, engine, split, assistant; comma-separated)
  *   BENCH_REQUESTS=20000 BENCH_CONCURRENCY=32   per-side request count and concurrency
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
+import { assistantBench } from "./assistant.js";
 import { authBench } from "./auth.js";
 import { engineBench } from "./engine.js";
 import { LoadGenerator } from "./loadgen.js";
@@ -23,7 +24,7 @@ const DOC = join(ROOT, "docs/benchmarks.md");
 
 function parseOnly(): Set<string> {
   const i = process.argv.indexOf("--only");
-  const all = ["transport", "profile", "auth", "sync", "engine", "split"];
+  const all = ["transport", "profile", "auth", "sync", "engine", "split", "assistant"];
   if (i < 0) return new Set(all);
   return new Set(process.argv[i + 1]!.split(",").filter((s) => all.includes(s)));
 }
@@ -74,6 +75,11 @@ absolute numbers on a shared machine drift (DESIGN.md §10).
 
 <!-- bench:split -->
 <!-- /bench:split -->
+
+## AI assistant
+
+<!-- bench:assistant -->
+<!-- /bench:assistant -->
 `;
 
 function writeSection(doc: string, name: string, body: string): string {
@@ -144,6 +150,11 @@ async function main(): Promise<void> {
   if (only.has("split")) {
     log("split benchmarks");
     sections.split = machine() + "\n" + splitBench(log);
+  }
+
+  if (only.has("assistant")) {
+    log("assistant benchmarks");
+    sections.assistant = machine() + "\n" + (await assistantBench(log));
   }
 
   let doc = existsSync(DOC) ? readFileSync(DOC, "utf8") : SKELETON;

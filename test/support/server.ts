@@ -106,7 +106,11 @@ export async function spawnServer(
   const ports = await new Promise<ChildServer["ports"]>((resolve, reject) => {
     let buf = "";
     const startMs = opts.startTimeoutMs ?? 30_000;
-    const timer = setTimeout(() => reject(new Error(`server did not start in ${startMs / 1000} s\n${stderr}`)), startMs);
+    const timer = setTimeout(() => {
+      // Not left behind: an orphaned server would hold its ports and load the machine.
+      child.kill("SIGKILL");
+      reject(new Error(`server did not start in ${startMs / 1000} s\n${stderr}`));
+    }, startMs);
     child.stdout!.on("data", (d) => {
       buf += d;
       let i;
