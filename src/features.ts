@@ -5,6 +5,7 @@ import { RealtimeService } from "../gen/sqlstudio/realtime/v1/realtime_pb.js";
 import { SyncService } from "../gen/sqlstudio/sync/v1/sync_pb.js";
 import { Accounts } from "./auth/accounts.js";
 import { authInterceptor } from "./auth/interceptor.js";
+import { refreshCookie } from "./auth/refresh-cookie.js";
 import { authJobs } from "./auth/jobs.js";
 import { PasswordHasher } from "./auth/passwords.js";
 import { Sealer } from "./auth/seal.js";
@@ -146,7 +147,7 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
       [SchemaService, schemaService(catalog)],
       [TableService, tableService(new Tables(connections, catalog))],
     ],
-    interceptors: [authInterceptor(accounts, { requireVerifiedEmail: a.requireVerifiedEmail })],
+    interceptors: [refreshCookie(() => runtime.now()), authInterceptor(accounts, { requireVerifiedEmail: a.requireVerifiedEmail })],
     jobs: [
       ...authJobs(store, { refreshGraceMs: a.refreshGraceMs }),
       ...syncJobs(syncStore, config.sync),
