@@ -1,0 +1,67 @@
+/**
+ * The console's shell: which page a path opens, the top bar, and the signed-out pages. Every page
+ * lives in pages/<area>/; the route table below is the map.
+ */
+import type { ComponentType } from "preact";
+import { useEffect } from "preact/hooks";
+import { refresh, session } from "./api/session.js";
+import { location, match, navigate } from "./router.js";
+import { Shell } from "./shell.js";
+import { Loading } from "./ui/kit.js";
+import { ForgotPassword, ResetPassword, VerifyEmail } from "./pages/auth/EmailLinks.js";
+import { SignIn } from "./pages/auth/SignIn.js";
+import { SignUp } from "./pages/auth/SignUp.js";
+import { Profile } from "./pages/account/Profile.js";
+import { Devices } from "./pages/account/Devices.js";
+import { SecurityEvents } from "./pages/account/SecurityEvents.js";
+import { NotFound } from "./pages/NotFound.js";
+import { Shortcuts } from "./pages/Shortcuts.js";
+
+type Page = ComponentType<{ params: Record<string, string> }>;
+
+/** Pages anyone can open (the emailed links work signed in or not). */
+const PUBLIC: [string, Page][] = [
+  ["/sign-in", SignIn],
+  ["/sign-up", SignUp],
+  ["/forgot-password", ForgotPassword],
+  ["/reset-password", ResetPassword],
+  ["/verify-email", VerifyEmail],
+];
+
+/** Pages of a signed-in user, inside the shell. */
+export const ROUTES: [string, Page][] = [
+  ["/", Profile],
+  ["/account", Profile],
+  ["/account/devices", Devices],
+  ["/account/security", SecurityEvents],
+  ["/shortcuts", Shortcuts],
+];
+
+function find(table: [string, Page][], path: string): { Page: Page; params: Record<string, string> } | undefined {
+  for (const [pattern, Page] of table) {
+    const params = match(pattern, path);
+    if (params) return { Page, params };
+  }
+  return undefined;
+}
+
+export function App() {
+  useEffect(() => {
+    void refresh();
+  }, []);
+  const { path } = location.value;
+  const s = session.value;
+  const open = find(PUBLIC, path);
+  if (open && (s === null || path === "/verify-email" || path === "/reset-password")) return <open.Page params={open.params} />;
+  if (s === undefined) return <Loading label="Opening SQL Studio…" />;
+  if (s === null) {
+    if (path !== "/sign-in") navigate(`/sign-in${path === "/" ? "" : `?next=${encodeURIComponent(path + window.location.search)}`}`, { replace: true });
+    return <SignIn />;
+  }
+  if (open) {
+    navigate("/", { replace: true });
+    return null;
+  }
+  const page = find(ROUTES, path);
+  return <Shell>{page ? <page.Page params={page.params} /> : <NotFound />}</Shell>;
+}
