@@ -15,6 +15,14 @@ import { Profile } from "./pages/account/Profile.js";
 import { Devices } from "./pages/account/Devices.js";
 import { SecurityEvents } from "./pages/account/SecurityEvents.js";
 import { NotFound } from "./pages/NotFound.js";
+import { ConnectionForm } from "./pages/connections/ConnectionForm.js";
+import { Connections } from "./pages/connections/Connections.js";
+import { ConflictView } from "./pages/conflicts/ConflictView.js";
+import { Conflicts } from "./pages/conflicts/Conflicts.js";
+import { Library } from "./pages/library/Library.js";
+import { SavedQueryEditor } from "./pages/library/SavedQueryEditor.js";
+import { TableView } from "./pages/tables/TableView.js";
+import { Workspace } from "./pages/workspace/Workspace.js";
 import { Shortcuts } from "./pages/Shortcuts.js";
 
 type Page = ComponentType<{ params: Record<string, string> }>;
@@ -30,7 +38,14 @@ const PUBLIC: [string, Page][] = [
 
 /** Pages of a signed-in user, inside the shell. */
 export const ROUTES: [string, Page][] = [
-  ["/", Profile],
+  ["/", Workspace],
+  ["/connections", Connections],
+  ["/connections/:id", ConnectionForm],
+  ["/tables/:connectionId/:schema/:table", TableView],
+  ["/library", Library],
+  ["/library/:id", SavedQueryEditor],
+  ["/conflicts", Conflicts],
+  ["/conflicts/:id", ConflictView],
   ["/account", Profile],
   ["/account/devices", Devices],
   ["/account/security", SecurityEvents],
