@@ -216,6 +216,9 @@ function start(user: string): void {
       void loadConflicts().catch(() => undefined);
     },
     conflictCreated: () => void loadConflicts().catch(() => undefined),
+    live: (live) => {
+      syncState.value = { ...syncState.value, live };
+    },
     connected: () => {
       syncState.value = { ...syncState.value, live: true };
       void sync();
@@ -250,7 +253,7 @@ window.addEventListener("online", () => {
   void sync();
 });
 window.addEventListener("offline", () => {
-  syncState.value = { ...syncState.value, online: false, live: false };
+  syncState.value = { ...syncState.value, online: false };
 });
 
 export { KINDS };

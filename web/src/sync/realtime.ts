@@ -9,6 +9,8 @@ export interface RealtimeEvents {
   syncChanged(headSeq: number, deviceId: string): void;
   conflictCreated(): void;
   connected(): void;
+  /** The socket is up (authenticated) or down. */
+  live(live: boolean): void;
 }
 
 const REVOKED = 4403;
@@ -74,6 +76,7 @@ export class Realtime {
     ws.onclose = (c) => {
       clearInterval(this.renew);
       this.connected = false;
+      if (this.ws === ws) this.events.live(false);
       if (this.ws !== ws || this.stopped) return;
       if (c.code === REVOKED) return sessionLost("This session was signed out from another device.");
       if (c.code === UNAUTHENTICATED) void refresh().then((ok) => ok && this.later());

@@ -17,8 +17,10 @@ export function VerifyEmail() {
     if (!token) return setState({ code: 3, reason: "", field: "token", message: "This link has no token. Open the link from the email again." });
     api.auth.verifyEmail({ token }).then(
       async () => {
-        // A signed-in console takes a token that says so (the old one still says unverified).
-        if (session.value) await refresh();
+        // A signed-in console takes a token that says so (the one it has says unverified): after the
+        // start-up refresh settles, once more if that one was issued before the verification.
+        await refresh();
+        if (session.value && !session.value.user.emailVerified) await refresh();
         setState("done");
       },
       (e) => setState(problemOf(e)),
