@@ -39,4 +39,13 @@ describe("web/dist", () => {
     expect([...committed.keys()].sort()).toEqual([...built.keys()].sort());
     for (const [name, content] of built) expect(committed.get(name) === content, `web/dist/${name} is stale`).toBe(true);
   }, 240_000);
+
+  it("is not ignored by git (a fresh clone must have it)", async () => {
+    // check-ignore exits 1 when nothing is ignored.
+    const ignored = await run("git", ["check-ignore", "--no-index", "web/dist/index.html", "web/dist/assets/x.js"], { cwd: ROOT }).then(
+      (r) => r.stdout,
+      (e: { code: number; stdout: string }) => (e.code === 1 ? "" : e.stdout || `git check-ignore failed: ${e.code}`),
+    );
+    expect(ignored).toBe("");
+  });
 });

@@ -3,7 +3,7 @@
  * lives in pages/<area>/; the route table below is the map.
  */
 import type { ComponentType } from "preact";
-import { useEffect } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { refresh, session } from "./api/session.js";
 import { location, match, navigate } from "./router.js";
 import { Shell } from "./shell.js";
@@ -17,15 +17,33 @@ import { SecurityEvents } from "./pages/account/SecurityEvents.js";
 import { NotFound } from "./pages/NotFound.js";
 import { ConnectionForm } from "./pages/connections/ConnectionForm.js";
 import { Connections } from "./pages/connections/Connections.js";
-import { ConflictView } from "./pages/conflicts/ConflictView.js";
 import { Conflicts } from "./pages/conflicts/Conflicts.js";
 import { Library } from "./pages/library/Library.js";
 import { SavedQueryEditor } from "./pages/library/SavedQueryEditor.js";
 import { TableView } from "./pages/tables/TableView.js";
-import { Workspace } from "./pages/workspace/Workspace.js";
+
 import { Shortcuts } from "./pages/Shortcuts.js";
 
 type Page = ComponentType<{ params: Record<string, string> }>;
+
+/** A page loaded on first use: CodeMirror (the workspace, the conflict view) stays out of the first download. */
+function lazy(load: () => Promise<Record<string, unknown>>, name: string): Page {
+  let loaded: Page | undefined;
+  let loading: Promise<void> | undefined;
+  return function Lazy(props) {
+    const [, ready] = useState(0);
+    if (loaded) {
+      const Loaded = loaded;
+      return <Loaded {...props} />;
+    }
+    loading ??= load().then((m) => void (loaded = m[name] as Page));
+    void loading.then(() => ready(1));
+    return <Loading />;
+  };
+}
+
+const Workspace = lazy(() => import("./pages/workspace/Workspace.js"), "Workspace");
+const ConflictView = lazy(() => import("./pages/conflicts/ConflictView.js"), "ConflictView");
 
 /** Pages anyone can open (the emailed links work signed in or not). */
 const PUBLIC: [string, Page][] = [

@@ -182,17 +182,19 @@ export function Grid({ source, label, onActive }: { source: GridSource; label: s
   }
 
   return (
-    <div
-      class="grid"
-      role="grid"
-      aria-label={label}
-      aria-rowcount={source.rowCount + 1}
-      aria-colcount={source.columns.length + 1}
-      aria-activedescendant={active && active.row >= first && active.row < first + visible ? cellId(active.row, active.column) : undefined}
-      tabIndex={0}
-      onKeyDown={onKey}
-    >
-      <div class="grid-scroller" ref={scroller} onScroll={(e) => setTop(e.currentTarget.scrollTop)}>
+    <div class="grid">
+      <div
+        class="grid-scroller"
+        ref={scroller}
+        onScroll={(e) => setTop(e.currentTarget.scrollTop)}
+        role="grid"
+        aria-label={label}
+        aria-rowcount={source.rowCount + 1}
+        aria-colcount={source.columns.length + 1}
+        aria-activedescendant={active && active.row >= first && active.row < first + visible ? cellId(active.row, active.column) : undefined}
+        tabIndex={0}
+        onKeyDown={onKey}
+      >
         <div class="grid-layer" style={{ width: `${widthSum}px`, height: `${Math.min(height, HEADER_H + visible * ROW_H + ROW_H)}px` }}>
           <div class="grid-header" role="row" aria-rowindex={1}>
             <div class="grid-gutter" role="columnheader">

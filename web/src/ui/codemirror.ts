@@ -37,6 +37,7 @@ export const editorTheme = EditorView.theme({
   ".cm-placeholder": { color: "var(--fg-muted)" },
   ".cm-panels": { backgroundColor: "var(--bg-soft)", color: "var(--fg)" },
   ".cm-changedLine": { backgroundColor: "var(--diff-add) !important" },
-  ".cm-deletedChunk, .cm-merge-a .cm-changedLine": { backgroundColor: "var(--diff-del) !important" },
-  ".cm-changedText": { backgroundColor: "color-mix(in srgb, var(--accent) 25%, transparent) !important" },
+  "&.cm-merge-a .cm-changedLine, .cm-deletedChunk": { backgroundColor: "var(--diff-del) !important" },
+  // Changed words underlined, not shaded: text keeps its contrast on the line's colour.
+  ".cm-changedText, del.cm-deletedText": { background: "none !important", textDecoration: "underline 2px var(--diff-mark)", textUnderlineOffset: "3px" },
 });

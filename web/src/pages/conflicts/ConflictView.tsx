@@ -15,6 +15,8 @@ import { Alert, Button, Empty, Page, ProblemAlert } from "../../ui/kit.js";
 import { deviceLabel, KIND_LABEL, sides, titleOf } from "./Conflicts.js";
 
 const KINDS: Record<number, Kind> = { [RecordKind.SAVED_QUERY]: "saved_query", [RecordKind.CONNECTION]: "connection", [RecordKind.HISTORY]: "history" };
+/** Field names of the payloads (proto JSON) as people read them. */
+const LABELS: Record<string, string> = { title: "Title", description: "Description", connectionId: "Connection id", folder: "Folder", tags: "Tags", favorite: "Favourite", name: "Name", engine: "Engine", host: "Host", port: "Port", database: "Database", username: "User", sslMode: "TLS", options: "Options", color: "Colour" };
 const show = (v: unknown) => (v === undefined || v === null || v === "" ? "—" : Array.isArray(v) ? v.join(", ") : typeof v === "object" ? JSON.stringify(v) : String(v));
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
@@ -108,7 +110,7 @@ export function ConflictView({ params }: { params: Record<string, string> }) {
               return (
                 <tr key={k} class={differ ? "differs" : undefined}>
                   <th scope="row">
-                    {k}
+                    {LABELS[k] ?? k}
                     {differ && <span class="sr-only"> (differs)</span>}
                   </th>
                   <td class={differ ? "diff-del" : undefined}>{show(server?.[k])}</td>

@@ -17,7 +17,8 @@ import { openTab } from "../workspace/tabs.js";
 import { Filters, toFilters, type FilterDraft } from "./Filters.js";
 import { InsertRow } from "./InsertRow.js";
 import { RowConflict, type RowConflictState } from "./RowConflict.js";
-import { again, comparable, InputError, isNull, NULL, parseInput, textOf, type ValueInit } from "./values.js";
+import { numeric } from "../../query/format.js";
+import { again, cellOf, comparable, InputError, isNull, NULL, parseInput, textOf, type ValueInit } from "./values.js";
 
 const PAGE = 100;
 
@@ -219,7 +220,7 @@ export function TableView({ params }: { params: Record<string, string> }) {
                         </td>
                       ) : (
                         <td
-                          class={isNull(row.values[ci]) ? "null" : undefined}
+                          class={isNull(row.values[ci]) ? "null" : numeric(cellOf(row.values[ci]).kind) ? "num" : undefined}
                           tabIndex={editable ? 0 : undefined}
                           onDblClick={() => editable && setEditing({ row: r, column: ci, text: isNull(row.values[ci]) ? "" : textOf(row.values[ci]), null: isNull(row.values[ci]) })}
                           onKeyDown={(e) => editable && e.key === "Enter" && setEditing({ row: r, column: ci, text: isNull(row.values[ci]) ? "" : textOf(row.values[ci]), null: isNull(row.values[ci]) })}

@@ -136,13 +136,13 @@ export function Workspace() {
         <SchemaTree connectionId={connection ? tab.connectionId : ""} mysql={connection?.engine === Engine.MYSQL} schema={schema} onQuery={(sql) => openTab({ sql, connectionId: tab.connectionId })} />
       </aside>
       <section class="work" aria-label="Query">
-        <div class="query-tabs" role="tablist" aria-label="Query tabs">
+        <div class="query-tabs" role="toolbar" aria-label="Query tabs">
           <Button kind="ghost" class="btn btn-ghost sidebar-toggle" aria-expanded={sidebar} onClick={() => setSidebar(!sidebar)}>
             Schema
           </Button>
           {tabs.value.map((t) => (
             <div class={t.id === tab.id ? "query-tab active" : "query-tab"} key={t.id}>
-              <button role="tab" aria-selected={t.id === tab.id} onClick={() => (activeTabId.value = t.id)}>
+              <button aria-current={t.id === tab.id ? "true" : undefined} onClick={() => (activeTabId.value = t.id)}>
                 {t.title}
                 {runs.value.get(t.id)?.active && <span class="spinner" aria-label="running" />}
               </button>
