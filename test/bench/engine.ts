@@ -76,7 +76,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // ── the query ───────────────────────────────────────────────────────────────
 
 /** int4, int8, text (32 chars), timestamptz, numeric (≈ 20 digits). */
-const pgSql = (n: number) => `SELECT g AS id, g * 2::int8 AS n, md5(g::text) AS s, now() AS t, g::numeric / 7 AS d FROM generate_series(1, ${n}) g`;
+export const pgSql = (n: number) => `SELECT g AS id, g * 2::int8 AS n, md5(g::text) AS s, now() AS t, g::numeric / 7 AS d FROM generate_series(1, ${n}) g`;
 /** The same columns from MariaDB's Sequence engine: bigint unsigned, bigint, varchar(32), datetime, decimal. */
 const mySql = (n: number) => `SELECT seq AS id, seq * 2 AS n, md5(seq) AS s, now() AS t, seq / 7 AS d FROM seq_1_to_${n}`;
 const sqlFor = (e: EngineKey, n: number) => (e === "postgresql" ? pgSql(n) : mySql(n));
@@ -406,7 +406,7 @@ const rawAgent = new http.Agent({ keepAlive: true, maxSockets: 4 });
  * batch, 0x1a footer); only the footer is parsed, for its row count. A client that costs next to
  * nothing, so the server alone sets the pace.
  */
-function connectRawRun(url: string, token: string, connectionId: string, sql: string, n: number): Promise<number> {
+export function connectRawRun(url: string, token: string, connectionId: string, sql: string, n: number): Promise<number> {
   const body = toBinary(ExecuteQueryRequestSchema, create(ExecuteQueryRequestSchema, { connectionId, sql, maxRows: BigInt(n), timeoutMs: 900_000n }));
   const envelope = Buffer.alloc(5 + body.length);
   envelope.writeUInt32BE(body.length, 1);

@@ -42,6 +42,11 @@ function theWorker(): Worker {
 
 const send = (m: ToWorker) => theWorker().postMessage(m);
 
+/** Starts the worker ahead of the first query (its module loads and compiles meanwhile). */
+export function prepareWorker(): void {
+  theWorker();
+}
+
 export class QueryRun {
   readonly id = nextId++;
   readonly status = signal<RunStatus>("starting");

@@ -34,8 +34,8 @@ interface Run {
 const runs = new Map<number, Run>();
 const post = (m: FromWorker, transfer: Transferable[] = []) => self.postMessage(m, transfer);
 
-/** Rows so far are announced at most every 50 ms (and at once for the first batch). */
-const PROGRESS_MS = 50;
+/** Rows so far are announced at most every 100 ms (and at once for the first batch): the page redraws no more often. */
+const PROGRESS_MS = 100;
 
 async function run(m: Extract<ToWorker, { type: "run" }>) {
   const abort = new AbortController();

@@ -7,7 +7,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { Engine } from "@gen/sqlstudio/database/v1/connection_pb.js";
 import { problemOf, type Problem } from "../../api/errors.js";
 import { api } from "../../api/transport.js";
-import { QueryRun } from "../../query/runner.js";
+import { prepareWorker, QueryRun } from "../../query/runner.js";
 import { location, navigate } from "../../router.js";
 import { useLoad } from "../../ui/async.js";
 import { Alert, Button, Check, ProblemAlert } from "../../ui/kit.js";
@@ -44,6 +44,7 @@ export function Workspace() {
   const plan = tab ? plans.value.get(tab.id) : undefined;
   useEffect(() => {
     document.title = "Workspace · SQL Studio";
+    prepareWorker();
   }, []);
 
   // ?connection=<id> (from the connections page) picks the connection for the current tab.
