@@ -6,6 +6,7 @@
  * resolve the conflict (gone on the other console within 1 s), revoke the other context's session
  * (it is signed out). Every step runs under the console's strict CSP: a violation fails the file.
  */
+import { readFileSync } from "node:fs";
 import pg from "pg";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -107,6 +108,26 @@ describe.skipIf(!!chromiumMissing)(`the web console, end to end${skip}`, () => {
     await page.keyboard.press("ArrowRight");
     const exact = (await db.query("SELECT (200000::numeric / 7)::text AS t")).rows[0].t as string;
     await page.getByLabel("Selected cell").getByText(exact, { exact: true }).waitFor();
+  });
+
+  it("downloads a result as CSV and NDJSON, exactly, and keeps the query tabs across a reload", async () => {
+    const { page } = a;
+    await page.getByRole("button", { name: "New query tab" }).click();
+    await page.locator(".cm-content").click();
+    await page.keyboard.insertText("SELECT 1 AS a, 'x,y' AS b, NULL::int AS c, 9223372036854775807::int8 AS big, '{\"n\": 12345678901234567890}'::jsonb AS j");
+    await page.keyboard.press("Control+Enter");
+    await page.locator(".result-summary").getByText("1 row ·").waitFor();
+    const download = async (name: string) => {
+      const [file] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name }).click()]);
+      return readFileSync((await file.path())!, "utf8");
+    };
+    expect(await download("Download CSV")).toBe('a,b,c,big,j\r\n1,"x,y",,9223372036854775807,"{""n"": 12345678901234567890}"\r\n');
+    expect(await download("Download NDJSON")).toBe('{"a":1,"b":"x,y","c":null,"big":"9223372036854775807","j":{"n": 12345678901234567890}}\n');
+    await page.reload();
+    await page.getByRole("button", { name: "Query 2", exact: true }).waitFor();
+    expect(await page.locator(".cm-content").textContent()).toContain("9223372036854775807::int8");
+    await page.getByRole("button", { name: "Query 1", exact: true }).click();
+    expect(await page.locator(".cm-content").textContent()).toContain("generate_series(1, 200000)");
   });
 
   it("cancels SELECT pg_sleep(30): the statement is gone from pg_stat_activity within 1 s", async () => {

@@ -58,8 +58,8 @@ describe.skipIf(!!chromiumMissing)(`every console page, light and dark${skip}`, 
   });
 
   /** Scans the page as it is, in light and in dark; photographs it in both when `shot` is given. */
-  async function check(what: string, shot?: string) {
-    for (const scheme of ["light", "dark"] as const) {
+  async function check(what: string, shot?: string, schemes: ("light" | "dark")[] = ["light", "dark"]) {
+    for (const scheme of schemes) {
       await page.emulateMedia({ colorScheme: scheme });
       await expectAccessible(page, `${what} (${scheme})`);
       if (shot) await screenshot(page, `${shot}-${scheme}`);
@@ -176,6 +176,18 @@ describe.skipIf(!!chromiumMissing)(`every console page, light and dark${skip}`, 
       await page.waitForLoadState("networkidle");
       await check(path, shot);
     }
+  }, 120_000);
+
+  it("/docs: try a unary RPC with the signed-in user's token (from the console's session)", async () => {
+    await page.goto(`${env.url}/docs`);
+    await page.getByText(`Try it: calls run as ${account.username}`).waitFor();
+    const op = page.locator("#op-AuthService_GetCurrentUser");
+    await op.getByText("Try it").click();
+    await op.getByRole("button", { name: "Send" }).click();
+    await op.locator(".try-out").getByText(/HTTP 200/).waitFor();
+    expect(await op.locator(".try-out").textContent()).toContain(`"username": "${account.username}"`);
+    // The docs page has one (light) palette of its own.
+    await check("/docs", undefined, ["light"]);
   }, 120_000);
 
   it("at 420 px wide: the menu folds, the workspace and the library fit", async () => {

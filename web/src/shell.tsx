@@ -4,6 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { session, signOut } from "./api/session.js";
 import { api } from "./api/transport.js";
 import { Link, location, navigate } from "./router.js";
+import { conflicts } from "./sync/library.js";
 import { Alert, Button } from "./ui/kit.js";
 
 /** The sections of the top bar. */
@@ -43,6 +44,14 @@ export function Shell({ children }: { children: ComponentChildren }) {
           {NAV.map((item) => (
             <Link href={item.href} class="nav-link" aria-current={(item.href === "/" ? path === "/" : path.startsWith(item.href)) ? "page" : undefined}>
               {item.label}
+              {item.href === "/conflicts" && conflicts.value.length > 0 && (
+                <>
+                  <span class="badge" aria-hidden="true">
+                    {conflicts.value.length}
+                  </span>
+                  <span class="sr-only"> ({conflicts.value.length} open)</span>
+                </>
+              )}
             </Link>
           ))}
           <Link href="/account" class="nav-link nav-account" aria-current={path.startsWith("/account") ? "page" : undefined}>

@@ -10,14 +10,13 @@ export const SHORTCUTS: [string, string[], string][] = [
   ["SQL editor", ["Esc"], "Cancel the running query (when the editor is not completing)"],
   ["SQL editor", [mod, "S"], "Save to the library"],
   ["SQL editor", [mod, "E"], "Explain the statement (plan tree)"],
-  ["SQL editor", [mod, "Space"], "Complete tables and columns"],
+  ["SQL editor", ["Ctrl", "Space"], "Complete keywords, tables and columns"],
   ["SQL editor", [mod, "/"], "Comment or uncomment lines"],
   ["SQL editor", ["Alt", "T"], "New query tab"],
   ["Results grid", ["↑", "↓", "←", "→"], "Move between cells"],
   ["Results grid", ["PgUp", "PgDn", "Home", "End"], "Move by a page, to the first or last row"],
   ["Results grid", [mod, "C"], "Copy the cell"],
   ["Table view", ["Enter"], "Edit the cell (Enter saves, Esc leaves it)"],
-  ["Table view", ["Delete"], "Delete the selected row (asks first)"],
 ];
 
 export function Shortcuts() {

@@ -121,5 +121,10 @@ export function jsonValue(kind: number, v: CellValue): unknown {
   }
 }
 
+/** A value as NDJSON text: JSON cells embedded as the database wrote them (big numbers stay exact). */
+export function ndjsonValue(kind: number, v: CellValue): string {
+  return kind === Kind.Json ? String(v) : JSON.stringify(jsonValue(kind, v));
+}
+
 /** Whether a kind is right-aligned (numbers). */
 export const numeric = (kind: number) => kind === Kind.Int || kind === Kind.Float || kind === Kind.Decimal;

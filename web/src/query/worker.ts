@@ -9,7 +9,7 @@ import { createConnectTransport } from "@connectrpc/connect-web";
 import { ErrorInfoSchema } from "@gen/sqlstudio/common/v1/error_pb.js";
 import { executeQuery } from "@client/query.js";
 import type { RowColumn } from "@client/rows.js";
-import { brief, csvField, detail, jsonValue } from "./format.js";
+import { brief, csvField, detail, ndjsonValue } from "./format.js";
 import type { ColumnInfo, FromWorker, ToWorker } from "./protocol.js";
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -137,16 +137,13 @@ function exportRows(m: Extract<ToWorker, { type: "export" }>) {
   const parts: string[] = [];
   if (st) {
     const names = st.columns.map((c) => c.name);
+    const keys = names.map((n) => JSON.stringify(n));
     if (m.format === "csv") parts.push(names.map((n) => csvField(6, n)).join(",") + "\r\n");
     let lines: string[] = [];
     for (const c of st.chunks) {
       for (let r = 0; r < c.rowCount; r++) {
         if (m.format === "csv") lines.push(names.map((_, j) => (c.columns[j] ? csvField(c.columns[j].kinds[r], c.columns[j].values[r]) : "")).join(",") + "\r\n");
-        else {
-          const o: Record<string, unknown> = {};
-          names.forEach((n, j) => (o[n] = c.columns[j] ? jsonValue(c.columns[j].kinds[r], c.columns[j].values[r]) : null));
-          lines.push(JSON.stringify(o) + "\n");
-        }
+        else lines.push(`{${names.map((n, j) => `${keys[j]}:${c.columns[j] ? ndjsonValue(c.columns[j].kinds[r], c.columns[j].values[r]) : "null"}`).join(",")}}\n`);
       }
       if (lines.length >= 5000) {
         parts.push(lines.join(""));

@@ -46,12 +46,18 @@ effect(() => {
 });
 
 let timer: ReturnType<typeof setTimeout> | undefined;
-effect(() => {
-  const state = { tabs: tabs.value, active: activeTabId.value };
-  if (!loadedFor) return;
+const save = () => {
   clearTimeout(timer);
-  timer = setTimeout(() => localStorage.setItem(key(), JSON.stringify(state)), 200);
+  if (loadedFor) localStorage.setItem(key(), JSON.stringify({ tabs: tabs.value, active: activeTabId.value }));
+};
+effect(() => {
+  void tabs.value;
+  void activeTabId.value;
+  clearTimeout(timer);
+  timer = setTimeout(save, 200);
 });
+// A reload or a closed tab right after typing keeps the last keystrokes.
+window.addEventListener("pagehide", save);
 
 export const activeTab = (): QueryTab => tabs.value.find((t) => t.id === activeTabId.value) ?? tabs.value[0];
 
