@@ -167,6 +167,25 @@ class Reader {
 
 /** Reads one Value ending at `end` into `out` (kind, value); an empty Value is NULL. */
 function readValue(r: Reader, end: number, out: { kind: Kind; value: CellValue }): void {
+  // The shapes the server writes (one field; a string under 128 bytes), read without the general loop.
+  const buf = r.buf;
+  const at = r.pos;
+  const tag = at < end ? buf[at] : -1;
+  if (tag === 0x18) {
+    r.pos = at + 1;
+    const v = r.sint64();
+    if (r.pos === end) {
+      out.kind = Kind.Int;
+      out.value = v;
+      return;
+    }
+    r.pos = at;
+  } else if ((tag & 7) === 2 && tag >= 0x2a && tag <= 0x62 && tag !== 0x3a && buf[at + 1] < 0x80 && at + 2 + buf[at + 1] === end) {
+    out.kind = (tag >>> 3) as Kind;
+    out.value = r.string(at + 2, end);
+    r.pos = end;
+    return;
+  }
   out.kind = Kind.Null;
   out.value = null;
   while (r.pos < end) {
