@@ -172,6 +172,26 @@ describe.skipIf(!!chromiumMissing)(`the web console, end to end${skip}`, () => {
     expect((await db.query("SELECT name, price::text FROM items WHERE id = 1")).rows[0]).toEqual({ name: "green apple", price: "9.99" });
   });
 
+  it("inserts a row with typed values and deletes it by its key", async () => {
+    const { page } = a;
+    await page.getByRole("button", { name: "Add row" }).click();
+    await page.getByLabel("id (integer)").fill("4");
+    await page.getByLabel("name (text)").fill("kiwi");
+    await page.getByLabel("price (numeric(10,2))").fill("abc");
+    await page.getByRole("button", { name: "Insert" }).click();
+    await page.getByText("Expected a decimal number, e.g. 12.50.").waitFor();
+    await page.getByLabel("price (numeric(10,2))").fill("3.10");
+    await page.getByRole("button", { name: "Insert" }).click();
+    const table = page.getByRole("table", { name: "Rows of items" });
+    await table.getByRole("cell", { name: "kiwi", exact: true }).waitFor();
+    expect((await db.query("SELECT name, price::text FROM items WHERE id = 4")).rows).toEqual([{ name: "kiwi", price: "3.10" }]);
+    page.once("dialog", (d) => void d.accept());
+    await page.getByLabel("Select row 4").check();
+    await page.getByRole("button", { name: /^Delete selected/ }).click();
+    await page.getByText("Deleted.").waitFor();
+    expect((await db.query("SELECT count(*)::int AS n FROM items WHERE id = 4")).rows[0].n).toBe(0);
+  });
+
   describe("two browser contexts of the same user", () => {
     let b: { context: BrowserContext; page: Page };
 
