@@ -5,6 +5,7 @@
 # Layout in the image (/app):
 #   dist/src/main.js   entry          dist/gen/   generated code
 #   migrations/        SQL files      openapi/openapi.json   the served contract
+#   web/dist/          the web console (committed build output, like gen/)
 # src/db/migrator.ts and src/server/docs.ts look for migrations/ and openapi/ both beside dist/
 # (here) and inside it, so `node dist/src/main.js` finds them.
 
@@ -34,6 +35,8 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 COPY --from=build /app/dist ./dist
 COPY migrations ./migrations
 COPY openapi/openapi.json ./openapi/openapi.json
+# The web console, built and committed (npm run web:build); served at / by src/server/console.ts.
+COPY web/dist ./web/dist
 
 # The image's own user (uid 1000); /app is read-only to it except data/ (a file: database, only
 # when ALLOW_FILE_DATABASE_IN_PRODUCTION=true).

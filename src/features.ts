@@ -9,6 +9,7 @@ import { Accounts } from "./auth/accounts.js";
 import { authInterceptor } from "./auth/interceptor.js";
 import { AccountDataStore } from "./auth/account-store.js";
 import type { ExportSources } from "./auth/export.js";
+import { refreshCookie } from "./auth/refresh-cookie.js";
 import { authJobs } from "./auth/jobs.js";
 import { jwtSecret } from "./auth/jwt-secret.js";
 import { AccountMail } from "./auth/mail.js";
@@ -239,7 +240,7 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
       [TableService, tableService(new Tables(connections, catalog, budget))],
       ...assistant.services,
     ],
-    interceptors: [authInterceptor(accounts, { requireVerifiedEmail: a.requireVerifiedEmail })],
+    interceptors: [refreshCookie(() => runtime.now()), authInterceptor(accounts, { requireVerifiedEmail: a.requireVerifiedEmail })],
     jobs: [
       ...authJobs(store, { refreshGraceMs: a.refreshGraceMs }),
       ...syncJobs(syncStore, config.sync),

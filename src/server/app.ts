@@ -31,6 +31,7 @@ import {
   securityHeaders,
 } from "./http-policy.js";
 import { OnePortListener } from "./listener.js";
+import { registerConsole } from "./console.js";
 import { registerDocs } from "./docs.js";
 import { StreamServer } from "./ws.js";
 
@@ -176,6 +177,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     return { status: "ready" };
   });
   registerDocs(fastify);
+  registerConsole(fastify);
   deps.routes?.(fastify);
 
   await fastify.register(fastifyConnectPlugin, {

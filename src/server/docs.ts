@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
+import { TRY_CSS, TRY_JS } from "./docs-try.js";
 
 /** openapi/openapi.json at the package root: from src/server (tsx) or dist/src/server (the build). */
 export const OPENAPI_FILE =
@@ -34,7 +35,11 @@ export function registerDocs(fastify: FastifyInstance): void {
   });
   fastify.get("/docs/app.css", async (_req, reply) => {
     reply.raw.setHeader("cache-control", "no-cache");
-    return reply.type("text/css; charset=utf-8").send(DOCS_CSS);
+    return reply.type("text/css; charset=utf-8").send(DOCS_CSS + TRY_CSS);
+  });
+  fastify.get("/docs/try.js", async (_req, reply) => {
+    reply.raw.setHeader("cache-control", "no-cache");
+    return reply.type("text/javascript; charset=utf-8").send(TRY_JS);
   });
 }
 
@@ -45,6 +50,7 @@ const DOCS_HTML = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>SQL Studio Server API</title>
 <link rel="stylesheet" href="/docs/app.css">
+<script src="/docs/try.js" defer></script>
 <script src="/docs/app.js" defer></script>
 </head>
 <body>
@@ -210,9 +216,10 @@ const DOCS_JS = `"use strict";
     return btn;
   }
   function operation(path, op) {
-    var pre = h("pre", { text: curl(path, op) });
+    var pre = h("pre", { text: curl(path, op), tabindex: "0" });
     var public_ = op.security && op.security.length === 0;
-    return h("div", { class: "op", id: "op-" + op.operationId, "data-search": (path + " " + (op.summary || "")).toLowerCase() },
+    var tryIt = { "data-path": path, "data-public": String(!!public_), "data-example": JSON.stringify(example(op.requestBody.content["application/json"].schema, 0)) };
+    return h("div", Object.assign({ class: "op", id: "op-" + op.operationId, "data-search": (path + " " + (op.summary || "")).toLowerCase() }, tryIt),
       h("h3", null, h("span", { class: "badge post", text: "POST" }), path),
       h("div", null, public_ ? h("span", { class: "badge public", text: "public" }) : h("span", { class: "badge", text: "bearer token" }),
         op["x-connect-get"] ? h("span", { class: "badge", text: "Connect GET" }) : null,
@@ -254,6 +261,7 @@ const DOCS_JS = `"use strict";
     });
     main.appendChild(list);
     if (location.hash) { var t = document.getElementById(decodeURIComponent(location.hash.slice(1))); if (t) t.scrollIntoView(); }
+    document.dispatchEvent(new Event("docs:rendered"));
   }
   function filter(q) {
     q = q.trim().toLowerCase();

@@ -40,7 +40,9 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import mysql from "mysql2";
 import pg from "pg";
 import PgCursor from "pg-cursor";
-import { ExecuteQueryRequestSchema, ExecuteQueryResponseSchema } from "../../gen/sqlstudio/database/v1/query_pb.js";
+import { ExecuteQueryRequestSchema, ExecuteQueryResponseSchema, RowBatchSchema } from "../../gen/sqlstudio/database/v1/query_pb.js";
+import { executeQuery } from "../../src/client/query.js";
+import { decodeRowBatch } from "../../src/client/rows.js";
 import type { Cell, Cursor, Driver, Target } from "../../src/engine/driver.js";
 import { rowBytes } from "../../src/engine/queries.js";
 import { RowEncoder } from "../../src/engine/wire.js";
@@ -74,7 +76,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // ── the query ───────────────────────────────────────────────────────────────
 
 /** int4, int8, text (32 chars), timestamptz, numeric (≈ 20 digits). */
-const pgSql = (n: number) => `SELECT g AS id, g * 2::int8 AS n, md5(g::text) AS s, now() AS t, g::numeric / 7 AS d FROM generate_series(1, ${n}) g`;
+export const pgSql = (n: number) => `SELECT g AS id, g * 2::int8 AS n, md5(g::text) AS s, now() AS t, g::numeric / 7 AS d FROM generate_series(1, ${n}) g`;
 /** The same columns from MariaDB's Sequence engine: bigint unsigned, bigint, varchar(32), datetime, decimal. */
 const mySql = (n: number) => `SELECT seq AS id, seq * 2 AS n, md5(seq) AS s, now() AS t, seq / 7 AS d FROM seq_1_to_${n}`;
 const sqlFor = (e: EngineKey, n: number) => (e === "postgresql" ? pgSql(n) : mySql(n));
@@ -382,6 +384,20 @@ async function executeRun(clients: EngineClients, connectionId: string, sql: str
   return rows;
 }
 
+/** ExecuteQuery through the typed helper of src/client/query.ts: batches decoded by src/client/rows.ts. */
+async function executeFastRun(clients: EngineClients, connectionId: string, sql: string, n: number): Promise<number> {
+  let rows = 0;
+  let columns = -1;
+  let footer = -1n;
+  for await (const e of executeQuery(clients.transport!, { connectionId, sql, maxRows: BigInt(n), timeoutMs: 900_000n })) {
+    if (e.case === "rows") rows += e.rowCount;
+    else if (e.case === "header") columns = e.columns.length;
+    else if (e.case === "footer") footer = e.rowCount;
+  }
+  if (columns !== 5 || footer !== BigInt(rows)) throw new Error(`ExecuteQuery (fast decoder): ${columns} columns, ${rows} rows, footer ${footer}`);
+  return rows;
+}
+
 const rawAgent = new http.Agent({ keepAlive: true, maxSockets: 4 });
 
 /**
@@ -390,7 +406,7 @@ const rawAgent = new http.Agent({ keepAlive: true, maxSockets: 4 });
  * batch, 0x1a footer); only the footer is parsed, for its row count. A client that costs next to
  * nothing, so the server alone sets the pace.
  */
-function connectRawRun(url: string, token: string, connectionId: string, sql: string, n: number): Promise<number> {
+export function connectRawRun(url: string, token: string, connectionId: string, sql: string, n: number): Promise<number> {
   const body = toBinary(ExecuteQueryRequestSchema, create(ExecuteQueryRequestSchema, { connectionId, sql, maxRows: BigInt(n), timeoutMs: 900_000n }));
   const envelope = Buffer.alloc(5 + body.length);
   envelope.writeUInt32BE(body.length, 1);
@@ -457,7 +473,7 @@ function connectRawRun(url: string, token: string, connectionId: string, sql: st
  * of its loop); `encode` also builds each batch's ExecuteQueryResponse the way the handler yields
  * it and serializes it (what Connect does), `decode` parses it again (what a client does).
  */
-async function driverRun(driver: Driver, target: Target, sql: string, mode: "cells" | "encode" | "decode"): Promise<number> {
+async function driverRun(driver: Driver, target: Target, sql: string, mode: "cells" | "encode" | "decode", keep?: Uint8Array[]): Promise<number> {
   const BATCH_ROWS = 1_000;
   const BATCH_BYTES = 256 * 1024;
   // Two connections, as the server's pool has: the driver asks the catalog for column types on a second one.
@@ -499,6 +515,7 @@ async function driverRun(driver: Driver, target: Target, sql: string, mode: "cel
         const batch = raw ? encoder.batchRaw(0, rows as (string | Uint8Array | null)[][], raw.columns) : encoder.batch(0, rows as Cell[][]);
         const event = { event: { case: "rows" as const, value: batch } };
         const bytes = toBinary(ExecuteQueryResponseSchema, create(ExecuteQueryResponseSchema, event));
+        keep?.push(toBinary(RowBatchSchema, batch));
         if (mode === "decode") {
           const back = fromBinary(ExecuteQueryResponseSchema, bytes);
           if (back.event.case !== "rows" || back.event.value.rows.length !== rows.length) throw new Error("decode: wrong batch");
@@ -562,6 +579,11 @@ function oursPaths(our: Our, connectionId: string, sql: (n: number) => string): 
   return [
     { key: "connect", label: "ExecuteQuery, Connect (binary protobuf, HTTP/1.1), connect-node client", run: via("connect") },
     { key: "grpc", label: "ExecuteQuery, gRPC (h2c), connect-node client", run: via("grpc") },
+    {
+      key: "fast",
+      label: "ExecuteQuery, Connect (binary protobuf, HTTP/1.1), connect-node client with the fast decoder (`executeQuery` of `src/client/query.ts`)",
+      run: (n) => serverRun(our.server, our.sampler, async () => expectRows("fast", await executeFastRun(our.clients.connect, connectionId, sql(n), n), n)),
+    },
     {
       key: "raw",
       label: "ExecuteQuery, Connect (binary, HTTP/1.1), bare `node:http` client that frames but does not decode the batches (the server's own pace)",
@@ -707,6 +729,55 @@ function throughputTable(setup: EngineSetup, main: Runs, stages: Runs, n: number
     "|---|---:|---:|---:|",
     stageRow(ref),
     ...setup.stages.map(stageRow),
+    "",
+  ].join("\n");
+}
+
+// ── 2b. decoding alone ──────────────────────────────────────────────────────
+
+/**
+ * The RowBatch messages of `rows` rows of the query, as the server writes them for a binary client,
+ * decoded again and again in this process: protobuf-es (`fromBinary`) against the fast decoder
+ * (`decodeRowBatch` of src/client/rows.ts). Nothing else is timed.
+ */
+async function decodeAloneTable(driver: Driver, target: Target, sql: string, rows: number, log: Log): Promise<string> {
+  const batches: Uint8Array[] = [];
+  expectRows("decode-alone", await driverRun(driver, target, sql, "encode", batches), rows);
+  const bytes = batches.reduce((n, b) => n + b.length, 0);
+  const decoders: [string, (b: Uint8Array) => number][] = [
+    ["protobuf-es `fromBinary(RowBatchSchema)` (reflection)", (b) => fromBinary(RowBatchSchema, b).rows.length],
+    ["**`decodeRowBatch` (src/client/rows.ts)**", (b) => decodeRowBatch(b, 5).rowCount],
+  ];
+  const out: string[] = [];
+  const rates: number[] = [];
+  for (const [label, decode] of decoders) {
+    const times: number[] = [];
+    const cpu: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      let n = 0;
+      for (const b of batches) n += decode(b);
+      expectRows(label, n, rows);
+      const c = process.cpuUsage(c0);
+      // The first round warms up.
+      if (round > 0) {
+        times.push(performance.now() - t0);
+        cpu.push((c.user + c.system) / 1000);
+      }
+    }
+    const rate = rows / (median(times) / 1000);
+    const cpuRate = rows / (median(cpu) / 1000);
+    rates.push(cpuRate);
+    log(`engine: decoding alone, ${label}: ${f0(rate)} rows/s (${f0(cpuRate)} per CPU second)`);
+    out.push(`| ${label} | ${f0(rate)} | **${f0(cpuRate)}** | ${f2((median(cpu) * 1000) / rows)} | ${f2(cpuRate / rates[0])} |`);
+  }
+  return [
+    `Decoding alone: the ${int(rows)} rows above as ${int(batches.length)} RowBatch messages (${mb(bytes)} MB, as the server writes them for a binary client), decoded in this process, median of 3 rounds after a warm-up; rows per second of wall time and per second of the process's CPU time (which a loaded machine does not stretch). Target for the fast decoder: ≥ 1,000,000 rows/s.`,
+    "",
+    "| decoder | rows/s (wall) | rows/s (CPU) | CPU µs/row | ratio vs protobuf-es (CPU) |",
+    "|---|---:|---:|---:|---:|",
+    ...out,
     "",
   ].join("\n");
 }
@@ -890,6 +961,7 @@ export async function engineBench(log: Log = () => {}): Promise<string> {
       try {
         const { main, stages } = await measure(setup, n, stageRows, rounds, log);
         parts.push(throughputTable(setup, main, stages, n, stageRows, rounds));
+        if (db.engine === "postgresql") parts.push(await decodeAloneTable(postgresDriver, targetOf(db), pgSql(stageRows), stageRows, log));
         for (const p of setup.ours) for (const run of main.get(p.key)!.flat()) memRows.push({ engine: setup.title, path: p.key === "raw" ? "bare node:http (Connect, not decoded)" : `connect-node, ${p.key === "grpc" ? "gRPC" : "Connect"}`, run });
       } finally {
         await setup.close();

@@ -3,8 +3,8 @@
  * measured in the same run (DESIGN.md §10). Prints the tables and writes them into
  * docs/benchmarks.md between `<!-- bench:NAME -->` markers; the prose around them is kept.
  *
- *   npm run bench                      transport + profile + auth + sync + engine + split + assistant
- *   npm run bench -- --only transport  (or profile, auth, sync, engine, split, assistant; comma-separated)
+ *   npm run bench                      transport + profile + auth + sync + engine + split + assistant + console
+ *   npm run bench -- --only transport  (or profile, auth, sync, engine, split, assistant, console; comma-separated)
  *   BENCH_REQUESTS=20000 BENCH_CONCURRENCY=32   per-side request count and concurrency
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -12,6 +12,7 @@ import os from "node:os";
 import { dirname, join } from "node:path";
 import { assistantBench } from "./assistant.js";
 import { authBench } from "./auth.js";
+import { consoleBench } from "./console.js";
 import { engineBench } from "./engine.js";
 import { LoadGenerator } from "./loadgen.js";
 import { profileLoad, profileTables } from "./profile.js";
@@ -24,7 +25,7 @@ const DOC = join(ROOT, "docs/benchmarks.md");
 
 function parseOnly(): Set<string> {
   const i = process.argv.indexOf("--only");
-  const all = ["transport", "profile", "auth", "sync", "engine", "split", "assistant"];
+  const all = ["transport", "profile", "auth", "sync", "engine", "split", "assistant", "console"];
   if (i < 0) return new Set(all);
   return new Set(process.argv[i + 1]!.split(",").filter((s) => all.includes(s)));
 }
@@ -80,6 +81,11 @@ absolute numbers on a shared machine drift (DESIGN.md §10).
 
 <!-- bench:assistant -->
 <!-- /bench:assistant -->
+
+## Web console
+
+<!-- bench:console -->
+<!-- /bench:console -->
 `;
 
 function writeSection(doc: string, name: string, body: string): string {
@@ -155,6 +161,11 @@ async function main(): Promise<void> {
   if (only.has("assistant")) {
     log("assistant benchmarks");
     sections.assistant = machine() + "\n" + (await assistantBench(log));
+  }
+
+  if (only.has("console")) {
+    log("console benchmark");
+    sections.console = machine() + "\n" + (await consoleBench(log));
   }
 
   let doc = existsSync(DOC) ? readFileSync(DOC, "utf8") : SKELETON;

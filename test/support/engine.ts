@@ -27,6 +27,8 @@ export interface SpecInit {
 export type Protocol = "connect" | "connect-binary" | "grpc" | "grpc-web";
 
 export interface EngineClients {
+  /** The transport the clients share (for the helpers of src/client/query.ts). */
+  transport?: Transport;
   connections: Client<typeof ConnectionService>;
   queries: Client<typeof QueryService>;
   schemas: Client<typeof SchemaService>;
@@ -46,7 +48,7 @@ export function transportFor(url: string, token: string, protocol: Protocol = "c
 
 export function clientsFor(url: string, token: string, protocol: Protocol = "connect"): EngineClients {
   const t = transportFor(url, token, protocol);
-  return { connections: createClient(ConnectionService, t), queries: createClient(QueryService, t), schemas: createClient(SchemaService, t), tables: createClient(TableService, t) };
+  return { transport: t, connections: createClient(ConnectionService, t), queries: createClient(QueryService, t), schemas: createClient(SchemaService, t), tables: createClient(TableService, t) };
 }
 
 export interface EngineUser extends EngineClients {
