@@ -20,8 +20,12 @@ const LABELS: Record<SecurityEventType, string> = {
   [SecurityEventType.SESSION_REVOKED]: "Session signed out",
   [SecurityEventType.PASSWORD_RESET_REQUESTED]: "Password reset requested",
   [SecurityEventType.PROFILE_UPDATED]: "Profile changed",
+  [SecurityEventType.EMAIL_CHANGE_REQUESTED]: "Email change requested",
+  [SecurityEventType.EMAIL_CHANGED]: "Email changed",
+  [SecurityEventType.ACCOUNT_SECURED]: "Account secured from the old address",
+  [SecurityEventType.CONNECTION_MOVED]: "Connection moved to another server",
 };
-const WARN = new Set([SecurityEventType.LOGIN_FAILED, SecurityEventType.LOGIN_LOCKED, SecurityEventType.REFRESH_TOKEN_REUSED]);
+const WARN = new Set([SecurityEventType.LOGIN_FAILED, SecurityEventType.LOGIN_LOCKED, SecurityEventType.REFRESH_TOKEN_REUSED, SecurityEventType.ACCOUNT_SECURED]);
 
 export function SecurityEvents() {
   const first = useLoad(() => api.auth.listSecurityEvents({ pageSize: 50 }), []);
