@@ -1,4 +1,5 @@
 /** Helpers for the assistant tests: a server wired to a provider stand-in, users, a schema with rows. */
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createClient as createLibsql } from "@libsql/client";
 import { createClient, type Client } from "@connectrpc/connect";
@@ -77,7 +78,9 @@ let shops = 0;
 export async function createShop(engine: ShopEngine, server: { dir: string }, u: EngineUser, opts: { readOnly?: boolean; db?: ServerInfo } = {}): Promise<Shop> {
   const name = `shop_${process.pid}_${++shops}`;
   if (engine === "sqlite") {
-    const file = join(server.dir, "sqlite", `${name}.db`);
+    // In the user's own folder (<ENGINE_SQLITE_DIR>/<user id>/), where their profiles open files.
+    mkdirSync(join(server.dir, "sqlite", u.userId), { recursive: true });
+    const file = join(server.dir, "sqlite", u.userId, `${name}.db`);
     const db = createLibsql({ url: `file:${file}` });
     await db.executeMultiple(SHOP_DDL.join(";\n"));
     const connectionId = await createConnection(u, sqliteSpec(`${name}.db`, { readOnly: opts.readOnly }));
