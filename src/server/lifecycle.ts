@@ -111,8 +111,10 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
       const drained = app.listener.drain();
       wsServer.close();
       const sockets = app.stream.close(Math.max(0, budget / 2));
-      // Finish in-flight work within the budget, keeping a little for the rest.
-      const inTime = await Promise.race([drained.then(() => true), sleep(Math.max(0, budget - 750)).then(() => false)]);
+      // Finish in-flight work within the budget, keeping a quarter of it (at least 750 ms) for the
+      // rest: closing the listeners, the engine, jobs, the outbox and the database take longer on a
+      // loaded machine, and past the budget main exits hard (code 1).
+      const inTime = await Promise.race([drained.then(() => true), sleep(Math.max(0, budget - Math.max(750, budget / 4))).then(() => false)]);
       if (!inTime) {
         logger.warn({ open: app.listener.openConnections }, "shutdown timeout: ending remaining streams with Unavailable");
         app.shutdownController.abort(shutdownError());
