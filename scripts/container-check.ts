@@ -335,6 +335,8 @@ export async function startProduction(): Promise<Running> {
     RESEND_BASE_URL: `http://host.containers.internal:${resendPort}`,
     ENGINE_SQLITE_DIR: "/app/data/sqlite",
     SHUTDOWN_TIMEOUT_MS: "9000",
+    // Published to this host's loopback only: the port inside must listen beyond the container's own.
+    METRICS_HOST: "0.0.0.0",
   };
   const publish = ["8080", "8081", "9090"].flatMap((p) => ["--publish", `127.0.0.1::${p}`]);
   await podman(["create", "--name", name, "--no-healthcheck", ...publish, ...Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]), IMAGE]);

@@ -1,5 +1,5 @@
 import type { InStatement } from "@libsql/client";
-import type { Db } from "../db/client.js";
+import { inWriteTransaction, type Db } from "../db/client.js";
 import { AbuseStore } from "./abuse-store.js";
 import { SESSION_COLS, session, USER_COLS, user, type EmailTokenPurpose, type SecurityEventRow, type SessionCheck, type SessionRow, type UserRow } from "./store-rows.js";
 
@@ -149,8 +149,7 @@ export class AuthStore extends AbuseStore {
       });
     }
     for (const e of events) stmts.push(this.insertEventStmt(e));
-    const tx = await this.db.transaction("write");
-    try {
+    return inWriteTransaction(this.db, async (tx) => {
       const results = [];
       for (const s of stmts) results.push(await tx.execute(s));
       if (opts.consumeTokenHash && results[0].rowsAffected !== 1) {
@@ -159,9 +158,7 @@ export class AuthStore extends AbuseStore {
       }
       await tx.commit();
       return results[sessionsStmt].rows.map((r) => String(r.id));
-    } finally {
-      tx.close();
-    }
+    });
   }
 
   // ── email tokens ─────────────────────────────────────────────────────────
@@ -206,8 +203,7 @@ export class AuthStore extends AbuseStore {
     now: number,
     events: (userId: string, changed: boolean) => SecurityEventRow[],
   ): Promise<{ userId: string; changed: boolean } | "taken" | undefined> {
-    const tx = await this.db.transaction("write");
-    try {
+    return inWriteTransaction(this.db, async (tx) => {
       const rs = await tx.execute({
         sql: `UPDATE email_tokens SET used_at = ?, updated_at = ?
               WHERE token_hash = ? AND purpose = 'verify_email' AND used_at IS NULL AND expires_at > ?
@@ -248,9 +244,7 @@ export class AuthStore extends AbuseStore {
       for (const e of events(userId, changed)) await tx.execute(this.insertEventStmt(e));
       await tx.commit();
       return { userId, changed };
-    } finally {
-      tx.close();
-    }
+    });
   }
 
   // ── sessions ─────────────────────────────────────────────────────────────
@@ -363,8 +357,7 @@ export class AuthStore extends AbuseStore {
 
   /** Revokes the caller's session(s); returns the ids revoked. Scoped by user: another user's id revokes nothing. */
   async revokeSessions(userId: string, which: { only?: string; except?: string }, reason: string, now: number, event: (sessionId: string) => SecurityEventRow): Promise<string[]> {
-    const tx = await this.db.transaction("write");
-    try {
+    return inWriteTransaction(this.db, async (tx) => {
       const rs = await tx.execute({
         sql: `UPDATE sessions SET revoked_at = ?, revoked_reason = ?, grace_sealed = NULL, updated_at = ?
               WHERE user_id = ? AND revoked_at IS NULL AND (? IS NULL OR id = ?) AND (? IS NULL OR id <> ?)
@@ -375,9 +368,7 @@ export class AuthStore extends AbuseStore {
       for (const id of ids) await tx.execute(this.insertEventStmt(event(id)));
       await tx.commit();
       return ids;
-    } finally {
-      tx.close();
-    }
+    });
   }
 
   /** The statements that store an emailed token (and its event) in someone else's batch. */

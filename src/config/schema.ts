@@ -74,6 +74,8 @@ export const configSchema = z.object({
     port,
     wsPort: port,
     metricsPort: port,
+    /** The address the metrics port listens on: loopback unless the operator opens it (it has no authentication). */
+    metricsHost: z.string().min(1),
     /** The URL users reach the server at (email links). Unset outside production: the listening address. */
     publicUrl: z.url().optional(),
     tlsCertFile: z.string().optional(),
@@ -206,6 +208,7 @@ export const ENV_KEYS: Record<string, string> = {
   PORT: "server.port",
   WS_PORT: "server.wsPort",
   METRICS_PORT: "server.metricsPort",
+  METRICS_HOST: "server.metricsHost",
   PUBLIC_URL: "server.publicUrl",
   TLS_CERT_FILE: "server.tlsCertFile",
   TLS_KEY_FILE: "server.tlsKeyFile",
@@ -316,6 +319,8 @@ export function defaultsFor(environment: Environment): Record<string, unknown> {
       port: 8080,
       wsPort: 8081,
       metricsPort: 9090,
+      // Every environment: a sidecar (Cloud Run's collector) scrapes it over localhost.
+      metricsHost: "127.0.0.1",
       corsOrigins: [],
       readMaxBytes: 4 * 1024 * 1024,
       maxDeadlineMs: 5 * 60_000,

@@ -180,7 +180,8 @@ export async function inWriteTransaction<T>(db: Db, fn: (tx: Transaction) => Pro
     const tx = await db.transaction("write");
     try {
       const result = await fn(tx);
-      await tx.commit();
+      // `fn` may have committed or rolled back itself (an early answer without a write).
+      if (!tx.closed) await tx.commit();
       return result;
     } catch (e) {
       if (!isBusy(e) || Date.now() >= deadline) throw e;

@@ -75,7 +75,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
   await app.fastify.listen({ port: config.server.port, host });
   const wsServer = app.stream.createStandaloneServer();
   const metricsServer = createMetricsServer(metrics);
-  await Promise.all([listen(wsServer, config.server.wsPort, host), listen(metricsServer, config.server.metricsPort, host)]);
+  await Promise.all([listen(wsServer, config.server.wsPort, host), listen(metricsServer, config.server.metricsPort, config.server.metricsHost)]);
 
   const ports = {
     api: (app.listener.server.address() as AddressInfo).port,
