@@ -39,6 +39,7 @@ async function main(): Promise<void> {
         },
         (err) => {
           logger.error({ err }, "shutdown failed");
+          logger.flush?.();
           process.exit(1);
         },
       );

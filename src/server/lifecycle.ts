@@ -167,7 +167,12 @@ class CallsInFlight {
   }
 
   private race<T>(work: Promise<T>): Promise<T> {
-    if (this.ended) return Promise.reject(this.reason);
+    if (this.ended) {
+      // The work was already started (a stream's next message): its failure, later, is nobody's
+      // to hear, and unheard it would take the process down.
+      work.catch(() => undefined);
+      return Promise.reject(this.reason);
+    }
     return new Promise<T>((resolve, reject) => {
       this.stops.add(reject);
       work.then(
