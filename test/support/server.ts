@@ -89,6 +89,12 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
+/** Child servers still running: none outlives the test process. */
+const children = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const c of children) c.kill("SIGKILL");
+});
+
 /** Starts `src/main.ts` as a child process (for signals, crashes, several instances on one database). */
 export async function spawnServer(
   opts: { env?: Record<string, string>; dir?: string; /** node's arguments (default: src/main.ts through tsx) */ args?: string[]; startTimeoutMs?: number } = {},
@@ -97,6 +103,9 @@ export async function spawnServer(
   const env = { ...process.env, ...testEnv(dir, opts.env) } as Record<string, string>;
   delete env.CONFIG_FILE;
   const child = spawn(process.execPath, opts.args ?? ["--import", TSX_LOADER, join(ROOT, "src/main.ts")], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+  // Killed with the test process too, whatever ends it (a timed-out hook, a crash).
+  children.add(child);
+  child.once("exit", () => children.delete(child));
   const lines: string[] = [];
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d));
@@ -141,7 +150,11 @@ export async function spawnServer(
     exited,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      // A server that does not end (a test that failed half-way, a stuck shutdown) is killed: it
+      // must not outlive the test and load the machine.
+      const kill = setTimeout(() => child.kill("SIGKILL"), 20_000);
       await exited;
+      clearTimeout(kill);
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
     },
   };
