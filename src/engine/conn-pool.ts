@@ -12,6 +12,27 @@ export interface PooledConn {
   destroy(reason: Error): void;
 }
 
+/**
+ * Opens a connection admitted against the caps: `admit` takes a place (undefined: no caps), and
+ * the `onClosed` handed to `open` gives it back once, when the connection is gone; a connection
+ * that never opened gives it back at once.
+ */
+export async function openAdmitted<C>(admit: () => (() => void) | undefined, open: (onClosed: () => void) => Promise<C>): Promise<C> {
+  const admitted = admit() ?? (() => undefined);
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    admitted();
+  };
+  try {
+    return await open(release);
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
 export const poolClosed = () => new EngineError("the connection was closed: its profile was changed or deleted, or the server is shutting down", "CONNECTION_CLOSED");
 
 /**

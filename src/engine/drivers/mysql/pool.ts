@@ -1,4 +1,4 @@
-import { ConnPool } from "../../conn-pool.js";
+import { ConnPool, openAdmitted } from "../../conn-pool.js";
 import { EngineError, type EnginePool, type PoolLimits, type Session, type Target } from "../../driver.js";
 import { DEFAULT_WIRE_LIMITS, protocolViolation, type WireLimits } from "../../limits.js";
 import type { MysqlOwner, MysqlSession } from "../mysql.js";
@@ -19,20 +19,8 @@ export class MysqlPool implements EnginePool, MysqlOwner {
     this.conns = new ConnPool(() => this.connect(), poolLimits);
   }
 
-  private async connect(): Promise<MysqlSession> {
-    const admitted = this.poolLimits.admit?.() ?? (() => undefined);
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      admitted();
-    };
-    try {
-      return await this.openSession(this.target, this, release);
-    } catch (err) {
-      release();
-      throw err;
-    }
+  private connect(): Promise<MysqlSession> {
+    return openAdmitted(() => this.poolLimits.admit?.(), (release) => this.openSession(this.target, this, release));
   }
 
   observe(reason: Error): void {

@@ -1,4 +1,4 @@
-import { ConnPool } from "../../conn-pool.js";
+import { ConnPool, openAdmitted } from "../../conn-pool.js";
 import { EngineError, VALUE, VALUE_LIST, type Cell, type ColumnInfo, type EnginePool, type PoolLimits, type Session, type Target } from "../../driver.js";
 import { DEFAULT_WIRE_LIMITS, protocolViolation, type WireLimits } from "../../limits.js";
 import { PgConn, type PgConnOwner } from "./conn.js";
@@ -27,20 +27,8 @@ export class PgPool implements EnginePool, PgConnOwner {
     this.conns = new ConnPool(() => this.connect(), poolLimits);
   }
 
-  private async connect(): Promise<PgConn> {
-    const admitted = this.poolLimits.admit?.() ?? (() => undefined);
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      admitted();
-    };
-    try {
-      return await PgConn.open(this.target, this, release);
-    } catch (err) {
-      release();
-      throw err;
-    }
+  private connect(): Promise<PgConn> {
+    return openAdmitted(() => this.poolLimits.admit?.(), (release) => PgConn.open(this.target, this, release));
   }
 
   observe(reason: Error): void {
