@@ -62,8 +62,11 @@ export interface Cursor {
 
 /** One connection, held for the length of a request. */
 export interface Session {
-  /** Runs one statement and opens its cursor. */
-  open(sql: string, params?: Cell[]): Promise<Cursor>;
+  /**
+   * Runs one statement and opens its cursor. `timeoutMs`, when given, is the statement's own
+   * deadline; a driver whose reads can hold the event loop (SQLite) has the database enforce it.
+   */
+  open(sql: string, params?: Cell[], timeoutMs?: number): Promise<Cursor>;
   /** Runs one statement and reads its whole (small) result. */
   all(sql: string, params?: Cell[]): Promise<{ columns: ColumnInfo[]; rows: Cell[][]; affected: number }>;
   /** Starts a transaction; read-only ones are enforced by the database. */

@@ -159,7 +159,8 @@ export class Queries {
     const onAbort = () => stop(ConnectError.from(signal.reason).code === Code.DeadlineExceeded ? "deadline" : "client");
     signal.addEventListener("abort", onAbort);
     if (signal.aborted) onAbort();
-    const timer = setTimeout(() => stop("deadline"), req.timeoutMs > 0 ? req.timeoutMs : this.settings.defaultTimeoutMs);
+    const timeoutMs = req.timeoutMs > 0 ? req.timeoutMs : this.settings.defaultTimeoutMs;
+    const timer = setTimeout(() => stop("deadline"), timeoutMs);
 
     let total = 0;
     let failure: string | undefined;
@@ -178,7 +179,7 @@ export class Queries {
         const t0 = performance.now();
         let cursor: Cursor | undefined;
         try {
-          cursor = await session.open(statements[index].sql);
+          cursor = await session.open(statements[index].sql, [], Math.max(1, timeoutMs - (this.runtime.now() - started)));
           yield { event: { case: "header", value: { queryId, statementIndex: index, columns: cursor.columns } } };
           let count = 0;
           let truncated = false;
@@ -232,6 +233,8 @@ export class Queries {
       if (stopped) broken = true;
     } catch (err) {
       broken = true;
+      // The database's own timer may end the statement before ours fires (SQLite, see its open()).
+      if (!stopped && this.runtime.now() - started >= timeoutMs) stopped = "deadline";
       if (row.engine === "sqlite" && err instanceof EngineError) this.hooks.limit?.(err.reason);
       const out = stopped ? this.stopError(stopped) : err;
       failure = out instanceof Error ? out.message : "failed";

@@ -321,7 +321,9 @@ describe.skipIf(!!unavailable)("three instances on one database behind nginx (HT
     while (pushed < 8) {
       if (performance.now() > waitUntil) {
         killedAt = 1;
-        throw new Error(`only ${pushed} pushes committed in 45 s: ${pushes.map((p) => codeName(p.code)).join(", ") || "none settled"}`);
+        throw new Error(
+          `only ${pushed} pushes committed in 45 s: ${pushes.map((p) => codeName(p.code)).join(", ") || "none settled"}; instance 2 logged last:\n${victim.lines.slice(-10).join("\n")}`,
+        );
       }
       await sleep(10);
     }

@@ -52,7 +52,7 @@ interface LibsqlStatement {
   reader: boolean;
   /** The native statement (its iterate() answers the native row iterator). */
   stmt: { iterate(params?: unknown, options?: unknown): Promise<NativeRows> };
-  run(...params: unknown[]): Promise<{ changes: number }>;
+  run(params?: unknown, options?: unknown): Promise<{ changes: number }>;
 }
 interface LibsqlDb {
   prepare(sql: string): Promise<LibsqlStatement>;
@@ -60,6 +60,32 @@ interface LibsqlDb {
   authorizer(config: AuthorizerConfig | null): void;
   interrupt(): void;
   close(): void;
+}
+
+/**
+ * The statements and row iterators made on each connection, kept reachable until the connection
+ * is closed. libsql finalizes a statement only when V8 collects its object, on the main thread,
+ * and sqlite3_finalize takes the connection's mutex: had a statement of a connection been
+ * collected while another statement of that connection was running on libsql's thread (the first
+ * step of an endless query), the collection would have waited for it with the event loop stopped,
+ * and the whole instance would have hung until that query ended (it never does: its timeout is a
+ * timer of the stopped loop). Closed, a connection runs nothing, and its statements may go.
+ */
+const held = new WeakMap<LibsqlDb, object[]>();
+/** A connection that made this many statements is closed when given back (its statements then go). */
+const STATEMENTS_PER_CONNECTION = 64;
+function hold<T extends object>(db: LibsqlDb, o: T): T {
+  const list = held.get(db);
+  if (list) list.push(o);
+  else held.set(db, [o]);
+  return o;
+}
+function closeDb(db: LibsqlDb) {
+  try {
+    db.close();
+  } finally {
+    held.delete(db);
+  }
 }
 
 function toCell(v: unknown): Cell {
@@ -169,23 +195,28 @@ class SqliteSession implements Session {
 
   private async prepare(sql: string): Promise<LibsqlStatement> {
     try {
-      return await this.db.prepare(sql);
+      return hold(this.db, await this.db.prepare(sql));
     } catch (err) {
       throw dbError(err, this.readOnly);
     }
   }
 
-  async open(sql: string, params: Cell[] = []): Promise<Cursor> {
+  async open(sql: string, params: Cell[] = [], timeoutMs?: number): Promise<Cursor> {
     const stmt = await this.prepare(sql);
+    // Rows after the first are read on the main thread (fast), so a statement that is slow between
+    // two rows holds the event loop, where no timer of ours can stop it: libsql's own timer does,
+    // from its thread, at the statement's deadline.
+    const options = timeoutMs && timeoutMs > 0 ? { queryTimeout: Math.ceil(timeoutMs) } : undefined;
     try {
       if (!stmt.reader) {
         // As one array: libsql reads a single object argument (a Buffer, NULL) as named parameters and panics.
-        const r = await stmt.run(bind(params));
+        // (libsql reads a last argument as options only when it has queryTimeout.)
+        const r = await (options ? stmt.run(bind(params), options) : stmt.run(bind(params)));
         return new SqliteCursor([], undefined, r.changes, this.readOnly);
       }
       stmt.raw(true).safeIntegers(true);
       // The first step runs on libsql's thread (an endless statement stays interruptible).
-      const it = await stmt.stmt.iterate(bind(params));
+      const it = hold(this.db, await stmt.stmt.iterate(bind(params), options));
       return new SqliteCursor(columnsOf(stmt), it, 0, this.readOnly, this.pool.maxCell);
     } catch (err) {
       throw dbError(err, this.readOnly);
@@ -258,7 +289,7 @@ class SqlitePool implements EnginePool {
     const cutoff = Date.now() - this.limits.idleMs;
     for (let i = this.idle.length - 1; i >= 0; i--) {
       if (this.idle[i].since < cutoff) {
-        this.idle[i].db.close();
+        closeDb(this.idle[i].db);
         this.idle.splice(i, 1);
         this.open--;
       }
@@ -284,7 +315,7 @@ class SqlitePool implements EnginePool {
       db.authorizer(READ_WRITE_RULES);
       return db;
     } catch (err) {
-      db?.close();
+      if (db) closeDb(db);
       this.open--;
       if (err instanceof DatabaseError) throw err;
       throw new DatabaseError(`cannot open the SQLite file: ${(dbError(err) as Error).message}`, "SQLITE_CANTOPEN", "connect");
@@ -307,8 +338,8 @@ class SqlitePool implements EnginePool {
       .catch(() => (broken = true))
       .then(() => {
         const w = this.waiters.shift();
-        if (broken) {
-          db.close();
+        if (broken || (held.get(db)?.length ?? 0) >= STATEMENTS_PER_CONNECTION) {
+          closeDb(db);
           this.open--;
           // A waiter gets a new connection in place of the closed one.
           if (w) this.openDb().then(w.resolve, w.reject);
@@ -336,15 +367,15 @@ class SqlitePool implements EnginePool {
 
   async end(): Promise<void> {
     clearInterval(this.timer);
-    for (const { db } of this.idle.splice(0)) db.close();
+    for (const { db } of this.idle.splice(0)) closeDb(db);
   }
 }
 
 /** Rows of a small query of our own on a connection (before its authorizer is set), as objects. */
 async function rowsOf<K extends string>(db: LibsqlDb, sql: string): Promise<Record<K, string>[]> {
-  const stmt = await db.prepare(sql);
+  const stmt = hold(db, await db.prepare(sql));
   stmt.raw(true);
-  const it = await stmt.stmt.iterate();
+  const it = hold(db, await stmt.stmt.iterate());
   const names = stmt.columns().map((c) => c.name);
   const out: Record<K, string>[] = [];
   const { native } = sqliteEngine();
