@@ -23,8 +23,18 @@ async function main(): Promise<void> {
     { environment: config.environment, api: server.addresses.api, ws: server.addresses.ws, metrics: server.addresses.metrics, database: redactUrl(config.database.url) },
     `SQL Studio Server ready: API (gRPC, gRPC-Web, Connect) ${server.addresses.api} · WebSocket ${server.addresses.ws} · metrics ${server.addresses.metrics}`,
   );
+  let stopping: NodeJS.Signals | undefined;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.once(signal, () => {
+    // `on`, not `once`: a second signal during the drain (a terminal's Ctrl-C reaches the whole
+    // process group and npm forwards it once more; an impatient second Ctrl-C) is logged and
+    // ignored. Without a handler it would end the process at once and cut in-flight work; the
+    // shutdown timeout below still bounds the drain.
+    process.on(signal, () => {
+      if (stopping) {
+        logger.info({ signal, first: stopping }, "shutdown already under way: signal ignored until it completes or times out");
+        return;
+      }
+      stopping = signal;
       // The shutdown timeout is hard: whatever still holds the process when it is up (a socket to
       // a database that never answers, a stuck handler) does not keep it alive.
       setTimeout(() => {

@@ -350,7 +350,7 @@ export function defaultsFor(environment: Environment): Record<string, unknown> {
       trustProxy: 0,
     },
     email: { from: "SQL Studio <no-reply@sqlstudio.local>", maxPerAccountPerHour: 10, maxPerAddressPerHour: 6 },
-    log: { level: dev ? "debug" : "info", pretty: dev },
+    log: { level: "info", pretty: dev },
     sync: {
       maxChangesPerPush: 500,
       maxPushBytes: 4 * 1024 * 1024,

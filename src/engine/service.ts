@@ -262,7 +262,7 @@ export function tableService(tables: Tables): ServiceImpl<typeof TableService> {
     },
     async *exportRows(req, ctx) {
       const format = req.format === ExportFormat.CSV ? "csv" : req.format === ExportFormat.NDJSON ? "ndjson" : undefined;
-      for await (const chunk of tables.export(userOf(ctx), ref(req.table), filtersOf(req.filters), sortOf(req.sort), format, Number(req.maxRows), ctx.signal)) {
+      for await (const chunk of tables.export(userOf(ctx), ref(req.table), filtersOf(req.filters), sortOf(req.sort), format, Number(req.maxRows), ctx.signal, { csvNull: req.csvNull })) {
         yield { chunk };
       }
     },

@@ -133,10 +133,28 @@ export class Tables {
     );
   }
 
-  /** The rows as CSV or NDJSON, in chunks of about `chunkBytes`, read from a cursor as the client reads. */
-  async *export(userId: string, ref: TableRefSpec, filters: FilterSpec[], sort: SortSpec[], format: "csv" | "ndjson" | undefined, maxRows: number, signal: AbortSignal, chunkBytes = 64 * 1024): AsyncGenerator<Uint8Array> {
+  /**
+   * The rows as CSV or NDJSON, in chunks of about `chunkBytes`, read from a cursor as the client
+   * reads. CSV writes NULL as `csvNull` (unquoted) when given, else as an empty field.
+   */
+  async *export(
+    userId: string,
+    ref: TableRefSpec,
+    filters: FilterSpec[],
+    sort: SortSpec[],
+    format: "csv" | "ndjson" | undefined,
+    maxRows: number,
+    signal: AbortSignal,
+    opts: { csvNull?: string; chunkBytes?: number } = {},
+  ): AsyncGenerator<Uint8Array> {
+    const chunkBytes = opts.chunkBytes ?? 64 * 1024;
     if (!format) throw invalidArgument("format", "is required");
     if (maxRows < 0) throw invalidArgument("max_rows", "must not be negative");
+    const nullText = opts.csvNull || undefined;
+    if (nullText !== undefined && format !== "csv") throw invalidArgument("csv_null", "applies to CSV only (NDJSON writes null)");
+    if (nullText !== undefined && csvField(nullText) !== nullText) {
+      throw invalidArgument("csv_null", "must not need quoting (a comma, quote, line break or surrounding space): it could not be told from text");
+    }
     checkName(ref.table, "table.table", true);
     const row = await this.connections.get(userId, ref.connectionId);
     const slot = this.budget?.stream(userId);
@@ -173,7 +191,7 @@ export class Tables {
       }
       for (let rows = await cursor.next(500); rows.length > 0; rows = await cursor.next(500)) {
         for (const r of rows) {
-          const line = format === "csv" ? r.map((c) => csvCell(c)).join(",") + "\r\n" : `{${r.map((c, i) => `${JSON.stringify(names[i])}:${cellJson(c)}`).join(",")}}\n`;
+          const line = format === "csv" ? r.map((c) => csvCell(c, nullText)).join(",") + "\r\n" : `{${r.map((c, i) => `${JSON.stringify(names[i])}:${cellJson(c)}`).join(",")}}\n`;
           buf.push(line);
           // Bytes, checked per row: a chunk is at most chunkBytes plus one row, however wide the rows.
           size += Buffer.byteLength(line, "utf8");
@@ -202,10 +220,14 @@ function csvField(s: string): string {
   return /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** NULL is an empty field; an empty string is "" so the two stay apart. */
-function csvCell(c: Cell): string {
+/**
+ * NULL is `nullText` unquoted (a value equal to it is quoted), else an empty field; an empty
+ * string is always "" so the two stay apart.
+ */
+function csvCell(c: Cell, nullText?: string): string {
   const t = cellText(c);
-  if (t === null) return "";
+  if (t === null) return nullText ?? "";
   if (t === "") return '""';
+  if (t === nullText) return `"${t}"`;
   return csvField(t);
 }

@@ -26,13 +26,19 @@ export function cellText(c: Cell): string | null {
   }
 }
 
-/** The cell as JSON text: exact integers as number literals, decimals as strings, JSON inline, bytes base64. */
+/**
+ * The cell as JSON text that any JSON parser reads exactly: integers as numbers, those beyond
+ * 2^53 - 1 either way (where a JavaScript number, and many parsers, round) as strings of their
+ * digits; decimals as strings; JSON inline; bytes base64. The web console's NDJSON does the same.
+ */
 export function cellJson(c: Cell): string {
   const k = c.kind;
   if (!k || k.case === undefined || k.case === "nullValue") return "null";
   switch (k.case) {
-    case "intValue":
-      return String(k.value);
+    case "intValue": {
+      const n = BigInt(k.value);
+      return n > MAX_SAFE || n < -MAX_SAFE ? `"${n}"` : String(n);
+    }
     case "floatValue":
       return Number.isFinite(k.value) ? String(k.value) : JSON.stringify(String(k.value));
     case "boolValue":
@@ -47,6 +53,8 @@ export function cellJson(c: Cell): string {
       return JSON.stringify(k.value);
   }
 }
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 function cellJsonValue(c: Cell): unknown {
   return JSON.parse(cellJson(c));

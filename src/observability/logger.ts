@@ -30,7 +30,12 @@ export const REDACT_PATHS = [
   "*.connectionString",
 ];
 
-export function createLogger(opts: { level: string; pretty: boolean }, destination?: DestinationStream): Logger {
+/**
+ * The process's logger: JSON lines, or (LOG_PRETTY, development's default) pino-pretty with one
+ * line per entry (the message, then its fields as compact JSON; only an `err` object's stack takes
+ * more), coloured only when stdout is a terminal (`colorize` overrides).
+ */
+export function createLogger(opts: { level: string; pretty: boolean; colorize?: boolean }, destination?: DestinationStream): Logger {
   const base = {
     level: opts.level,
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
@@ -39,7 +44,8 @@ export function createLogger(opts: { level: string; pretty: boolean }, destinati
   };
   if (destination) return pino(base, destination);
   if (opts.pretty) {
-    return pino({ ...base, transport: { target: "pino-pretty", options: { colorize: true, translateTime: "HH:MM:ss.l", ignore: "pid,hostname" } } });
+    const colorize = opts.colorize ?? Boolean(process.stdout.isTTY);
+    return pino({ ...base, transport: { target: "pino-pretty", options: { colorize, singleLine: true, errorLikeObjectKeys: ["err"], translateTime: "HH:MM:ss.l", ignore: "pid,hostname" } } });
   }
   return pino(base);
 }

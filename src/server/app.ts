@@ -19,6 +19,7 @@ import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { reflectionServices } from "../reflection/index.js";
 import { requestInfoKey } from "./context.js";
+import { writeUnaryToStream, type StreamingMethod } from "./early-error.js";
 import { observe } from "./interceptors.js";
 import {
   CORS_ALLOW_HEADERS,
@@ -79,11 +80,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   setMaxListeners(0, shutdownController.signal);
   const unaryPaths = new Set<string>();
   const routedPaths = new Set<string>();
+  /** Streaming methods by path: what a unary Connect request to one is told. */
+  const streamingPaths = new Map<string, StreamingMethod>();
   for (const s of [...served, ...reflection.map(([s]) => s)]) {
     for (const m of s.methods) {
       const path = `/${s.typeName}/${m.name}`;
       routedPaths.add(path);
       if (m.methodKind === "unary") unaryPaths.add(path);
+      else streamingPaths.set(path, { name: `${s.typeName}/${m.name}`, kind: m.methodKind });
     }
   }
 
@@ -143,6 +147,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     }
 
     const path = (raw.url ?? "").split("?")[0];
+    const streaming = streamingPaths.get(path);
+    if (streaming && writeUnaryToStream(raw, reply.raw, streaming)) {
+      reply.hijack();
+      return;
+    }
     if (routedPaths.has(path) && deps.admission?.(raw, reply.raw, path)) {
       reply.hijack();
       return;

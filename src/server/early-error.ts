@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import type { ConnectError } from "@connectrpc/connect";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import { encodeEnvelope } from "@connectrpc/connect/protocol";
-import { endStreamFlag, endStreamToJson } from "@connectrpc/connect/protocol-connect";
+import { endStreamFlag, endStreamToJson, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { rpcError } from "./errors.js";
 
 /**
  * Answers a streaming RPC with an error before it reaches Connect's pipeline, in the request's
@@ -48,4 +49,34 @@ function encoded(error: ConnectError): { grpc: Record<string, string>; connect: 
     cache.set(error, (e = { grpc, connect: Buffer.from(encodeEnvelope(endStreamFlag, new TextEncoder().encode(json))) }));
   }
   return e;
+}
+
+/** A streaming RPC, as a unary request to it is told. */
+export interface StreamingMethod {
+  /** `package.Service/Method` */
+  name: string;
+  kind: "server_streaming" | "client_streaming" | "bidi_streaming";
+}
+
+/**
+ * A streaming RPC called with Connect's unary content types (`application/json`,
+ * `application/proto`, as a unary example copied to curl sends): Connect itself answers an empty
+ * 415, which tells a newcomer nothing. This answers the 415 with a Connect error body (unary JSON,
+ * what such a client reads) saying which content type to send. Returns false (nothing written) for
+ * any other content type.
+ */
+export function writeUnaryToStream(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, method: StreamingMethod): boolean {
+  const mediaType = String(req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
+  if (mediaType !== "application/json" && mediaType !== "application/proto") return false;
+  const kind = method.kind.replace("_", "-");
+  const error = rpcError(
+    Code.InvalidArgument,
+    "STREAMING_RPC_NEEDS_STREAM_CONTENT_TYPE",
+    `${method.name} is a ${kind} RPC: send content-type application/connect+json (or application/connect+proto) with the request in an envelope ` +
+      `(1 flag byte, 4 bytes of big-endian length, the message), or call it over gRPC or gRPC-Web; ${mediaType} is for unary RPCs`,
+    { field: "content-type", metadata: { use: "application/connect+json", method: method.name, kind: method.kind } },
+  );
+  res.writeHead(415, { "content-type": "application/json" });
+  res.end(Buffer.from(errorToJsonBytes(error, undefined)));
+  return true;
 }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Code } from "@connectrpc/connect";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { ChangeSchema, type Change, type HistoryEntrySchema } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
@@ -143,7 +144,9 @@ export class Sync {
 
   /**
    * Closes a conflict; the chosen content becomes a new version of the record (new seq).
-   * Resolving a resolved conflict answers the records as they are, and writes nothing.
+   * Resolving a resolved conflict the same way again (a retry) answers the records as they are
+   * and writes nothing; another choice (or a merge of other content) is FailedPrecondition
+   * CONFLICT_ALREADY_RESOLVED, whose ErrorInfo metadata names the earlier resolution.
    */
   async resolve(userId: string, conflictId: string, how: Resolution): Promise<{ record: RecordRow; copy?: RecordRow; headSeq: number }> {
     if (!ID.test(conflictId)) throw invalidArgument("conflict_id", "must be a conflict id", "INVALID_ID");
@@ -158,13 +161,14 @@ export class Sync {
       const conflict = await this.store.conflict(tx, userId, conflictId);
       if (!conflict) throw rpcError(Code.NotFound, "CONFLICT_NOT_FOUND", "conflict not found", { field: "conflict_id" });
       const ids = [conflict.recordId];
-      const previous = conflict.resolution ? (JSON.parse(conflict.resolution) as { copyId?: string }) : undefined;
+      const previous = conflict.resolution ? (JSON.parse(conflict.resolution) as StoredResolution) : undefined;
       if (previous?.copyId) ids.push(previous.copyId);
       const existing = await this.store.records(tx, userId, ids);
       const rec = existing.get(conflict.recordId);
       const head = await this.store.head(tx, userId);
       if (!rec) throw rpcError(Code.NotFound, "RECORD_NOT_FOUND", "the conflicted record no longer exists", { field: "conflict_id" });
       if (conflict.resolvedAt !== null) {
+        if (previous && !sameChoice(previous, how.case, merged?.payload)) throw alreadyResolved(conflict, previous, rec);
         return { record: rec, copy: previous?.copyId ? existing.get(previous.copyId) : undefined, headSeq: head.headSeq, moved: false };
       }
       if (merged && merged.kind !== rec.kind) throw invalidArgument("merged.payload", `must be a ${rec.kind} like the record`, "KIND_MISMATCH");
@@ -191,7 +195,7 @@ export class Sync {
       this.checkQuota(head.usedBytes, delta);
       await tx.batch([
         ...writes.map((r) => this.store.upsertRecordStmt(userId, r, now)),
-        this.store.resolveConflictStmt(userId, conflictId, JSON.stringify({ how: how.case, version: record.version, copyId: copy?.id }), now),
+        this.store.resolveConflictStmt(userId, conflictId, JSON.stringify(storedResolution(how.case, record.version, copy?.id, merged?.payload)), now),
         this.store.setHeadStmt(userId, seq, now, delta),
       ]);
       return { record, copy, headSeq: seq, moved: seq !== head.headSeq };
@@ -251,4 +255,48 @@ function renameCopy(kind: Kind, json: string, deviceId: string): string {
   if (kind === "saved_query") v.title = `${String(v.title ?? "")}${suffix}`;
   if (kind === "connection") v.name = `${String(v.name ?? "")}${suffix}`;
   return JSON.stringify(v);
+}
+
+/** What a resolved conflict row keeps of its resolution (JSON in `sync_conflicts.resolution`). */
+interface StoredResolution {
+  how: Resolution["case"];
+  /** The record's version the resolution wrote. */
+  version: number;
+  /** keep_both: the record made of the device's side. */
+  copyId?: string;
+  /** merged: SHA-256 of the merged payload, so a retry is told from a merge of other content. */
+  payloadSha256?: string;
+}
+
+const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
+
+function storedResolution(how: Resolution["case"], version: number, copyId: string | undefined, mergedPayload: string | undefined): StoredResolution {
+  return { how, version, copyId, payloadSha256: mergedPayload === undefined ? undefined : sha256(mergedPayload) };
+}
+
+/** Whether a resolution asked now is the one made before (a retry). Merges resolved before the hash was kept match any merge. */
+function sameChoice(previous: StoredResolution, how: Resolution["case"], mergedPayload: string | undefined): boolean {
+  if (previous.how !== how) return false;
+  if (how !== "merged" || previous.payloadSha256 === undefined || mergedPayload === undefined) return true;
+  return previous.payloadSha256 === sha256(mergedPayload);
+}
+
+/** The resolution's name as the request spells it (the proto field). */
+const RESOLUTION_FIELD: Record<Resolution["case"], string> = { keepServer: "keep_server", keepClient: "keep_client", keepBoth: "keep_both", merged: "merged" };
+
+function alreadyResolved(conflict: ConflictRow, previous: StoredResolution, record: RecordRow) {
+  const earlier = RESOLUTION_FIELD[previous.how] ?? String(previous.how);
+  const metadata: Record<string, string> = {
+    resolution: earlier,
+    resolved_at: new Date(conflict.resolvedAt!).toISOString(),
+    record_id: record.id,
+    record_version: String(previous.version),
+  };
+  if (previous.copyId) metadata.copy_id = previous.copyId;
+  return rpcError(
+    Code.FailedPrecondition,
+    "CONFLICT_ALREADY_RESOLVED",
+    `the conflict was already resolved with ${earlier} at ${metadata.resolved_at}; pull to get the result (asking the same resolution again answers it)`,
+    { field: "conflict_id", metadata },
+  );
 }

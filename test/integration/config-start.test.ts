@@ -67,6 +67,14 @@ describe("development", () => {
       await register(first, u);
       const link = await lineMatching(first, /verify-email\?token=/);
       expect(link.trim()).toMatch(new RegExp(`^http://localhost:${first.ports.api}/verify-email\\?token=[A-Za-z0-9_-]{43}$`));
+      // The link opens the web console's page (a browser navigation gets the console, whose
+      // /verify-email route completes the verification by calling VerifyEmail).
+      const page = await fetch(link.trim().replace("//localhost:", "//127.0.0.1:"), { headers: { accept: "text/html,application/xhtml+xml,*/*;q=0.8" } });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toBe(readFileSync(join(ROOT, "web/dist/index.html"), "utf8"));
+      const routes = readFileSync(join(ROOT, "web/src/app.tsx"), "utf8");
+      expect(routes).toMatch(/\["\/verify-email", VerifyEmail\]/);
+      expect(routes).toMatch(/\["\/reset-password", ResetPassword\]/);
     } finally {
       await first.stop();
     }

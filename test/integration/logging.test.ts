@@ -1,6 +1,10 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import http2 from "node:http2";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { ROOT, startTestServer, testEnv, TSX_LOADER, type TestServer } from "../support/server.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -95,4 +99,64 @@ describe("RPC logging", () => {
     expect(all).not.toContain("c2VjcmV0LXRva2VuLXZhbHVl");
     expect(all).not.toContain("sig-9f8e7d6c5b4a");
   });
+});
+
+/**
+ * Issue 14.7: `npm start` with no configuration (development) logs at info, one line per RPC, and
+ * writes no ANSI colour codes when stdout is not a terminal (a pipe, a file, a CI log).
+ */
+describe("development logs with no configuration, stdout a pipe", () => {
+  it("are at info (no debug lines), one line per RPC, without ANSI colour", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sqlstudio-devlog-"));
+    // testEnv's LOG_LEVEL and LOG_PRETTY out: the development defaults decide.
+    const { LOG_LEVEL: _level, LOG_PRETTY: _pretty, CONFIG_FILE: _file, ...env } = testEnv(dir, { JWT_SECRET_FILE: join(dir, "jwt.secret") });
+    const inherited = { ...process.env };
+    for (const k of ["LOG_LEVEL", "LOG_PRETTY", "ENVIRONMENT", "FORCE_COLOR", "NO_COLOR"]) delete inherited[k];
+    const child = spawn(process.execPath, ["--import", TSX_LOADER, join(ROOT, "src/main.ts")], { cwd: dir, env: { ...inherited, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d));
+    child.stderr!.on("data", (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    try {
+      const until = Date.now() + 60_000;
+      let api: string | undefined;
+      while (!api && Date.now() < until) {
+        api = /SQL Studio Server ready: API \(gRPC, gRPC-Web, Connect\) (http:\/\/[^\s]+)/.exec(out.replace(/\x1b\[[0-9;]*m/g, ""))?.[1];
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(api, out).toBeDefined();
+      const url = api!.replace("//localhost:", "//127.0.0.1:");
+      const ids = ["devlog-1", "devlog-2", "devlog-3"];
+      for (const id of ids) {
+        const res = await fetch(`${url}/grpc.health.v1.Health/Check`, { method: "POST", headers: { "content-type": "application/json", "x-request-id": id }, body: "{}" });
+        expect(res.status).toBe(200);
+        await res.text();
+      }
+      const bad = await fetch(`${url}/grpc.health.v1.Health/Check`, { method: "POST", headers: { "content-type": "application/json", "x-request-id": "devlog-err" }, body: '{"service":"nope"}' });
+      expect(bad.status).toBe(404);
+      await bad.text();
+      await new Promise((r) => setTimeout(r, 300));
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+
+      expect(out, "no ANSI escape codes in a pipe").not.toMatch(/\x1b\[/);
+      const lines = out.split("\n").filter((l) => l.trim() !== "");
+      expect(lines.some((l) => /shutdown complete/.test(l))).toBe(true);
+      // info by default: nothing at debug (the engine logs its pools closing at debug).
+      expect(lines.filter((l) => /\bDEBUG\b|"level":20/.test(l))).toEqual([]);
+      // One line per RPC, holding all of it: which call, its code and duration.
+      for (const id of [...ids, "devlog-err"]) {
+        const mine = lines.filter((l) => l.includes(id));
+        expect(mine, out.slice(-2000)).toHaveLength(1);
+        expect(mine[0]).toMatch(/Check/);
+        expect(mine[0]).toMatch(id === "devlog-err" ? /not_found/ : /"ok"/);
+        expect(mine[0]).toMatch(/durationMs/);
+      }
+      // Every line of the log starts as a log line does (no continuation lines of a pretty-printed object).
+      for (const l of lines) expect(l, l).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] (INFO|WARN|ERROR|FATAL)/);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

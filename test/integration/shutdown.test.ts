@@ -6,13 +6,20 @@
  */
 import http from "node:http";
 import http2 from "node:http2";
+import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection, type ServerReflectionRequestSchema } from "../../gen/grpc/reflection/v1/reflection_pb.js";
+import { authEnv } from "../support/auth.js";
+import { startPostgres, type ServerInfo } from "../support/databases.js";
+import { specFor, sqliteSpec } from "../support/engine.js";
+import { limitUser } from "../support/limits.js";
 import { spawnServer, startTestServer, type ChildServer, type TestServer } from "../support/server.js";
 
 const now = () => performance.now();
@@ -467,4 +474,104 @@ describe("readiness and in-flight work during shutdown (in-process)", () => {
     expect(server.logs.some((l) => l.msg === "shutdown timeout: ending remaining streams with Unavailable")).toBe(false);
     expect(server.logs.some((l) => l.msg === "shutdown complete")).toBe(true);
   });
+});
+
+/**
+ * Issue 14.1: `npm start` drains exactly as `node dist/src/main.js` does. A terminal's Ctrl-C
+ * sends SIGINT to every process of the foreground group (npm, its shell, the server), and npm
+ * forwards it once more; `kill <npm pid>` sends SIGTERM to npm alone, which forwards it to its
+ * child. Either way the statements in flight (a pg_sleep in PostgreSQL, a long one on SQLite)
+ * complete, the log says `shutdown complete`, npm exits 0 and no process of the group is left.
+ */
+describe("npm start drains like the built server (issue 14.1)", () => {
+  // A single SQLite statement of a few seconds (the engine runs SQLite on the main thread).
+  const ROWS = 15_000_000;
+  const LONG = `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT ${ROWS}) SELECT count(*) AS n FROM c`;
+  let child: ChildServer | undefined;
+  let pg: ServerInfo;
+  beforeAll(async () => {
+    pg = await (await startPostgres()).createDatabase("npm_start");
+  }, 120_000);
+  afterEach(async () => {
+    await child?.stop();
+    child = undefined;
+  });
+
+  const groupAlive = (pgid: number) => {
+    try {
+      process.kill(-pgid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it.each([
+    ["SIGINT to the process group (Ctrl-C)", "group"],
+    ["SIGTERM to npm (kill <npm pid>)", "npm"],
+  ] as const)("%s: the statements in flight complete, shutdown complete, exit 0, nothing left running", async (_name, target) => {
+    const dir = mkdtempSync(join(tmpdir(), "sqlstudio-npm-start-"));
+    child = await spawnServer({
+      dir,
+      command: { file: "npm", args: ["start", "--silent"] },
+      detached: true,
+      // Generous: the drain waits for the statement, however slow the machine.
+      env: authEnv({ SHUTDOWN_TIMEOUT_MS: "40000", JWT_SECRET_FILE: join(dir, "jwt.secret") }),
+      startTimeoutMs: 60_000,
+    });
+    const npm = child.child;
+    const u = await limitUser(child, "npmstart");
+    const sqliteId = (await u.connections.createConnection({ spec: sqliteSpec("long.db") })).connection!.id;
+    const pgId = (await u.connections.createConnection({ spec: specFor(pg) })).connection!.id;
+
+    let signalledAt = Infinity;
+    /** Runs a statement to its end; resolves `started` once the server sent the query id. */
+    const inFlight = (connectionId: string, sql: string) => {
+      let started!: () => void;
+      const isStarted = new Promise<void>((r) => (started = r));
+      const done = (async () => {
+        let n: unknown;
+        try {
+          for await (const m of u.queries.executeQuery({ connectionId, sql })) {
+            if (m.event.case === "started") started();
+            if (m.event.case === "rows") n = m.event.value.rows[0]?.values[0]?.kind.value;
+          }
+          return { ok: true, n, endedAfterSignal: performance.now() > signalledAt };
+        } catch (e) {
+          started();
+          return { ok: false, ...describeError(e) };
+        }
+      })();
+      return { isStarted, done };
+    };
+    // A pg_sleep in PostgreSQL, and a statement of a few seconds on SQLite (the engine runs SQLite
+    // on the main thread: the signal arrives while it blocks).
+    const sleeping = inFlight(pgId, "select 'slept' as s from pg_sleep(3)");
+    await sleeping.isStarted;
+    const counting = inFlight(sqliteId, LONG);
+    await counting.isStarted;
+    await sleep(300);
+    signalledAt = performance.now();
+    if (target === "group") process.kill(-npm.pid!, "SIGINT");
+    else npm.kill("SIGTERM");
+
+    const exit = await Promise.race([child.exited, sleep(60_000).then(() => "stuck" as const)]);
+    const log = child.lines.join("\n");
+    expect(await counting.done, log.slice(-3000)).toEqual({ ok: true, n: BigInt(ROWS), endedAfterSignal: true });
+    expect(await sleeping.done, log.slice(-3000)).toEqual({ ok: true, n: "slept", endedAfterSignal: true });
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(child.lines.some((l) => l.includes('"shutdown complete"')), log.slice(-3000)).toBe(true);
+    // Ctrl-C reaches the server twice (from the terminal's group, and forwarded by npm): the second is logged and ignored.
+    if (target === "group") expect(log).toMatch(/"signal":"SIGINT".*signal ignored until it completes/);
+    // Neither the server nor anything of npm's outlives it (a server left running still answers /ready).
+    let gone = false;
+    for (let i = 0; i < 40 && !gone; i++) {
+      gone = !groupAlive(npm.pid!);
+      if (!gone) await sleep(50);
+    }
+    expect(gone, "a process of npm start's group is still running").toBe(true);
+    await child.stop();
+    child = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  }, 180_000);
 });

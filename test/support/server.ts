@@ -92,20 +92,47 @@ export interface ChildServer {
 /** Child servers still running: none outlives the test process. */
 const children = new Set<ChildProcess>();
 process.once("exit", () => {
-  for (const c of children) c.kill("SIGKILL");
+  for (const c of children) kill(c, "SIGKILL");
 });
+
+/** Signals a child, or (started `detached`) its whole process group, which it leads. */
+function kill(c: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (groupLeaders.has(c)) process.kill(-c.pid!, signal);
+    else c.kill(signal);
+  } catch {
+    /* already gone */
+  }
+}
+const groupLeaders = new WeakSet<ChildProcess>();
 
 /** Starts `src/main.ts` as a child process (for signals, crashes, several instances on one database). */
 export async function spawnServer(
-  opts: { env?: Record<string, string>; dir?: string; /** node's arguments (default: src/main.ts through tsx) */ args?: string[]; startTimeoutMs?: number } = {},
+  opts: {
+    env?: Record<string, string>;
+    dir?: string;
+    /** node's arguments (default: src/main.ts through tsx) */
+    args?: string[];
+    startTimeoutMs?: number;
+    /** Another command than node (e.g. `npm start`), run in the repository. */
+    command?: { file: string; args: string[] };
+    /** In a process group of its own (as a terminal runs a command): the group is killed if the test leaves it behind. */
+    detached?: boolean;
+  } = {},
 ): Promise<ChildServer> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "sqlstudio-child-"));
   const env = { ...process.env, ...testEnv(dir, opts.env) } as Record<string, string>;
   delete env.CONFIG_FILE;
-  const child = spawn(process.execPath, opts.args ?? ["--import", TSX_LOADER, join(ROOT, "src/main.ts")], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = opts.command
+    ? spawn(opts.command.file, opts.command.args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: opts.detached })
+    : spawn(process.execPath, opts.args ?? ["--import", TSX_LOADER, join(ROOT, "src/main.ts")], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"], detached: opts.detached });
+  if (opts.detached) groupLeaders.add(child);
   // Killed with the test process too, whatever ends it (a timed-out hook, a crash).
   children.add(child);
-  child.once("exit", () => children.delete(child));
+  // (A group outlives its leader: it stays listed until the test process ends.)
+  child.once("exit", () => {
+    if (!opts.detached) children.delete(child);
+  });
   const lines: string[] = [];
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d));
@@ -117,7 +144,7 @@ export async function spawnServer(
     const startMs = opts.startTimeoutMs ?? 30_000;
     const timer = setTimeout(() => {
       // Not left behind: an orphaned server would hold its ports and load the machine.
-      child.kill("SIGKILL");
+      kill(child, "SIGKILL");
       reject(new Error(`server did not start in ${startMs / 1000} s\n${stderr}`));
     }, startMs);
     child.stdout!.on("data", (d) => {
@@ -152,9 +179,11 @@ export async function spawnServer(
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
       // A server that does not end (a test that failed half-way, a stuck shutdown) is killed: it
       // must not outlive the test and load the machine.
-      const kill = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      const hard = setTimeout(() => kill(child, "SIGKILL"), 20_000);
       await exited;
-      clearTimeout(kill);
+      clearTimeout(hard);
+      // What the child leaves behind in its group (a grandchild it did not end) goes too.
+      if (opts.detached) kill(child, "SIGKILL");
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -129,7 +129,7 @@ describe("YAML file", () => {
     expect(staging.log.level).toBe("error");
     const dev = loadConfig({}, file);
     expect(dev.server.port).toBe(7000);
-    expect(dev.log.level).toBe("debug");
+    expect(dev.log.level).toBe("info");
     // env still wins over the profile
     expect(loadConfig({ ENVIRONMENT: "staging", PORT: "7600" }, file).server.port).toBe(7600);
   });

@@ -306,7 +306,7 @@ describe.each(CASES)("TableService on $engine", ({ engine, skip }) => {
   };
   const exportRows = async (
     table: string,
-    req: { format: ExportFormat; filters?: { column: string; operator: Op; values?: V[] }[]; sort?: { column: string; descending?: boolean }[]; maxRows?: bigint },
+    req: { format: ExportFormat; filters?: { column: string; operator: Op; values?: V[] }[]; sort?: { column: string; descending?: boolean }[]; maxRows?: bigint; csvNull?: string },
     as = u,
     connectionId = conn,
   ) => {
@@ -910,30 +910,62 @@ describe.each(CASES)("TableService on $engine", ({ engine, skip }) => {
       expect(text.startsWith("id,txt,big,amount,js,bin,f\r\n")).toBe(true);
     });
 
-    test("NDJSON: exact int64 as number literals, decimals as strings, JSON inline, parsed back equal to the table", async () => {
+    test("NDJSON: integers beyond 2^53 and decimals as strings (exact in any JSON parser), safe integers as numbers, JSON inline, parsed back equal to the table", async () => {
       const { text } = await exportRows("exp", { format: ExportFormat.NDJSON });
       expect(text.endsWith("\n")).toBe(true);
       const lines = text.slice(0, -1).split("\n");
       expect(lines).toHaveLength(EXP.length);
+      const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
       lines.forEach((line, i) => {
         const r = EXP[i];
         const o = parseJson(line) as Record<string, unknown>;
         expect(Object.keys(o)).toEqual(cols);
         expect(o.id).toBe(BigInt(r.id));
         expect(o.txt).toBe(r.txt);
-        expect(o.big).toBe(r.big);
+        expect(o.big).toBe(r.big === null ? null : r.big > SAFE || r.big < -SAFE ? String(r.big) : r.big);
         expect(o.amount).toBe(r.dec);
         // JSON columns are inline; SQLite has no JSON type (its text stays a string).
         if (engine !== "sqlite") expect(o.js).toEqual(r.js === null ? null : parseJson(r.js));
         else expect(o.js).toBe(r.js);
         expect(o.bin).toBe(r.bin === null ? null : Buffer.from(r.bin).toString("base64"));
         expect(o.f === null ? null : Number(o.f)).toBe(r.f);
+        // JSON.parse, as most consumers read it, loses nothing either.
+        const plainParse = JSON.parse(line) as Record<string, unknown>;
+        expect(plainParse.big === null ? null : BigInt(plainParse.big as string | number)).toBe(r.big);
       });
-      // The literal text: no quotes around the int64, quotes around the decimal.
-      expect(lines[0]).toContain('"big":9007199254740993,');
-      expect(lines[1]).toContain('"big":-9223372036854775808,');
+      // The literal text: quotes around integers beyond 2^53 and around decimals, none around safe integers.
+      expect(lines[0]).toContain('"big":"9007199254740993",');
+      expect(lines[1]).toContain('"big":"-9223372036854775808",');
+      expect(lines[3]).toContain('"big":"9223372036854775807",');
+      expect(lines[6]).toContain('"big":42,');
+      expect(lines[0]).toContain('"id":1,');
       expect(lines[0]).toContain('"amount":"12345678901234567890.1234567890"');
       if (engine !== "sqlite") expect(lines[0]).toContain('"js":{"a":[1,2,{"b":null}],"s":"x"}');
+    });
+
+    test("CSV csv_null: NULL as a marker of the caller's choice, told apart from the empty string and from text equal to the marker; unset, an empty field (issue 14.5)", async () => {
+      await sql(`CREATE TABLE expnull (id ${T.int} PRIMARY KEY, txt ${T.text})`);
+      await u.tables.insertRows({
+        table: ref("expnull"),
+        rows: [
+          { values: { id: v.int(1), txt: v.null } },
+          { values: { id: v.int(2), txt: v.text("") } },
+          { values: { id: v.int(3), txt: v.text("\\N") } },
+          { values: { id: v.int(4), txt: v.text("NULL") } },
+        ],
+      });
+      const sort = [{ column: "id" }];
+      // Default: NULL an empty field, the empty string a quoted empty field.
+      expect((await exportRows("expnull", { format: ExportFormat.CSV, sort })).text).toBe('id,txt\r\n1,\r\n2,""\r\n3,\\N\r\n4,NULL\r\n');
+      // \N (PostgreSQL COPY, MySQL LOAD DATA): NULL is \N, text that reads \N is quoted.
+      expect((await exportRows("expnull", { format: ExportFormat.CSV, sort, csvNull: "\\N" })).text).toBe('id,txt\r\n1,\\N\r\n2,""\r\n3,"\\N"\r\n4,NULL\r\n');
+      expect((await exportRows("expnull", { format: ExportFormat.CSV, sort, csvNull: "NULL" })).text).toBe('id,txt\r\n1,NULL\r\n2,""\r\n3,\\N\r\n4,"NULL"\r\n');
+      // A marker that would need quoting itself is refused: it could not be told apart from text.
+      for (const bad of ['"', "a,b", "x\n"]) {
+        await fails(exportRows("expnull", { format: ExportFormat.CSV, csvNull: bad }), Code.InvalidArgument, { field: "csv_null" });
+      }
+      // NDJSON has null of its own: the option is refused there rather than ignored.
+      await fails(exportRows("expnull", { format: ExportFormat.NDJSON, csvNull: "\\N" }), Code.InvalidArgument, { field: "csv_null" });
     });
 
     test("filters, sort and max_rows apply", async () => {

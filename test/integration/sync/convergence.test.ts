@@ -26,7 +26,9 @@
  */
 import { create, fromJsonString } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { ErrorInfoSchema } from "../../../gen/sqlstudio/common/v1/error_pb.js";
 import { ChangeSchema, ConnectionProfileSchema, HistoryEntrySchema, SavedQuerySchema, type Change } from "../../../gen/sqlstudio/sync/v1/sync_pb.js";
 import type { Runtime } from "../../../src/common/runtime.js";
 import { encodePayload } from "../../../src/sync/payload.js";
@@ -411,9 +413,18 @@ it(`seed ${SEED}: 3 devices, ≥ ${MIN_EDITS} edits with offline periods, reorde
       if (out.copy) write(out.copy.id, out.copy.version, out.copy.payload, out.copy.kind, `copy ${c.id}`);
       learn(d, out.record.id, { kind: out.record.kind, version: out.record.version, deleted: out.record.deleted, payload: out.record.payload }, true);
       if (out.copy) learn(d, out.copy.id, { kind: out.copy.kind, version: out.copy.version, deleted: out.copy.deleted, payload: out.copy.payload }, true);
-      // Now and then another device resolves the same conflict again: harmless.
+      // Now and then another device resolves the same conflict again: the same choice is a
+      // harmless retry; another one is refused (CONFLICT_ALREADY_RESOLVED) and writes nothing.
       if (rng.chance(0.1)) {
-        const again = await sync.resolve(userId, c.id, rng.chance(0.5) ? { case: "keepClient" } : { case: "keepServer" });
+        const other: Resolution = rng.chance(0.5) && how.case !== "keepClient" ? { case: "keepClient" } : how.case !== "keepServer" ? { case: "keepServer" } : { case: "keepBoth" };
+        const refused = await sync.resolve(userId, c.id, other).then(
+          () => undefined,
+          (e: unknown) => ConnectError.from(e),
+        );
+        if (refused?.code !== Code.FailedPrecondition || refused.findDetails(ErrorInfoSchema)[0]?.reason !== "CONFLICT_ALREADY_RESOLVED") {
+          fail(`resolving ${c.id} (${how.case}) again with ${other.case} answered ${refused ? `${Code[refused.code]} ${refused.rawMessage}` : "OK"}`);
+        }
+        const again = await sync.resolve(userId, c.id, how);
         stats.resolvedTwice++;
         if (again.headSeq !== out.headSeq || again.record.version !== out.record.version || again.record.seq !== out.record.seq) fail(`second resolution of ${c.id} wrote`);
         if (again.copy?.id !== out.copy?.id) fail(`second resolution of ${c.id} answered another copy`);

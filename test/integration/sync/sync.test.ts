@@ -291,14 +291,14 @@ describe("ResolveConflict", () => {
     expect(all.conflicts.every((x) => x.resolved && x.resolvedAt !== undefined)).toBe(true);
     expect((await c.status()).openConflicts).toBe(0);
 
-    // Resolving again (any way) is harmless: the same answer, nothing written.
+    // Resolving again with the same choice is an idempotent OK: the same answer, nothing written.
     const headBefore = (await c.status()).headSeq;
     const again = [
-      [ks.conflictId, { keepClient: true }, server1],
-      [kc.conflictId, { keepServer: true }, client1],
+      [ks.conflictId, { keepServer: true }, server1],
+      [kc.conflictId, { keepClient: true }, client1],
       [kb.conflictId, { keepBoth: true }, both],
       [kbc.conflictId, { keepBoth: true }, bothConn],
-      [mg.conflictId, { keepServer: true }, merged],
+      [mg.conflictId, { merged: { mutationId: uuid(), recordId: mg.id, savedQuery: { title: "report (merged)", sql: "select 2 union select 3" } } }, merged],
     ] as const;
     for (const [id, how, first] of again) {
       const r = await c.resolve(id, how);
@@ -306,6 +306,42 @@ describe("ResolveConflict", () => {
       expect(r.copy?.id).toEqual(first.copy?.id);
       expect(r.copy?.seq).toEqual(first.copy?.seq);
       expect(r.headSeq).toBe(headBefore);
+    }
+    expect((await c.status()).headSeq).toBe(headBefore);
+  });
+
+  it("resolving a resolved conflict with another choice is FailedPrecondition CONFLICT_ALREADY_RESOLVED naming the earlier resolution; nothing is written (issue 14.6)", async () => {
+    const { c } = await user();
+    const ks = await conflictOn(c);
+    const kb = await conflictOn(c);
+    const mg = await conflictOn(c);
+    const first = await c.resolve(ks.conflictId, { keepServer: true });
+    const both = await c.resolve(kb.conflictId, { keepBoth: true });
+    const mergedChange = (title: string) => ({ merged: { mutationId: uuid(), recordId: mg.id, savedQuery: { title, sql: "select 2 union select 3" } } });
+    const merged = await c.resolve(mg.conflictId, mergedChange("report (merged)"));
+    const headBefore = (await c.status()).headSeq;
+    const resolvedAt = new Map((await c.listConflicts({ includeResolved: true })).conflicts.map((x) => [x.id, x.resolvedAt!]));
+
+    const cases = [
+      [ks.conflictId, { keepClient: true }, "keep_server", first],
+      [ks.conflictId, { keepBoth: true }, "keep_server", first],
+      [kb.conflictId, { keepServer: true }, "keep_both", both],
+      // A merge with other content is another choice too.
+      [mg.conflictId, mergedChange("report (merged differently)"), "merged", merged],
+      [mg.conflictId, { keepClient: true }, "merged", merged],
+    ] as const;
+    for (const [conflictId, how, earlier, res] of cases) {
+      const r = await c.raw("ResolveConflict", { conflictId, ...how });
+      expect([r.status, r.code, r.info?.reason], JSON.stringify(how)).toEqual([400, "failed_precondition", "CONFLICT_ALREADY_RESOLVED"]);
+      expect(r.message).toContain(earlier);
+      const at = resolvedAt.get(conflictId)!;
+      expect(r.info?.metadata).toEqual({
+        resolution: earlier,
+        resolved_at: new Date(Number(at.seconds) * 1000 + Math.floor(at.nanos / 1e6)).toISOString(),
+        record_id: res.record!.id,
+        record_version: String(res.record!.version),
+        ...(res.copy ? { copy_id: res.copy.id } : {}),
+      });
     }
     expect((await c.status()).headSeq).toBe(headBefore);
   });
