@@ -49,10 +49,15 @@ export class JobRunner {
   private async attempt(job: Job): Promise<void> {
     const now = this.runtime.now();
     try {
-      // The lease covers most of the interval, so each interval runs the job once in the fleet.
-      if (!job.perInstance && !(await this.store.acquire(job.name, this.holder, now, now + Math.floor(job.intervalMs * 0.9)))) {
-        this.metrics.jobRuns.inc({ job: job.name, result: "skipped" });
-        return;
+      // The lease covers most of the interval, so each interval runs the job once in the fleet. A
+      // lease that had run out by the time the database granted it (the write waited for a busy
+      // database) is no lease: another instance may hold the next one already.
+      if (!job.perInstance) {
+        const until = now + Math.floor(job.intervalMs * 0.9);
+        if (!(await this.store.acquire(job.name, this.holder, now, until)) || this.runtime.now() >= until) {
+          this.metrics.jobRuns.inc({ job: job.name, result: "skipped" });
+          return;
+        }
       }
       const started = performance.now();
       const counts = await job.run(now);

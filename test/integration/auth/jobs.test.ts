@@ -175,6 +175,34 @@ describe("JobRunner", () => {
     expect(lease.rows[0]).toMatchObject({ holder: "holder-b", last_status: "ok" });
   });
 
+  it("a lease the database granted only after it had run out (the write waited) runs nothing: two such instances never both run", async () => {
+    const clock = manualRuntime();
+    // The libSQL client of each instance, seen as if its writes waited a whole interval for a busy
+    // database: the clock moves on while the lease's INSERT is under way.
+    const waiting = (database: Db) =>
+      new Proxy(database, {
+        get(target, prop, receiver) {
+          if (prop !== "execute") return Reflect.get(target, prop, receiver) as unknown;
+          return async (stmt: Parameters<Db["execute"]>[0]) => {
+            if (typeof stmt === "object" && stmt.sql.includes("job_leases (job_name")) clock.advance(HOUR);
+            return target.execute(stmt);
+          };
+        },
+      });
+    const jobA = countingJob("late-lease", HOUR);
+    const jobB = countingJob("late-lease", HOUR);
+    const mA = new Metrics();
+    const a = runner([jobA], waiting(db), clock, "late-a", mA);
+    const b = runner([jobB], waiting(db2), clock, "late-b");
+    await Promise.all([a.runOnce(jobA), b.runOnce(jobB)]);
+    expect(jobA.runs + jobB.runs).toBe(0);
+    expect(await runsOf(mA, "late-lease", "skipped")).toBe(1);
+    // With an answer in time, the lease runs the job as ever.
+    const c = runner([jobA], db, clock, "late-a");
+    await c.runOnce(jobA);
+    expect(jobA.runs).toBe(1);
+  });
+
   it("a failing job is logged and counted, and runs again next time", async () => {
     const metrics = new Metrics();
     let calls = 0;
