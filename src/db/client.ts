@@ -214,6 +214,26 @@ export function filePath(url: string): string | undefined {
   return url.slice("file:".length).replace(/^\/\/(?=\/)/, "");
 }
 
+/**
+ * Whether the database takes a write within `ms` (readiness): rewrites the one row of
+ * ready_probe. A write that waits longer (a lock held elsewhere) counts as refused.
+ */
+export async function takesWrites(db: Db, ms = 2_000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const write = db
+    .execute("INSERT INTO ready_probe (id, writes) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET writes = writes + 1")
+    .then(
+      () => true,
+      () => false,
+    );
+  try {
+    return await Promise.race([write, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Whether the database answers: used by readiness. */
 export async function ping(db: Db): Promise<boolean> {
   try {

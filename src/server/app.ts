@@ -10,7 +10,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { Config } from "../config/schema.js";
 import { fastifyTrustProxy } from "../config/trust-proxy.js";
 import type { Db } from "../db/client.js";
-import { ping } from "../db/client.js";
+import { ping, takesWrites } from "../db/client.js";
 import { migrationsCurrent } from "../db/migrator.js";
 import { healthService } from "../health/service.js";
 import { HealthState } from "../health/state.js";
@@ -182,6 +182,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (shuttingDown) problems.push("shutting down");
     else if (!(await ping(db))) problems.push("database unreachable");
     else if (!migrated && !(migrated = await migrationsCurrent(db).catch(() => false))) problems.push("migrations pending");
+    else if (!(await takesWrites(db))) problems.push("database takes no writes");
     if (problems.length > 0) return reply.code(503).send({ status: "unavailable", problems });
     return { status: "ready" };
   });

@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { LibsqlError } from "@libsql/client";
 import { ErrorInfoSchema } from "../../gen/sqlstudio/common/v1/error_pb.js";
 import { DatabaseError, EngineError, type EngineReason } from "../engine/driver.js";
 
@@ -72,9 +73,44 @@ const ENGINE_CODES: Record<EngineReason, Code> = {
   CONNECTION_CLOSED: Code.Unavailable,
 };
 
+/**
+ * The app database (libSQL) failing in a way that is no bug of ours: busy for longer than a write
+ * waits, out of disk, read-only, gone, unreachable. Unavailable (retry later), with a reason;
+ * anything else from it (a SQL error) stays Internal. The cause goes to the log.
+ */
+const APP_DATABASE: Record<string, [reason: string, message: string]> = {
+  SQLITE_BUSY: ["APP_DATABASE_BUSY", "the database is busy; try again"],
+  SQLITE_LOCKED: ["APP_DATABASE_BUSY", "the database is busy; try again"],
+  SQLITE_FULL: ["APP_DATABASE_FULL", "the server's database is out of space; try again later"],
+};
+const APP_DATABASE_DOWN = new Set([
+  "SQLITE_READONLY",
+  "SQLITE_IOERR",
+  "SQLITE_CANTOPEN",
+  "SQLITE_CORRUPT",
+  "SQLITE_NOTADB",
+  "SQLITE_PROTOCOL",
+  "SQLITE_PERM",
+  "CLIENT_CLOSED",
+  "SERVER_ERROR",
+  "HRANA_WEBSOCKET_ERROR",
+  "HRANA_CLOSED_ERROR",
+  "HRANA_PROTO_ERROR",
+]);
+function fromAppDatabase(err: LibsqlError): ConnectError | undefined {
+  const known = APP_DATABASE[err.code];
+  if (known) return rpcError(Code.Unavailable, known[0], known[1], { retryAfterMs: 1_000 });
+  if (APP_DATABASE_DOWN.has(err.code)) return rpcError(Code.Unavailable, "APP_DATABASE_UNAVAILABLE", "the server's database is unavailable; try again later", { retryAfterMs: 5_000 });
+  return undefined;
+}
+
 /** Internal errors keep their cause for the log, never for the client. */
 export function toPublicError(err: unknown): { error: ConnectError; cause?: unknown } {
   if (err instanceof ConnectError) return { error: err };
+  if (err instanceof LibsqlError) {
+    const error = fromAppDatabase(err);
+    if (error) return { error, cause: err };
+  }
   if (err instanceof DatabaseError) return { error: fromDatabase(err) };
   if (err instanceof EngineError) return { error: rpcError(ENGINE_CODES[err.reason], err.reason, err.message, err.extra) };
   // Connect's own errors from other realms, and aborts, arrive here as ConnectError via from().

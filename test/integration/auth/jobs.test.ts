@@ -184,7 +184,7 @@ describe("JobRunner", () => {
         get(target, prop, receiver) {
           if (prop !== "execute") return Reflect.get(target, prop, receiver) as unknown;
           return async (stmt: Parameters<Db["execute"]>[0]) => {
-            if (typeof stmt === "object" && stmt.sql.includes("job_leases (job_name")) clock.advance(HOUR);
+            if (typeof stmt !== "string" && (stmt as { sql: string }).sql.includes("job_leases (job_name")) clock.advance(HOUR);
             return target.execute(stmt);
           };
         },
