@@ -1,5 +1,5 @@
 import { decodePageToken, encodePageToken, pageSize } from "../common/paging.js";
-import { invalidArgument } from "../server/errors.js";
+import { invalidArgument } from "../common/errors.js";
 import type { AssistantCore } from "./assistant.js";
 import { ID, messageOut, type ChatMessageOut } from "./chat.js";
 import { conversationNotFound } from "./errors.js";

@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { invalidArgument, rpcError } from "../server/errors.js";
+import { invalidArgument, rpcError } from "../common/errors.js";
 
 /**
  * Every reason the assistant answers with, declared once (clients branch on them; README lists

@@ -12,7 +12,7 @@ import {
   type SqlAnswerSchema,
   type UsageSchema,
 } from "../../gen/sqlstudio/ai/v1/assistant_pb.js";
-import { callerOf } from "../server/context.js";
+import { callerOf } from "../common/caller.js";
 import type { ContextInfo, SqlAnswer, WarningKind as Warning } from "./assistant.js";
 import type { Chat, ChatMessageOut } from "./chat.js";
 import type { Conversations } from "./conversations.js";

@@ -1,6 +1,6 @@
 import { Code, type Interceptor } from "@connectrpc/connect";
-import { authKey, requestInfoKey } from "../server/context.js";
-import { rpcError } from "../server/errors.js";
+import { authKey, requestInfoKey } from "../common/caller.js";
+import { rpcError } from "../common/errors.js";
 import type { Accounts } from "./accounts.js";
 import { PUBLIC_AUTH_METHODS } from "./service.js";
 

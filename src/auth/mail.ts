@@ -3,7 +3,7 @@ import type { InStatement } from "@libsql/client";
 import type { Runtime } from "../common/runtime.js";
 import type { Email, Outbox } from "../email/mailer.js";
 import type { Logger } from "../observability/logger.js";
-import { resourceExhausted } from "../server/errors.js";
+import { resourceExhausted } from "../common/errors.js";
 import type { AuthStore } from "./store.js";
 
 export interface MailRules {

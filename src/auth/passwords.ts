@@ -3,7 +3,7 @@ import { availableParallelism } from "node:os";
 import bcrypt from "bcrypt";
 import { ZxcvbnFactory } from "@zxcvbn-ts/core";
 import { adjacencyGraphs, dictionary } from "@zxcvbn-ts/language-common";
-import { invalidArgument } from "../server/errors.js";
+import { invalidArgument } from "../common/errors.js";
 
 export const PASSWORD_MIN = 10;
 export const PASSWORD_MAX = 256;

@@ -1,7 +1,7 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { LoginResponse, RefreshTokenRequest, RefreshTokenResponse } from "../../gen/sqlstudio/auth/v1/auth_pb.js";
-import { rpcError } from "../server/errors.js";
+import { rpcError } from "../common/errors.js";
 
 /**
  * The refresh token of a browser client, kept where page scripts cannot read it: an

@@ -9,7 +9,7 @@ import {
   SessionSchema,
   UserSchema,
 } from "../../gen/sqlstudio/auth/v1/auth_pb.js";
-import { callerOf, requestInfoKey } from "../server/context.js";
+import { callerOf, requestInfoKey } from "../common/caller.js";
 import type { Accounts, TokenPair } from "./accounts.js";
 import type { Profiles } from "./profile.js";
 import type { SecurityEventRow, SessionRow, UserRow } from "./store.js";

@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import type { Runtime } from "../common/runtime.js";
-import type { RequestInfo } from "../server/context.js";
-import { rpcError } from "../server/errors.js";
+import type { RequestInfo } from "../common/caller.js";
+import { rpcError } from "../common/errors.js";
 import type { SecurityEventRow, UserRow } from "./store.js";
 
 /** Small pieces both Accounts and Profiles use. */

@@ -1,4 +1,4 @@
-import { invalidArgument } from "../server/errors.js";
+import { invalidArgument } from "../common/errors.js";
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;

@@ -1,4 +1,4 @@
-import { invalidArgument } from "../server/errors.js";
+import { invalidArgument } from "../common/errors.js";
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 200;

@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { rpcError } from "../server/errors.js";
+import { rpcError } from "../common/errors.js";
 
 /** The engine's per-user and per-host caps in one instance (issue 18 items 4 and 7). */
 export interface BudgetLimits {

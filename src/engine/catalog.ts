@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { invalidArgument, rpcError } from "../server/errors.js";
+import { invalidArgument, rpcError } from "../common/errors.js";
 import type { Connections } from "./connections.js";
 import type { EngineName, Session } from "./driver.js";
 import { mysqlIntrospector } from "./introspect/mysql.js";

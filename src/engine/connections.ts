@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import type { Runtime } from "../common/runtime.js";
-import type { RequestInfo } from "../server/context.js";
-import { invalidArgument, rpcError } from "../server/errors.js";
+import type { RequestInfo } from "../common/caller.js";
+import { invalidArgument, rpcError } from "../common/errors.js";
 import { DatabaseError, type EngineName, type SslMode, type Target } from "./driver.js";
 import { checkHost, confineSqlitePath, userSqliteDir, type HostPolicy } from "./policy.js";
 import { DRIVERS, type Pools } from "./pools.js";

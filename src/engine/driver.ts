@@ -1,13 +1,11 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { Dialect } from "./dialect.js";
+import type { Cell, EngineName, WireLimits } from "./types.js";
 import type { RawColumn, RawValue } from "./wire.js";
-import type { Value, ValueSchema } from "../../gen/sqlstudio/database/v1/values_pb.js";
+import type { Value } from "../../gen/sqlstudio/database/v1/values_pb.js";
 
-/** The engines a profile may name (MariaDB is "mysql"). */
-export type EngineName = "postgresql" | "mysql" | "sqlite";
+export type { Cell, EngineName };
 export type SslMode = "disable" | "prefer" | "require" | "verify-ca" | "verify-full";
 
-/** One cell as the wire carries it; `{}` (no kind) is never produced: NULL is `nullValue`. */
-export type Cell = MessageInitShape<typeof ValueSchema>;
 /** What drivers produce: a Value message. */
 export type CellMessage = Value;
 /**
@@ -107,14 +105,14 @@ export interface PoolLimits {
   /** Called before a connection is opened; returns its release (called once it is closed). */
   admit?: () => () => void;
   /** Caps on what one read may buffer (engine/limits.ts); defaults when absent. */
-  wire?: import("./limits.js").WireLimits;
+  wire?: WireLimits;
   /** Told when a connection is ended for a limit, a protocol violation or a refused credential exchange. */
   onLimit?: (reason: EngineReason) => void;
 }
 
 export interface Driver {
   readonly engine: EngineName;
-  readonly dialect: import("./dialect.js").Dialect;
+  readonly dialect: Dialect;
   pool(target: Target, limits: PoolLimits): EnginePool;
 }
 

@@ -1,28 +1,7 @@
 import { EngineError } from "./driver.js";
+import type { WireLimits } from "./types.js";
 
-/**
- * What one connection to a user's database may make this process hold. Every database a profile
- * points at is untrusted: these bound what it can send before the call ends (DESIGN.md §7).
- */
-export interface WireLimits {
-  /** Largest cell, and largest row, read from a database (ENGINE_MAX_CELL_BYTES). */
-  maxCellBytes: number;
-  /** Largest error or notice message read off the wire; larger is a protocol violation. */
-  maxMessageBytes: number;
-  /** Largest other protocol message (row descriptions, column definitions, authentication). */
-  maxControlBytes: number;
-  /** Most columns a result may have (PostgreSQL allows 1,664 and MySQL 4,096). */
-  maxColumns: number;
-  /** Bytes of rows a cursor holds before it stops reading the socket. */
-  bufferBytes: number;
-  /** Rows and bytes a whole small result (a page, a catalog answer: Session.all) may hold. */
-  allRows: number;
-  allBytes: number;
-  /** Time a cancel request (PostgreSQL's cancel connection, MySQL's KILL QUERY) may take. */
-  cancelTimeoutMs: number;
-  /** Time a connection reset (DISCARD ALL, COM_RESET_CONNECTION) may take before it is closed instead. */
-  resetTimeoutMs: number;
-}
+export type { WireLimits };
 
 export const DEFAULT_WIRE_LIMITS: WireLimits = {
   maxCellBytes: 16 * 1024 * 1024,

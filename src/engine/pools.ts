@@ -1,5 +1,5 @@
 import type { Logger } from "../observability/logger.js";
-import { resourceExhausted } from "../server/errors.js";
+import { resourceExhausted } from "../common/errors.js";
 import type { Budget } from "./budget.js";
 import type { Driver, EngineName, EnginePool, EngineReason, PoolStats, Session, Target } from "./driver.js";
 import type { WireLimits } from "./limits.js";

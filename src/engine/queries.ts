@@ -4,7 +4,7 @@ import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ExecuteQueryResponseSchema } from "../../gen/sqlstudio/database/v1/query_pb.js";
 import type { Runtime } from "../common/runtime.js";
 import type { Logger } from "../observability/logger.js";
-import { invalidArgument, rpcError } from "../server/errors.js";
+import { invalidArgument, rpcError } from "../common/errors.js";
 import type { Sync } from "../sync/sync.js";
 import type { CancelRelay } from "./cancel-relay.js";
 import type { Connections } from "./connections.js";

@@ -1,7 +1,7 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { createHash } from "node:crypto";
 import { RowSchema } from "../../gen/sqlstudio/database/v1/values_pb.js";
-import { invalidArgument } from "../server/errors.js";
+import { invalidArgument } from "../common/errors.js";
 import type { Dialect } from "./dialect.js";
 import type { Cell } from "./driver.js";
 import type { TableDescription } from "./introspect/types.js";

@@ -13,8 +13,8 @@ import { SchemaService, TableKind } from "../../gen/sqlstudio/database/v1/schema
 import { ExportFormat, FilterOperator, TableService, type Filter, type Sort, type TableRef } from "../../gen/sqlstudio/database/v1/table_pb.js";
 import type { Value } from "../../gen/sqlstudio/database/v1/values_pb.js";
 import { decodePageToken, encodePageToken, pageSize } from "../common/paging.js";
-import { callerOf, requestInfoKey } from "../server/context.js";
-import { invalidArgument } from "../server/errors.js";
+import { callerOf, requestInfoKey } from "../common/caller.js";
+import { invalidArgument } from "../common/errors.js";
 import type { HistoryEntry } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
 import { decodePayload } from "../sync/payload.js";
 import type { Sync } from "../sync/sync.js";

@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { invalidArgument, rpcError } from "../server/errors.js";
+import { invalidArgument, rpcError } from "../common/errors.js";
 import { checkName, withSession, type Catalog } from "./catalog.js";
 import type { Budget } from "./budget.js";
 import type { Connections } from "./connections.js";

@@ -1,6 +1,6 @@
 import { ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
-import { notFound, unavailable } from "../server/errors.js";
+import { notFound, unavailable } from "../common/errors.js";
 import type { HealthState } from "./state.js";
 
 /** grpc.health.v1.Health: Check and Watch over every protocol. */

@@ -1,8 +1,8 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { Code } from "@connectrpc/connect";
 import { RealtimeService, type ServerEvent } from "../../gen/sqlstudio/realtime/v1/realtime_pb.js";
-import { callerOf } from "../server/context.js";
-import { limitExceeded, rpcError, unavailable } from "../server/errors.js";
+import { callerOf } from "../common/caller.js";
+import { limitExceeded, rpcError, unavailable } from "../common/errors.js";
 import { SUBSCRIPTION_LIMIT, type EndReason, type RealtimeHub } from "./hub.js";
 
 const caller = callerOf;

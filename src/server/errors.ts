@@ -1,45 +1,12 @@
-import { create } from "@bufbuild/protobuf";
-import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ErrorInfoSchema } from "../../gen/sqlstudio/common/v1/error_pb.js";
+import { rpcError } from "../common/errors.js";
 import { DatabaseError, EngineError, type EngineReason } from "../engine/driver.js";
 
 /**
- * The one place where errors become Connect errors. Feature code throws these helpers (or
- * plain errors for bugs); the error interceptor turns anything else into Internal without
- * leaking its message.
+ * The one place where any error becomes the Connect error a client sees: the user's database's
+ * errors and the engine's get their code and reason here, and anything that is not already a
+ * ConnectError becomes Internal without leaking its message.
  */
-export function rpcError(
-  code: Code,
-  reason: string,
-  message: string,
-  extra: { field?: string; retryAfterMs?: number; metadata?: Record<string, string> } = {},
-): ConnectError {
-  const info = create(ErrorInfoSchema, {
-    reason,
-    field: extra.field ?? "",
-    retryAfter: extra.retryAfterMs !== undefined ? durationFromMs(extra.retryAfterMs) : undefined,
-    metadata: extra.metadata ?? {},
-  });
-  const err = new ConnectError(message, code, undefined, [{ desc: ErrorInfoSchema, value: info }]);
-  if (extra.retryAfterMs !== undefined) err.metadata.set("retry-after", String(Math.ceil(extra.retryAfterMs / 1000)));
-  return err;
-}
-
-export const invalidArgument = (field: string, message: string, reason = "INVALID_ARGUMENT") =>
-  rpcError(Code.InvalidArgument, reason, `${field}: ${message}`, { field });
-export const notFound = (what: string, reason = "NOT_FOUND") => rpcError(Code.NotFound, reason, `${what} not found`);
-export const unavailable = (message: string, reason = "UNAVAILABLE", retryAfterMs?: number) =>
-  rpcError(Code.Unavailable, reason, message, { retryAfterMs });
-export const resourceExhausted = (message: string, retryAfterMs: number, reason = "RATE_LIMITED") =>
-  rpcError(Code.ResourceExhausted, reason, message, { retryAfterMs });
-
-/**
- * ResourceExhausted for a configured cap (not a rate: no retry-after). ErrorInfo names the limit
- * by its configuration variable in `metadata.limit`, with its value in `metadata.max`.
- */
-export const limitExceeded = (limit: string, max: number, reason: string, message: string, field?: string) =>
-  rpcError(Code.ResourceExhausted, reason, message, { field, metadata: { limit, max: String(max) } });
 
 /** What the user's own database answered: theirs to read, with a code that says what to do. */
 function fromDatabase(err: DatabaseError): ConnectError {

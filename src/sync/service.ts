@@ -9,8 +9,8 @@ import {
   SyncService,
   type Change,
 } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
-import { callerOf } from "../server/context.js";
-import { invalidArgument } from "../server/errors.js";
+import { callerOf } from "../common/caller.js";
+import { invalidArgument } from "../common/errors.js";
 import { decodePayload, kindToProto } from "./payload.js";
 import type { Result } from "./push.js";
 import type { ConflictRow, RecordRow } from "./store.js";

@@ -3,7 +3,7 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { ChangeSchema, type Change, type HistoryEntrySchema } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
 import { decodePageToken, encodePageToken, pageSize } from "../common/paging.js";
 import type { Runtime } from "../common/runtime.js";
-import { invalidArgument, limitExceeded, rpcError } from "../server/errors.js";
+import { invalidArgument, limitExceeded, rpcError } from "../common/errors.js";
 import { checkChange } from "./payload.js";
 import { LIMIT_OF_REASON, planPush, type CheckedChange, type Result } from "./push.js";
 import type { ConflictRow, DeviceRow, Kind, RecordRow, SyncStore } from "./store.js";

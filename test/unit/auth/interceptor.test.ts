@@ -10,8 +10,8 @@ import { AuthService } from "../../../gen/sqlstudio/auth/v1/auth_pb.js";
 import type { Accounts } from "../../../src/auth/accounts.js";
 import { authInterceptor, isPublic } from "../../../src/auth/interceptor.js";
 import { PUBLIC_AUTH_METHODS } from "../../../src/auth/service.js";
-import { authKey, type AuthContext } from "../../../src/server/context.js";
-import { rpcError } from "../../../src/server/errors.js";
+import { authKey, type AuthContext } from "../../../src/common/caller.js";
+import { rpcError } from "../../../src/common/errors.js";
 
 const AUTH = "sqlstudio.auth.v1.AuthService";
 const EXPECTED_PUBLIC = ["Register", "VerifyEmail", "Login", "RefreshToken", "RequestPasswordReset", "ResetPassword"];
