@@ -1,5 +1,5 @@
 import type { Logger } from "../observability/logger.js";
-import { resourceExhausted } from "../common/errors.js";
+import { resourceExhausted, R } from "../common/errors.js";
 import type { Budget } from "./budget.js";
 import type { Driver, EngineName, EnginePool, EngineReason, PoolStats, Session, Target } from "./driver.js";
 import type { WireLimits } from "./limits.js";
@@ -115,7 +115,7 @@ export class Pools {
     const mine = [...this.entries].filter(([k]) => k.startsWith(prefix));
     if (mine.length < this.limits.perUser) return;
     const idle = mine.filter(([, e]) => e.inUse === 0).sort((a, b) => a[1].lastUsed - b[1].lastUsed)[0];
-    if (!idle) throw resourceExhausted(`at most ${this.limits.perUser} connections may be in use at once; wait for one to finish`, 1_000, "TOO_MANY_POOLS");
+    if (!idle) throw resourceExhausted(`at most ${this.limits.perUser} connections may be in use at once; wait for one to finish`, 1_000, R.TOO_MANY_POOLS);
     this.entries.delete(idle[0]);
     this.onCount(this.entries.size);
     void idle[1].pool.end();

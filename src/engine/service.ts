@@ -14,7 +14,7 @@ import { ExportFormat, FilterOperator, TableService, type Filter, type Sort, typ
 import type { Value } from "../../gen/sqlstudio/database/v1/values_pb.js";
 import { decodePageToken, encodePageToken, pageSize } from "../common/paging.js";
 import { callerOf, requestInfoKey } from "../common/caller.js";
-import { invalidArgument } from "../common/errors.js";
+import { invalidArgument, R } from "../common/errors.js";
 import type { HistoryEntry } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
 import { decodePayload } from "../sync/payload.js";
 import type { Sync } from "../sync/sync.js";
@@ -110,7 +110,7 @@ export function connectionService(connections: Connections, pools: Pools): Servi
           if (typeof name !== "string" || typeof id !== "string") throw new Error();
           after = { name, id };
         } catch {
-          throw invalidArgument("page_token", "is not a token this server issued", "INVALID_PAGE_TOKEN");
+          throw invalidArgument("page_token", "is not a token this server issued", R.INVALID_PAGE_TOKEN);
         }
       }
       const rows = await connections.list(userOf(ctx), limit + 1, after);

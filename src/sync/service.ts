@@ -10,7 +10,7 @@ import {
   type Change,
 } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
 import { callerOf } from "../common/caller.js";
-import { invalidArgument } from "../common/errors.js";
+import { invalidArgument, R } from "../common/errors.js";
 import { decodePayload, kindToProto } from "./payload.js";
 import type { Result } from "./push.js";
 import type { ConflictRow, RecordRow } from "./store.js";
@@ -95,7 +95,7 @@ export function syncService(sync: Sync): ServiceImpl<typeof SyncService> {
       else if (r.case === "keepClient" && r.value) how = { case: "keepClient" };
       else if (r.case === "keepBoth" && r.value) how = { case: "keepBoth" };
       else if (r.case === "merged") how = { case: "merged", change: r.value };
-      else throw invalidArgument("resolution", "choose keep_server, keep_client, keep_both or merged", "RESOLUTION_REQUIRED");
+      else throw invalidArgument("resolution", "choose keep_server, keep_client, keep_both or merged", R.RESOLUTION_REQUIRED);
       const out = await sync.resolve(userOf(ctx), req.conflictId, how);
       return { record: toRecord(out.record), copy: out.copy ? toRecord(out.copy) : undefined, headSeq: BigInt(out.headSeq) };
     },

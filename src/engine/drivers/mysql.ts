@@ -10,6 +10,7 @@ import { MysqlCursor, type CursorHost } from "./mysql/cursor.js";
 import { MysqlFrames } from "./mysql/frames.js";
 import { MysqlPool } from "./mysql/pool.js";
 import { dbError, type Field } from "./mysql/types.js";
+import { R } from "../../common/reasons.js";
 
 /** What a connection needs from its pool. */
 export interface MysqlOwner {
@@ -76,7 +77,7 @@ class MysqlSession implements Session, PooledConn {
       socket.destroy();
       onClosed();
     });
-    socket.once("close", () => this.lifeline.kill(new EngineError("the database closed the connection", "CONNECTION_CLOSED")));
+    socket.once("close", () => this.lifeline.kill(new EngineError("the database closed the connection", R.CONNECTION_CLOSED)));
     const verifying = target.sslMode === "verify-ca" || target.sslMode === "verify-full";
     conn.on("error", (err) => this.lifeline.kill(dbError(err, verifying)));
     this.host = { lifeline: this.lifeline, limits: owner.limits, reading: (names) => (this.names = names), cancel: () => this.cancel() };
@@ -171,11 +172,11 @@ class MysqlSession implements Session, PooledConn {
   close(): void {
     if (!this.alive) return;
     this.closed();
-    const timer = setTimeout(() => this.lifeline.kill(new EngineError("closed", "CONNECTION_CLOSED")), 1_000);
+    const timer = setTimeout(() => this.lifeline.kill(new EngineError("closed", R.CONNECTION_CLOSED)), 1_000);
     timer.unref();
     this.conn.end(() => {
       clearTimeout(timer);
-      this.lifeline.kill(new EngineError("closed", "CONNECTION_CLOSED"));
+      this.lifeline.kill(new EngineError("closed", R.CONNECTION_CLOSED));
     });
   }
 

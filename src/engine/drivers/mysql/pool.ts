@@ -2,6 +2,7 @@ import { ConnPool, openAdmitted } from "../../conn-pool.js";
 import { EngineError, type EnginePool, type PoolLimits, type Session, type Target } from "../../driver.js";
 import { DEFAULT_WIRE_LIMITS, protocolViolation, type WireLimits } from "../../limits.js";
 import type { MysqlOwner, MysqlSession } from "../mysql.js";
+import { R } from "../../../common/reasons.js";
 
 type Open = (target: Target, owner: MysqlOwner, onClosed: () => void) => Promise<MysqlSession>;
 
@@ -24,7 +25,7 @@ export class MysqlPool implements EnginePool, MysqlOwner {
   }
 
   observe(reason: Error): void {
-    if (reason instanceof EngineError && reason.reason !== "CONNECTION_CLOSED") this.poolLimits.onLimit?.(reason.reason);
+    if (reason instanceof EngineError && reason.reason !== R.CONNECTION_CLOSED) this.poolLimits.onLimit?.(reason.reason);
   }
 
   acquire(): Promise<Session> {
@@ -75,7 +76,7 @@ export class MysqlPool implements EnginePool, MysqlOwner {
       await Promise.race([work, new Promise<void>((_, reject) => setTimeout(() => reject(timeout()), this.limits.cancelTimeoutMs).unref())]);
     } finally {
       clearTimeout(timer);
-      work.catch(() => undefined).finally(() => s?.destroy(new EngineError("done", "CONNECTION_CLOSED")));
+      work.catch(() => undefined).finally(() => s?.destroy(new EngineError("done", R.CONNECTION_CLOSED)));
     }
   }
 

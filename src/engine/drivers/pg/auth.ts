@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { EngineError } from "../../driver.js";
+import { R } from "../../../common/reasons.js";
 
 /** PostgreSQL's default `scram_iterations`: fewer would let whoever answers make offline guessing cheap. */
 export const MIN_SCRAM_ITERATIONS = 4_096;
@@ -7,7 +8,7 @@ export const MIN_SCRAM_ITERATIONS = 4_096;
 export const passwordRefused = (why: string) =>
   new EngineError(
     `the password was not sent: ${why}. It goes only over verified TLS (ssl_mode verify-ca or verify-full) or to a SCRAM-SHA-256 exchange`,
-    "PASSWORD_NOT_SENT",
+    R.PASSWORD_NOT_SENT,
     { field: "ssl_mode" },
   );
 

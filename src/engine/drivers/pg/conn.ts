@@ -12,6 +12,7 @@ import { sendCancel } from "./cancel.js";
 import { PgFrames } from "./frames.js";
 import { PgPortal, type PortalField, type PortalHost } from "./portal.js";
 import { converter, rawColumn, TYPE_NAMES, type Convert } from "./types.js";
+import { R } from "../../../common/reasons.js";
 
 /** Rows the first Execute of a statement asks for (the reader's first batch). */
 const FIRST_ROWS = 100;
@@ -45,7 +46,7 @@ export function dbError(err: unknown): Error {
     return new DatabaseError(e.message ?? "database error", e.code, kind);
   }
   if (e && typeof e.code === "string" && TLS_VERIFY.test(e.code)) {
-    return new EngineError(`the server's TLS certificate was not verified (${e.code}): ${e.message ?? ""}`, "TLS_VERIFY_FAILED", { field: "ssl_mode" });
+    return new EngineError(`the server's TLS certificate was not verified (${e.code}): ${e.message ?? ""}`, R.TLS_VERIFY_FAILED, { field: "ssl_mode" });
   }
   if (e && typeof e.code === "string" && /^(ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|EPIPE)$/.test(e.code)) {
     return new DatabaseError(`cannot reach the database: ${e.code}`, e.code, "connect");
@@ -105,7 +106,7 @@ export class PgConn implements Session, PooledConn {
       connection.stream.destroy();
       onClosed();
     });
-    connection.stream.once("close", () => this.lifeline.kill(new EngineError("the database closed the connection", "CONNECTION_CLOSED")));
+    connection.stream.once("close", () => this.lifeline.kill(new EngineError("the database closed the connection", R.CONNECTION_CLOSED)));
     // An idle connection the server dropped must not take the process down.
     this.client.on("error", (err) => this.lifeline.kill(dbError(err)));
     this.host = {
@@ -209,7 +210,7 @@ export class PgConn implements Session, PooledConn {
     if (!this.alive) return;
     this.closed();
     const stream = (this.client as unknown as { connection: { stream: import("node:net").Socket } }).connection.stream;
-    const timer = setTimeout(() => this.lifeline.kill(new EngineError("closed", "CONNECTION_CLOSED")), 1_000);
+    const timer = setTimeout(() => this.lifeline.kill(new EngineError("closed", R.CONNECTION_CLOSED)), 1_000);
     timer.unref();
     stream.once("close", () => clearTimeout(timer));
     void this.client.end().catch(() => undefined);
