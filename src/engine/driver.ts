@@ -109,6 +109,8 @@ export interface PoolLimits {
   wire?: WireLimits;
   /** Told when a connection is ended for a limit, a protocol violation or a refused credential exchange. */
   onLimit?: (reason: EngineReason) => void;
+  /** The clock idle connections are timed by (the server's runtime); Date.now when absent. */
+  now?: () => number;
 }
 
 export interface Driver {

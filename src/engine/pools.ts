@@ -59,7 +59,7 @@ export class Pools {
       const driver = DRIVERS[engine];
       const t = await target();
       const admit = engine === "sqlite" || !this.budget ? undefined : () => this.admit(userId, t.host);
-      const pool = driver.pool(t, { max: this.limits.max, idleMs: this.limits.idleMs, wire: this.limits.wire, onLimit: this.limits.onLimit, admit });
+      const pool = driver.pool(t, { max: this.limits.max, idleMs: this.limits.idleMs, wire: this.limits.wire, onLimit: this.limits.onLimit, admit, now: this.now });
       e = this.entries.get(key) ?? { pool, driver, host: t.host, version, lastUsed: this.now(), inUse: 0, health: { healthy: true, checkedAt: 0, error: "" } };
       if (e.pool !== pool) void pool.end();
       this.entries.set(key, e);

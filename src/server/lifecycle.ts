@@ -132,7 +132,7 @@ export async function startServer<F extends ServerFeatures>(config: Config, opts
   let stopping: Promise<void> | undefined;
   const shutdown = (reason = "shutdown") =>
     (stopping ??= (async () => {
-      const started = Date.now();
+      const started = runtime.now();
       const budget = config.server.shutdownTimeoutMs;
       logger.info({ reason, timeoutMs: budget }, "shutting down: not ready, refusing new connections, finishing in-flight work");
       app.beginShutdown();
@@ -158,7 +158,7 @@ export async function startServer<F extends ServerFeatures>(config: Config, opts
         app.listener.destroyAll();
         await drained;
       }
-      const left = () => Math.max(0, budget - (Date.now() - started));
+      const left = () => Math.max(0, budget - (runtime.now() - started));
       await app.fastify.close();
       await sockets;
       // The engine first: its pools end at once (busy connections destroyed), so neither a
@@ -169,7 +169,7 @@ export async function startServer<F extends ServerFeatures>(config: Config, opts
       await closeServer(metricsServer);
       await closeServer(wsServer);
       db.close();
-      logger.info({ ms: Date.now() - started }, "shutdown complete");
+      logger.info({ ms: runtime.now() - started }, "shutdown complete");
     })());
 
   return { app, db, metrics, features, jobs, ports, addresses, shutdown };

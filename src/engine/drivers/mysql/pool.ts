@@ -17,7 +17,7 @@ export class MysqlPool implements EnginePool, MysqlOwner {
     private readonly openSession: Open,
   ) {
     this.limits = poolLimits.wire ?? DEFAULT_WIRE_LIMITS;
-    this.conns = new ConnPool(() => this.connect(), poolLimits);
+    this.conns = new ConnPool(() => this.connect(), poolLimits, poolLimits.now);
   }
 
   private connect(): Promise<MysqlSession> {

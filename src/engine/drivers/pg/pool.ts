@@ -25,7 +25,7 @@ export class PgPool implements EnginePool, PgConnOwner {
     private readonly poolLimits: PoolLimits,
   ) {
     this.limits = poolLimits.wire ?? DEFAULT_WIRE_LIMITS;
-    this.conns = new ConnPool(() => this.connect(), poolLimits);
+    this.conns = new ConnPool(() => this.connect(), poolLimits, poolLimits.now);
   }
 
   private connect(): Promise<PgConn> {
