@@ -46,10 +46,6 @@ function same(d: Dialect, column: string, placeholder: string): string {
   return `${column} IS ${placeholder}`;
 }
 
-export function columnSet(t: TableDescription): Set<string> {
-  return new Set(t.columns.map((c) => c.name));
-}
-
 function checkColumn(t: TableDescription, name: string, field: string) {
   if (!t.columns.some((c) => c.name === name)) throw invalidArgument(field, `the table has no column ${JSON.stringify(name)}`, R.UNKNOWN_COLUMN);
 }

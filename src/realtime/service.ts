@@ -4,7 +4,6 @@ import { callerOf } from "../common/caller.js";
 import { fail, limitExceeded, R } from "../common/errors.js";
 import { SUBSCRIPTION_LIMIT, type EndReason, type RealtimeHub } from "./hub.js";
 
-const caller = callerOf;
 
 /**
  * sqlstudio.realtime.v1.RealtimeService: the same events as the WebSocket, as a server
@@ -14,7 +13,7 @@ const caller = callerOf;
 export function realtimeService(hub: RealtimeHub, opts: { maxQueued: number; now: () => number }): ServiceImpl<typeof RealtimeService> {
   return {
     async *subscribe(_req, ctx) {
-      const auth = caller(ctx);
+      const auth = callerOf(ctx);
       const queue: ServerEvent[] = [];
       let ended: EndReason | "expired" | undefined;
       let wake: (() => void) | undefined;

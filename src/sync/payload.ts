@@ -63,9 +63,9 @@ function fieldWithoutSecret(field: string): string {
 /**
  * Checks one change's content: a rejected change names its reason and field (relative to the
  * change, proto names). Connection payloads carrying a secret are rejected; history SQL is
- * redacted before it is stored.
+ * redacted in place, in `c` itself, before it is stored.
  */
-export function checkChange(c: Change): CheckedChange {
+export function checkAndRedactChange(c: Change): CheckedChange {
   const base = { mutationId: c.mutationId, recordId: c.recordId };
   const reject = (reason: Reason, field: string): CheckedChange => ({ ok: false, ...base, reason, field });
   if (c.baseVersion < 0n) return reject(R.INVALID_BASE_VERSION, "base_version");

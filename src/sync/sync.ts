@@ -3,7 +3,7 @@ import { ChangeSchema, type Change, type HistoryEntrySchema } from "../../gen/sq
 import { decodePageToken, encodePageToken, pageSize } from "../common/paging.js";
 import type { Runtime } from "../common/runtime.js";
 import { invalidArgument, limitExceeded, fail, R } from "../common/errors.js";
-import { checkChange } from "./payload.js";
+import { checkAndRedactChange } from "./payload.js";
 import { LIMIT_OF_REASON, planPush, type CheckedChange, type Result } from "./push.js";
 import type { ConflictRow, DeviceRow, Kind, RecordRow, SyncStore } from "./store.js";
 import { fitsQuota, recordBytes, usageDelta, type UsageDelta } from "./usage.js";
@@ -63,7 +63,7 @@ export class Sync {
       if (!ID.test(c.recordId)) throw invalidArgument(`changes.${i}.record_id`, "must be a UUID", R.INVALID_RECORD_ID);
     });
     // Each payload is encoded once, here; the byte limit counts what would be stored.
-    const checked = changes.map(checkChange);
+    const checked = changes.map(checkAndRedactChange);
     const bytes = checked.reduce((n, c) => n + (c.ok && c.payload !== null ? Buffer.byteLength(c.payload) : 0), 0);
     if (bytes > this.limits.maxPushBytes) {
       throw invalidArgument("changes", `a push may carry at most ${this.limits.maxPushBytes} bytes of payload; split the batch`, R.PUSH_TOO_LARGE);
@@ -148,7 +148,7 @@ export class Sync {
     if (!ID.test(conflictId)) throw invalidArgument("conflict_id", "must be a conflict id", R.INVALID_ID);
     let merged: { payload: string; kind: Kind } | undefined;
     if (how.case === "merged") {
-      const checked = checkChange({ ...how.change, delete: false });
+      const checked = checkAndRedactChange({ ...how.change, delete: false });
       if (!checked.ok) throw invalidArgument(`merged.${checked.field}`, `is not acceptable (${checked.reason})`, checked.reason);
       merged = { payload: checked.payload!, kind: checked.kind! };
     }

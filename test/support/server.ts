@@ -6,7 +6,6 @@ import { Writable } from "node:stream";
 import { loadConfig } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
 import { createLogger, type Logger } from "../../src/observability/logger.js";
-import type { ServiceEntry } from "../../src/common/service.js";
 import { buildFeatures, type Features } from "../../src/features.js";
 import { startServer, type RunningServer, type StartOptions } from "../../src/server/lifecycle.js";
 
