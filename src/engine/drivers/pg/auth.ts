@@ -24,6 +24,8 @@ interface AuthHooks {
  * offline) where it could be read: cleartext and md5 requests only over verified TLS, SCRAM only
  * with at least MIN_SCRAM_ITERATIONS. pg binds its handlers when it connects, so these instance
  * methods replace its own; the refusal fails the connect before a byte of the password is written.
+ * These handlers are pg's internals, not its API: test/unit/engine/pg-internals.test.ts fails when
+ * pg renames or stops binding them.
  */
 export function guardPassword(client: pg.Client, verifiedTls: boolean): void {
   const c = client as unknown as AuthHooks;

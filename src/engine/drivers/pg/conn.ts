@@ -94,6 +94,9 @@ export class PgConn implements Session, PooledConn {
   ) {
     this.lifeline = new Lifeline((reason) => owner.observe(reason));
     this.client = new pg.Client(config);
+    // pg's Connection and its socket are not public API: the frames of the socket are watched
+    // (PgFrames) and the socket ended by us. test/unit/engine/pg-internals.test.ts fails when pg
+    // stops having them.
     const connection = (this.client as unknown as { connection: { stream: import("node:net").Socket; once(e: string, f: () => void): void } }).connection;
     guardPassword(this.client, target.sslMode === "verify-ca" || target.sslMode === "verify-full");
     const frames = new PgFrames(owner.limits, (i) => this.current?.fields[i]?.name, (err) => this.lifeline.kill(err));
@@ -200,7 +203,7 @@ export class PgConn implements Session, PooledConn {
   /** What the last request left (a transaction, settings, temp tables, advisory locks, prepared statements) is cleared. */
   async reset(): Promise<void> {
     const work = (async () => {
-      if ((this.client as unknown as { _txStatus: string | null })._txStatus !== "I") await this.all("ROLLBACK");
+      if (this.client.getTransactionStatus() !== "I") await this.all("ROLLBACK");
       await this.all("DISCARD ALL");
     })();
     await this.lifeline.within(work, this.owner.limits.resetTimeoutMs, () => protocolViolation("the connection reset did not finish"));
