@@ -2,23 +2,15 @@ import net from "node:net";
 import mysql from "mysql2";
 import { mysqlDialect } from "../dialect.js";
 import { EngineError, type Cell, type ColumnInfo, type Cursor, type Driver, type Session, type Target } from "../driver.js";
-import { protocolViolation, type WireLimits } from "../limits.js";
+import { protocolViolation } from "../limits.js";
 import type { PooledConn } from "../conn-pool.js";
 import { Lifeline } from "./lifeline.js";
 import { authPlugins, RSA_PIN_OPTION } from "./mysql/auth.js";
 import { MysqlCursor, type CursorHost } from "./mysql/cursor.js";
 import { MysqlFrames } from "./mysql/frames.js";
-import { MysqlPool } from "./mysql/pool.js";
+import { MysqlPool, type MysqlOwner } from "./mysql/pool.js";
 import { dbError, type Field } from "./mysql/types.js";
 import { R } from "../../common/reasons.js";
-
-/** What a connection needs from its pool. */
-export interface MysqlOwner {
-  limits: WireLimits;
-  observe(reason: Error): void;
-  release(conn: MysqlSession, broken: boolean): void;
-  kill(threadId: number): Promise<void>;
-}
 
 function options(t: Target, stream: net.Socket): mysql.ConnectionOptions {
   const verified = t.sslMode === "verify-ca" || t.sslMode === "verify-full";
