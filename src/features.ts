@@ -32,9 +32,11 @@ import { realtimeJobs } from "./realtime/jobs.js";
 import { realtimeService } from "./realtime/service.js";
 import { RealtimeStore } from "./realtime/store.js";
 import { PROTOCOL_JSON, PROTOCOL_PROTO, realtimeSocketHandler } from "./realtime/ws.js";
-import type { AppDeps, ServiceEntry } from "./server/app.js";
+import type { ServiceEntry } from "./common/service.js";
+import type { AppDeps } from "./server/app.js";
 import { SUBSCRIBE_PATH, SubscribeGate } from "./realtime/gate.js";
 import { SUBSCRIPTION_LIMIT } from "./realtime/hub.js";
+import { writeStreamError } from "./server/early-error.js";
 import { clientAddress } from "./server/ws.js";
 import { ConnectionService } from "../gen/sqlstudio/database/v1/connection_pb.js";
 import { QueryService } from "../gen/sqlstudio/database/v1/query_pb.js";
@@ -81,7 +83,10 @@ export interface Features {
   gate: SubscribeGate;
 }
 
-/** The composition root of the features: each gets its store, logic and service here. */
+/**
+ * The composition root of the features: each gets its store, logic and service here. main.ts hands
+ * it to the server, which calls it on its database, metrics and clock.
+ */
 export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; runtime: Runtime; metrics: Metrics }): Features {
   const { config, db, logger, runtime } = deps;
   const mailer: Mailer =
@@ -130,7 +135,7 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
       },
     },
   );
-  const gate = new SubscribeGate(hub, () => deps.metrics.limitHits.inc({ limit: SUBSCRIPTION_LIMIT }));
+  const gate = new SubscribeGate(hub, () => deps.metrics.limitHits.inc({ limit: SUBSCRIPTION_LIMIT }), writeStreamError);
   const syncStore = new SyncStore(db);
   const sync = new Sync(syncStore, runtime, config.sync, {
     changed: (userId, headSeq, deviceId) => hub.publishQuietly(userId, { case: "syncChanged", headSeq, deviceId }),

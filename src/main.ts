@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig } from "./config/load.js";
 
 /**
- * Entry: config → database → migrate → app → listen → signals. The configuration is checked
+ * Entry: config → database → migrate → features → app → listen → signals. The configuration is checked
  * before the server's modules load (a second or more on a busy machine), so a container missing
  * its settings says so and exits at once.
  */
@@ -16,9 +16,13 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const [{ createLogger }, { startServer }] = await Promise.all([import("./observability/logger.js"), import("./server/lifecycle.js")]);
+  const [{ createLogger }, { startServer }, { buildFeatures }] = await Promise.all([
+    import("./observability/logger.js"),
+    import("./server/lifecycle.js"),
+    import("./features.js"),
+  ]);
   const logger = createLogger(config.log);
-  const server = await startServer(config, { logger });
+  const server = await startServer(config, { logger, features: buildFeatures });
   logger.info(
     { environment: config.environment, api: server.addresses.api, ws: server.addresses.ws, metrics: server.addresses.metrics, database: redactUrl(config.database.url) },
     `SQL Studio Server ready: API (gRPC, gRPC-Web, Connect) ${server.addresses.api} · WebSocket ${server.addresses.ws} · metrics ${server.addresses.metrics}`,

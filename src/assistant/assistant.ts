@@ -5,7 +5,7 @@ import type { Connections } from "../engine/connections.js";
 import { explainCheck } from "../engine/explain-check.js";
 import type { ConnectionRow } from "../engine/store.js";
 import type { Logger } from "../observability/logger.js";
-import { invalidArgument } from "../server/errors.js";
+import { invalidArgument } from "../common/errors.js";
 import { tablesIn } from "./answer.js";
 import { buildContext, rankedKeys, type BuiltContext } from "./context.js";
 import { modelNotAllowed, notConfigured } from "./errors.js";

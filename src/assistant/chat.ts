@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { invalidArgument } from "../server/errors.js";
+import { invalidArgument } from "../common/errors.js";
 import { sqlBlocks } from "./answer.js";
 import { checkText, LIMITS, type AssistantCore, type ContextInfo, type SqlAnswer } from "./assistant.js";
 import { oneLine } from "./ddl.js";

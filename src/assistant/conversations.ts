@@ -1,5 +1,5 @@
 import { decodePageToken, encodePageToken, pageSize } from "../common/paging.js";
-import { invalidArgument } from "../server/errors.js";
+import { invalidArgument, R } from "../common/errors.js";
 import type { AssistantCore } from "./assistant.js";
 import { ID, messageOut, type ChatMessageOut } from "./chat.js";
 import { conversationNotFound } from "./errors.js";
@@ -38,7 +38,7 @@ export class Conversations {
     let before: { updatedAt: number; id: string } | undefined;
     if (token !== undefined) {
       const m = /^(\d{1,16}):(.{1,64})$/.exec(token);
-      if (!m) throw invalidArgument("page_token", "is not a token this server issued", "INVALID_PAGE_TOKEN");
+      if (!m) throw invalidArgument("page_token", "is not a token this server issued", R.INVALID_PAGE_TOKEN);
       before = { updatedAt: Number(m[1]), id: m[2] };
     }
     if (req.connectionId.length > 128) throw invalidArgument("connection_id", "is not a connection id");

@@ -7,7 +7,7 @@ import type { Connections } from "../engine/connections.js";
 import type { Job } from "../jobs/runner.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
-import type { ServiceEntry } from "../server/app.js";
+import type { ServiceEntry } from "../common/service.js";
 import type { Sync } from "../sync/sync.js";
 import { AssistantCore } from "./assistant.js";
 import { Chat } from "./chat.js";

@@ -1,6 +1,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import {
   AssistantService,
   Provider as ProviderKind,
@@ -12,7 +12,7 @@ import {
   type SqlAnswerSchema,
   type UsageSchema,
 } from "../../gen/sqlstudio/ai/v1/assistant_pb.js";
-import { callerOf } from "../server/context.js";
+import { userIdOf } from "../common/caller.js";
 import type { ContextInfo, SqlAnswer, WarningKind as Warning } from "./assistant.js";
 import type { Chat, ChatMessageOut } from "./chat.js";
 import type { Conversations } from "./conversations.js";
@@ -20,7 +20,6 @@ import type { Usage } from "./providers/types.js";
 import type { SqlResult, SqlTasks } from "./sql-tasks.js";
 import type { ConversationRow } from "./store.js";
 
-const userOf = (ctx: HandlerContext): string => callerOf(ctx).userId;
 
 const WARNINGS: Record<Warning, WarningKind> = {
   writes: WarningKind.WRITES,
@@ -70,27 +69,27 @@ function conversationOut(c: ConversationRow): MessageInitShape<typeof Conversati
 export function assistantService(tasks: SqlTasks, chat: Chat, conversations: Conversations): ServiceImpl<typeof AssistantService> {
   return {
     async generateSql(req, ctx) {
-      return resultOut(await tasks.generate(userOf(ctx), req, ctx.signal));
+      return resultOut(await tasks.generate(userIdOf(ctx), req, ctx.signal));
     },
     async fixSql(req, ctx) {
-      return resultOut(await tasks.fix(userOf(ctx), req, ctx.signal));
+      return resultOut(await tasks.fix(userIdOf(ctx), req, ctx.signal));
     },
     async optimizeSql(req, ctx) {
-      return resultOut(await tasks.optimize(userOf(ctx), { ...req, includeSampleRows: false }, ctx.signal));
+      return resultOut(await tasks.optimize(userIdOf(ctx), { ...req, includeSampleRows: false }, ctx.signal));
     },
     async explainSql(req, ctx) {
-      const r = await tasks.explain(userOf(ctx), req, ctx.signal);
+      const r = await tasks.explain(userIdOf(ctx), req, ctx.signal);
       return { explanation: r.explanation, writes: r.writes, tablesUsed: r.tablesUsed, usage: usageOut(r.usage), model: r.model, context: contextOut(r.context) };
     },
     async *chat(req, ctx) {
-      for await (const ev of chat.run(userOf(ctx), req, ctx.signal)) {
+      for await (const ev of chat.run(userIdOf(ctx), req, ctx.signal)) {
         if (ev.case === "started") yield { event: { case: "started", value: { conversationId: ev.conversationId, messageId: ev.messageId, context: contextOut(ev.context) } } };
         else if (ev.case === "delta") yield { event: { case: "delta", value: { text: ev.text } } };
         else yield { event: { case: "done", value: { message: messageOut(ev.message), usage: usageOut(ev.usage) } } };
       }
     },
     async getStatus(req, ctx) {
-      const s = await conversations.status(userOf(ctx), req.checkProvider);
+      const s = await conversations.status(userIdOf(ctx), req.checkProvider);
       return {
         ...s,
         provider: s.provider === "openai" ? ProviderKind.OPENAI : s.provider === "anthropic" ? ProviderKind.ANTHROPIC : ProviderKind.UNSPECIFIED,
@@ -99,15 +98,15 @@ export function assistantService(tasks: SqlTasks, chat: Chat, conversations: Con
       };
     },
     async listConversations(req, ctx) {
-      const page = await conversations.list(userOf(ctx), req);
+      const page = await conversations.list(userIdOf(ctx), req);
       return { conversations: page.conversations.map(conversationOut), nextPageToken: page.next };
     },
     async getConversation(req, ctx) {
-      const r = await conversations.get(userOf(ctx), req.id);
+      const r = await conversations.get(userIdOf(ctx), req.id);
       return { conversation: conversationOut(r.conversation), messages: r.messages.map(messageOut) };
     },
     async deleteConversation(req, ctx) {
-      await conversations.delete(userOf(ctx), req.id);
+      await conversations.delete(userIdOf(ctx), req.id);
       return {};
     },
   };

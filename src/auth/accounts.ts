@@ -3,8 +3,8 @@ import type { Runtime } from "../common/runtime.js";
 import { decodePageToken, encodePageToken, pageSize } from "../common/paging.js";
 import { passwordChangedEmail, passwordResetEmail, verificationEmail } from "../email/templates.js";
 import type { Logger } from "../observability/logger.js";
-import type { AuthContext, RequestInfo } from "../server/context.js";
-import { invalidArgument, resourceExhausted, rpcError } from "../server/errors.js";
+import type { AuthContext, RequestInfo } from "../common/caller.js";
+import { fail, invalidArgument, R, resourceExhausted, type Reason } from "../common/errors.js";
 import { judgeAttempt, lockoutPolicy } from "./lockout.js";
 import type { AccountMail } from "./mail.js";
 import { checkNewPassword, type PasswordHasher } from "./passwords.js";
@@ -50,8 +50,8 @@ export interface TokenPair {
 
 export type { EventType } from "./shared.js";
 
-const invalidCredentials = () => rpcError(Code.Unauthenticated, "INVALID_CREDENTIALS", "invalid username/email or password");
-const unauthenticated = (reason: string, message: string) => rpcError(Code.Unauthenticated, reason, message);
+const invalidCredentials = () => fail(R.INVALID_CREDENTIALS, "invalid username/email or password");
+const unauthenticated = (reason: Reason, message: string) => fail(reason, message, {}, Code.Unauthenticated);
 
 /** Accounts and sessions: the logic behind AuthService and the auth interceptor. */
 export class Accounts {
@@ -136,7 +136,7 @@ export class Accounts {
       ...(changed ? [this.event(uid, "email_changed", info)] : []),
     ]);
     if (done === "taken") throw alreadyExists("email");
-    if (!done) throw rpcError(Code.FailedPrecondition, "TOKEN_INVALID_OR_USED", "the verification link is invalid, expired or already used", { field: "token" });
+    if (!done) throw fail(R.TOKEN_INVALID_OR_USED, "the verification link is invalid, expired or already used");
     this.forgetUserSessions(done.userId);
     return (await this.store.userById(done.userId))!;
   }
@@ -165,8 +165,8 @@ export class Accounts {
     const decision = await this.store.countLoginAttempt(key, info.ip, now, { key: now - p.horizonMs, ip: now - p.ipWindowMs }, (s) => judgeAttempt(s, now));
     if (!decision.admit) {
       this.onLogin(decision.why);
-      if (decision.why === "throttled") throw resourceExhausted("too many failed logins from this address; try again later", decision.retryAfterMs, "LOGIN_THROTTLED");
-      throw resourceExhausted("too many failed logins; try again later", decision.retryAfterMs, "LOGIN_LOCKED");
+      if (decision.why === "throttled") throw resourceExhausted("too many failed logins from this address; try again later", decision.retryAfterMs, R.LOGIN_THROTTLED);
+      throw resourceExhausted("too many failed logins; try again later", decision.retryAfterMs, R.LOGIN_LOCKED);
     }
     const ok = user ? await this.hasher.verify(password, user.passwordHash) : await this.hasher.verifyNothing(password);
     if (!user || !ok) {
@@ -196,7 +196,7 @@ export class Accounts {
    * reuse and revokes the session. Concurrent calls rotate once.
    */
   async refresh(refreshToken: string, info: RequestInfo): Promise<TokenPair> {
-    const invalid = () => unauthenticated("INVALID_REFRESH_TOKEN", "refresh token is invalid or expired");
+    const invalid = () => unauthenticated(R.INVALID_REFRESH_TOKEN, "refresh token is invalid or expired");
     const sessionId = this.refreshTokens.sessionOf(refreshToken);
     if (!sessionId) throw invalid();
     const now = this.runtime.now();
@@ -218,12 +218,12 @@ export class Accounts {
     );
     this.revoked(owner.userId, ids);
     this.logger.warn({ userId: owner.userId, sessionId }, "refresh token reused after rotation: session revoked");
-    throw unauthenticated("REFRESH_TOKEN_REUSED", "refresh token was already used; the session has been revoked");
+    throw unauthenticated(R.REFRESH_TOKEN_REUSED, "refresh token was already used; the session has been revoked");
   }
 
   private async pair(userId: string, sessionId: string, refreshToken: string, refreshExpiresAt: number, known?: UserRow): Promise<TokenPair> {
     const user = known ?? (await this.store.userById(userId));
-    if (!user) throw unauthenticated("INVALID_REFRESH_TOKEN", "refresh token is invalid or expired");
+    if (!user) throw unauthenticated(R.INVALID_REFRESH_TOKEN, "refresh token is invalid or expired");
     const access = await this.tokens.sign({ sub: user.id, sid: sessionId, role: user.role, email_verified: user.emailVerified });
     return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, refreshTokenExpiresAt: refreshExpiresAt, sessionId, user };
   }
@@ -234,9 +234,9 @@ export class Accounts {
    */
   async authenticate(authorization: string | null, ip = ""): Promise<AuthContext> {
     const m = authorization ? /^Bearer\s+([A-Za-z0-9_.-]{10,4096})$/i.exec(authorization.trim()) : null;
-    if (!m) throw unauthenticated("MISSING_TOKEN", "missing or malformed Authorization: Bearer token");
+    if (!m) throw unauthenticated(R.MISSING_TOKEN, "missing or malformed Authorization: Bearer token");
     const claims = await this.tokens.verify(m[1]);
-    if (!claims) throw unauthenticated("INVALID_TOKEN", "access token is invalid or expired");
+    if (!claims) throw unauthenticated(R.INVALID_TOKEN, "access token is invalid or expired");
     const now = this.runtime.now();
     let cached = this.sessionCache.get(claims.sid);
     if (!cached || now - cached.at > this.cfg.sessionCacheMs) {
@@ -245,7 +245,7 @@ export class Accounts {
       this.sessionCache.set(claims.sid, cached);
     }
     const check = cached.check;
-    if (!check || !check.live || check.userId !== claims.sub) throw unauthenticated("SESSION_REVOKED", "session has ended; log in again");
+    if (!check || !check.live || check.userId !== claims.sub) throw unauthenticated(R.SESSION_REVOKED, "session has ended; log in again");
     if (now - check.lastSeenAt >= LAST_USE_RESOLUTION_MS) {
       // The session's last use, written at most once a minute (on every instance together).
       check.lastSeenAt = now;
@@ -261,7 +261,7 @@ export class Accounts {
 
   async requireUser(auth: AuthContext): Promise<UserRow> {
     const user = await this.store.userById(auth.userId);
-    if (!user) throw unauthenticated("SESSION_REVOKED", "session has ended; log in again");
+    if (!user) throw unauthenticated(R.SESSION_REVOKED, "session has ended; log in again");
     return user;
   }
 
@@ -279,7 +279,7 @@ export class Accounts {
     const user = await this.requireUser(auth);
     if (!(await this.hasher.verify(current, user.passwordHash))) throw wrongPassword();
     checkNewPassword(next, "new_password", [user.email, user.username, user.displayName]);
-    if (current === next) throw invalidArgument("new_password", "must differ from the current password", "PASSWORD_UNCHANGED");
+    if (current === next) throw invalidArgument("new_password", "must differ from the current password", R.PASSWORD_UNCHANGED);
     const now = this.runtime.now();
     const revoked = await this.store.setPassword(user.id, await this.hasher.hash(next), now, { keepSessionId: auth.sessionId }, [
       this.event(user.id, "password_changed", info, auth.sessionId),
@@ -321,7 +321,7 @@ export class Accounts {
     const now = this.runtime.now();
     const hash = hashToken(token);
     const owner = await this.store.peekEmailToken(hash, ["reset_password", "secure_account"], now);
-    const invalid = () => rpcError(Code.FailedPrecondition, "TOKEN_INVALID_OR_USED", "the reset link is invalid, expired or already used", { field: "token" });
+    const invalid = () => fail(R.TOKEN_INVALID_OR_USED, "the reset link is invalid, expired or already used");
     if (!owner) throw invalid();
     const user = await this.store.userById(owner.userId);
     if (!user) throw invalid();
@@ -345,7 +345,7 @@ export class Accounts {
     let after: { lastSeenAt: number; id: string } | undefined;
     if (key !== undefined) {
       const [at, id] = key.split("|");
-      if (!/^\d+$/.test(at ?? "") || !id) throw invalidArgument("page_token", "is not a token this server issued", "INVALID_PAGE_TOKEN");
+      if (!/^\d+$/.test(at ?? "") || !id) throw invalidArgument("page_token", "is not a token this server issued", R.INVALID_PAGE_TOKEN);
       after = { lastSeenAt: Number(at), id };
     }
     const rows = await this.store.listSessions(auth.userId, this.runtime.now(), limit + 1, after);
@@ -362,7 +362,7 @@ export class Accounts {
     if (ids.length === 0) {
       // Another user's session, an unknown id, or one already ended: all look the same.
       const own = await this.store.sessionById(auth.userId, sessionId);
-      if (!own) throw rpcError(Code.NotFound, "SESSION_NOT_FOUND", "session not found", { field: "session_id" });
+      if (!own) throw fail(R.SESSION_NOT_FOUND, "session not found");
     }
   }
 

@@ -1,6 +1,6 @@
-import { Code, type Interceptor } from "@connectrpc/connect";
-import { authKey, requestInfoKey } from "../server/context.js";
-import { rpcError } from "../server/errors.js";
+import type { Interceptor } from "@connectrpc/connect";
+import { authKey, requestInfoKey } from "../common/caller.js";
+import { fail, R } from "../common/errors.js";
 import type { Accounts } from "./accounts.js";
 import { PUBLIC_AUTH_METHODS } from "./service.js";
 
@@ -24,7 +24,7 @@ export function authInterceptor(accounts: Accounts, opts: { requireVerifiedEmail
     if (isPublic(service, req.method.name)) return next(req);
     const auth = await accounts.authenticate(req.header.get("authorization"), req.contextValues.get(requestInfoKey).ip);
     if (opts.requireVerifiedEmail && !auth.emailVerified && service !== "sqlstudio.auth.v1.AuthService") {
-      throw rpcError(Code.FailedPrecondition, "EMAIL_NOT_VERIFIED", "verify your email address first");
+      throw fail(R.EMAIL_NOT_VERIFIED, "verify your email address first");
     }
     req.contextValues.set(authKey, auth);
     return next(req);

@@ -19,7 +19,7 @@ export function authJobs(store: AuthStore, opts: { refreshGraceMs: number }): Jo
     {
       name: "auth.login_attempts",
       intervalMs: HOUR,
-      run: async (now) => ({ deleted: await store.deleteOldLoginFailures(now - lockoutPolicy.horizonMs, now) }),
+      run: async (now) => ({ deleted: await store.deleteOldAbuseRecords(now - lockoutPolicy.horizonMs, now) }),
     },
     {
       name: "auth.email_tokens",

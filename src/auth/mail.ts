@@ -3,7 +3,7 @@ import type { InStatement } from "@libsql/client";
 import type { Runtime } from "../common/runtime.js";
 import type { Email, Outbox } from "../email/mailer.js";
 import type { Logger } from "../observability/logger.js";
-import { resourceExhausted } from "../server/errors.js";
+import { resourceExhausted, R } from "../common/errors.js";
 import type { AuthStore } from "./store.js";
 
 export interface MailRules {
@@ -78,7 +78,7 @@ export class AccountMail {
   /** Counts emails about to go; refuses the request (ResourceExhausted MAIL_RATE_LIMITED) when over a limit. */
   async reserveOrRefuse(userId: string, to: string[]): Promise<void> {
     const wait = await this.reserve(userId, to);
-    if (wait > 0) throw resourceExhausted("too many emails for this account or address; try again later", wait, "MAIL_RATE_LIMITED");
+    if (wait > 0) throw resourceExhausted("too many emails for this account or address; try again later", wait, R.MAIL_RATE_LIMITED);
   }
 
   /** Sends an email already counted by reserve / reserveOrRefuse. */

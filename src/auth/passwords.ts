@@ -3,7 +3,7 @@ import { availableParallelism } from "node:os";
 import bcrypt from "bcrypt";
 import { ZxcvbnFactory } from "@zxcvbn-ts/core";
 import { adjacencyGraphs, dictionary } from "@zxcvbn-ts/language-common";
-import { invalidArgument } from "../server/errors.js";
+import { invalidArgument, R } from "../common/errors.js";
 
 export const PASSWORD_MIN = 10;
 export const PASSWORD_MAX = 256;
@@ -19,13 +19,13 @@ const zxcvbn = new ZxcvbnFactory({ dictionary, graphs: adjacencyGraphs });
 export function checkNewPassword(password: string, field: string, userInputs: string[] = []): void {
   // Huge input is refused before it is spread into code points (see tooManyCodePoints).
   const length = password.length > 2 * PASSWORD_MAX ? password.length : [...password].length;
-  if (length < PASSWORD_MIN) throw invalidArgument(field, `must be at least ${PASSWORD_MIN} characters`, "PASSWORD_TOO_SHORT");
-  if (length > PASSWORD_MAX) throw invalidArgument(field, `must be at most ${PASSWORD_MAX} characters`, "PASSWORD_TOO_LONG");
-  if (/[\u0000-\u001f\u007f]/.test(password)) throw invalidArgument(field, "must not contain control characters", "INVALID_CHARACTERS");
+  if (length < PASSWORD_MIN) throw invalidArgument(field, `must be at least ${PASSWORD_MIN} characters`, R.PASSWORD_TOO_SHORT);
+  if (length > PASSWORD_MAX) throw invalidArgument(field, `must be at most ${PASSWORD_MAX} characters`, R.PASSWORD_TOO_LONG);
+  if (/[\u0000-\u001f\u007f]/.test(password)) throw invalidArgument(field, "must not contain control characters", R.INVALID_CHARACTERS);
   const result = zxcvbn.check(password, userInputs.filter((s) => s.length > 0));
   if (result.score < MIN_SCORE) {
     const hint = result.feedback.warning ? ` (${result.feedback.warning})` : "";
-    throw invalidArgument(field, `is too common or easy to guess${hint}; use a longer phrase`, "PASSWORD_TOO_WEAK");
+    throw invalidArgument(field, `is too common or easy to guess${hint}; use a longer phrase`, R.PASSWORD_TOO_WEAK);
   }
 }
 

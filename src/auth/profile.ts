@@ -1,9 +1,8 @@
-import { Code } from "@connectrpc/connect";
 import type { Runtime } from "../common/runtime.js";
 import { accountDeletedEmail, emailChangeNoticeEmail, verificationEmail } from "../email/templates.js";
 import type { Logger } from "../observability/logger.js";
-import type { AuthContext, RequestInfo } from "../server/context.js";
-import { resourceExhausted, rpcError } from "../server/errors.js";
+import type { AuthContext, RequestInfo } from "../common/caller.js";
+import { resourceExhausted, fail, R } from "../common/errors.js";
 import type { AccountDataStore } from "./account-store.js";
 import type { Accounts } from "./accounts.js";
 import { exportDocument, type ExportSources } from "./export.js";
@@ -154,7 +153,7 @@ export class Profiles {
     ]);
     const document = JSON.stringify(exportDocument({ user, sessions, events, connections, records }, now), null, 2);
     if (Buffer.byteLength(document) > MAX_EXPORT_BYTES) {
-      throw rpcError(Code.FailedPrecondition, "EXPORT_TOO_LARGE", "the export is larger than one response can carry; remove old query history and try again");
+      throw fail(R.EXPORT_TOO_LARGE, "the export is larger than one response can carry; remove old query history and try again");
     }
     const day = new Date(now).toISOString().slice(0, 10);
     return { document, fileName: `sqlstudio-export-${user.username.toLowerCase()}-${day}.json` };

@@ -1,7 +1,7 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { LoginResponse, RefreshTokenRequest, RefreshTokenResponse } from "../../gen/sqlstudio/auth/v1/auth_pb.js";
-import { rpcError } from "../server/errors.js";
+import { fail, R } from "../common/errors.js";
 
 /**
  * The refresh token of a browser client, kept where page scripts cannot read it: an
@@ -48,7 +48,7 @@ export function refreshCookie(now: () => number): Interceptor {
       const message = req.message as RefreshTokenRequest;
       if (message.refreshToken === "") {
         const value = readRefreshCookie(req.header.get("cookie"));
-        if (!value) throw rpcError(Code.Unauthenticated, "NOT_SIGNED_IN", "not signed in: no refresh cookie");
+        if (!value) throw fail(R.NOT_SIGNED_IN, "not signed in: no refresh cookie");
         message.refreshToken = value;
       }
     }

@@ -9,7 +9,7 @@ import {
   SessionSchema,
   UserSchema,
 } from "../../gen/sqlstudio/auth/v1/auth_pb.js";
-import { callerOf, requestInfoKey } from "../server/context.js";
+import { callerOf, requestInfoKey } from "../common/caller.js";
 import type { Accounts, TokenPair } from "./accounts.js";
 import type { Profiles } from "./profile.js";
 import type { SecurityEventRow, SessionRow, UserRow } from "./store.js";
@@ -18,7 +18,6 @@ import * as v from "./validate.js";
 /** The RPCs anyone may call; every other AuthService RPC needs a session. */
 export const PUBLIC_AUTH_METHODS = ["Register", "VerifyEmail", "Login", "RefreshToken", "RequestPasswordReset", "ResetPassword"];
 
-const caller = callerOf;
 const info = (ctx: HandlerContext) => ctx.values.get(requestInfoKey);
 
 export function toUser(u: UserRow): MessageInitShape<typeof UserSchema> {
@@ -104,7 +103,7 @@ export function authService(accounts: Accounts, profiles: Profiles): ServiceImpl
       return { user: toUser(await accounts.verifyEmail(v.opaqueToken(req.token, "token"), info(ctx))) };
     },
     async resendVerificationEmail(_req, ctx) {
-      return { sent: await accounts.resendVerification(caller(ctx)) };
+      return { sent: await accounts.resendVerification(callerOf(ctx)) };
     },
     async login(req, ctx) {
       const identifier = v.identifier(req.identifier);
@@ -115,11 +114,11 @@ export function authService(accounts: Accounts, profiles: Profiles): ServiceImpl
       return tokens(await accounts.refresh(v.refreshToken(req.refreshToken, "refresh_token"), info(ctx)));
     },
     async logout(_req, ctx) {
-      await accounts.logout(caller(ctx), info(ctx));
+      await accounts.logout(callerOf(ctx), info(ctx));
       return {};
     },
     async getCurrentUser(_req, ctx) {
-      return { user: toUser(await accounts.currentUser(caller(ctx))) };
+      return { user: toUser(await accounts.currentUser(callerOf(ctx))) };
     },
     async updateProfile(req, ctx) {
       const changes: { displayName?: string; username?: string; email?: string } = {};
@@ -127,11 +126,11 @@ export function authService(accounts: Accounts, profiles: Profiles): ServiceImpl
       if (req.username !== undefined) changes.username = v.username(req.username);
       if (req.email !== undefined) changes.email = v.email(req.email);
       const current = req.currentPassword ? v.givenPassword(req.currentPassword, "current_password") : undefined;
-      return { user: toUser(await profiles.updateProfile(caller(ctx), changes, current, info(ctx))) };
+      return { user: toUser(await profiles.updateProfile(callerOf(ctx), changes, current, info(ctx))) };
     },
     async changePassword(req, ctx) {
       const current = v.givenPassword(req.currentPassword, "current_password");
-      const revoked = await accounts.changePassword(caller(ctx), current, req.newPassword, info(ctx));
+      const revoked = await accounts.changePassword(callerOf(ctx), current, req.newPassword, info(ctx));
       return { revokedSessions: revoked };
     },
     async requestPasswordReset(req, ctx) {
@@ -143,25 +142,25 @@ export function authService(accounts: Accounts, profiles: Profiles): ServiceImpl
       return {};
     },
     async deleteAccount(req, ctx) {
-      await profiles.deleteAccount(caller(ctx), v.givenPassword(req.currentPassword, "current_password"));
+      await profiles.deleteAccount(callerOf(ctx), v.givenPassword(req.currentPassword, "current_password"));
       return {};
     },
     async exportMyData(_req, ctx) {
-      return await profiles.exportMyData(caller(ctx));
+      return await profiles.exportMyData(callerOf(ctx));
     },
     async listSessions(req, ctx) {
-      const page = await accounts.listSessions(caller(ctx), req.pageSize, req.pageToken);
+      const page = await accounts.listSessions(callerOf(ctx), req.pageSize, req.pageToken);
       return { sessions: page.sessions.map(toSession), nextPageToken: page.next };
     },
     async revokeSession(req, ctx) {
-      await accounts.revokeSession(caller(ctx), v.id(req.sessionId, "session_id"), info(ctx));
+      await accounts.revokeSession(callerOf(ctx), v.id(req.sessionId, "session_id"), info(ctx));
       return {};
     },
     async revokeOtherSessions(_req, ctx) {
-      return { revokedSessions: await accounts.revokeOthers(caller(ctx), info(ctx)) };
+      return { revokedSessions: await accounts.revokeOthers(callerOf(ctx), info(ctx)) };
     },
     async listSecurityEvents(req, ctx) {
-      const page = await accounts.listEvents(caller(ctx), req.pageSize, req.pageToken);
+      const page = await accounts.listEvents(callerOf(ctx), req.pageSize, req.pageToken);
       return { events: page.events.map(toEvent), nextPageToken: page.next };
     },
   };

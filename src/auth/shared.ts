@@ -1,7 +1,6 @@
-import { Code } from "@connectrpc/connect";
 import type { Runtime } from "../common/runtime.js";
-import type { RequestInfo } from "../server/context.js";
-import { rpcError } from "../server/errors.js";
+import type { RequestInfo } from "../common/caller.js";
+import { fail, R } from "../common/errors.js";
 import type { SecurityEventRow, UserRow } from "./store.js";
 
 /** Small pieces both Accounts and Profiles use. */
@@ -57,10 +56,10 @@ export function nameFor(user: UserRow, to: string): string | undefined {
   return user.emailVerified && to === user.email ? user.displayName || user.username : undefined;
 }
 
-export const wrongPassword = () => rpcError(Code.InvalidArgument, "WRONG_PASSWORD", "current_password: is not the account's password", { field: "current_password" });
+export const wrongPassword = () => fail(R.WRONG_PASSWORD, "current_password: is not the account's password");
 export const passwordRequired = () =>
-  rpcError(Code.InvalidArgument, "PASSWORD_REQUIRED", "current_password: is required to change the email address", { field: "current_password" });
+  fail(R.PASSWORD_REQUIRED, "current_password: is required to change the email address");
 
 export function alreadyExists(field: "email" | "username") {
-  return rpcError(Code.AlreadyExists, field === "email" ? "EMAIL_TAKEN" : "USERNAME_TAKEN", `${field}: is already in use`, { field });
+  return fail(field === "email" ? R.EMAIL_TAKEN : R.USERNAME_TAKEN, `${field}: is already in use`);
 }

@@ -411,7 +411,11 @@ export class AuthStore extends AbuseStore {
     return rs.rowsAffected;
   }
 
-  async deleteOldLoginFailures(before: number, now: number): Promise<number> {
+  /**
+   * Login failures and rate-limit windows from before `before`, and lockouts that ended by then;
+   * counts the failures and lockouts deleted (not the windows).
+   */
+  async deleteOldAbuseRecords(before: number, now: number): Promise<number> {
     const [a, b] = await this.db.batch(
       [
         { sql: "DELETE FROM login_failures WHERE created_at <= ?", args: [before] },

@@ -1,4 +1,4 @@
-import { invalidArgument } from "../server/errors.js";
+import { invalidArgument, R } from "../common/errors.js";
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -14,16 +14,16 @@ export function tooManyCodePoints(value: string, max: number): boolean {
 }
 
 function text(value: string, field: string, max: number, opts: { required?: boolean; multiline?: boolean } = {}): string {
-  if (opts.required && value.trim() === "") throw invalidArgument(field, "is required", "FIELD_REQUIRED");
-  if (tooManyCodePoints(value, max)) throw invalidArgument(field, `must be at most ${max} characters`, "FIELD_TOO_LONG");
-  if (CONTROL.test(value)) throw invalidArgument(field, "must not contain control characters", "INVALID_CHARACTERS");
+  if (opts.required && value.trim() === "") throw invalidArgument(field, "is required", R.FIELD_REQUIRED);
+  if (tooManyCodePoints(value, max)) throw invalidArgument(field, `must be at most ${max} characters`, R.FIELD_TOO_LONG);
+  if (CONTROL.test(value)) throw invalidArgument(field, "must not contain control characters", R.INVALID_CHARACTERS);
   return value;
 }
 
 /** A valid email, lower-cased and trimmed. */
 export function email(value: string, field = "email"): string {
   const v = text(value.trim(), field, 254, { required: true }).toLowerCase();
-  if (!EMAIL.test(v)) throw invalidArgument(field, "is not an email address", "INVALID_EMAIL");
+  if (!EMAIL.test(v)) throw invalidArgument(field, "is not an email address", R.INVALID_EMAIL);
   return v;
 }
 
@@ -31,7 +31,7 @@ export function email(value: string, field = "email"): string {
 export function username(value: string, field = "username"): string {
   const v = text(value.trim(), field, 64, { required: true });
   if (!USERNAME.test(v.toLowerCase())) {
-    throw invalidArgument(field, "must be 3-32 characters of a-z, 0-9, '_', '.', '-'", "INVALID_USERNAME");
+    throw invalidArgument(field, "must be 3-32 characters of a-z, 0-9, '_', '.', '-'", R.INVALID_USERNAME);
   }
   return v;
 }
@@ -51,16 +51,16 @@ export function identifier(value: string, field = "identifier"): string {
  * them), so such input is bad input, not a failed login.
  */
 export function givenPassword(value: string, field: string): string {
-  if (value === "") throw invalidArgument(field, "is required", "FIELD_REQUIRED");
-  if (tooManyCodePoints(value, 256)) throw invalidArgument(field, "must be at most 256 characters", "FIELD_TOO_LONG");
-  if (/[\u0000-\u001f\u007f]/.test(value)) throw invalidArgument(field, "must not contain control characters", "INVALID_CHARACTERS");
+  if (value === "") throw invalidArgument(field, "is required", R.FIELD_REQUIRED);
+  if (tooManyCodePoints(value, 256)) throw invalidArgument(field, "must be at most 256 characters", R.FIELD_TOO_LONG);
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw invalidArgument(field, "must not contain control characters", R.INVALID_CHARACTERS);
   return value;
 }
 
 /** Opaque tokens this server issues are 43 base64url characters. */
 export function opaqueToken(value: string, field: string): string {
-  if (value === "") throw invalidArgument(field, "is required", "FIELD_REQUIRED");
-  if (!/^[A-Za-z0-9_-]{43}$/.test(value)) throw invalidArgument(field, "is not a token this server issued", "INVALID_TOKEN");
+  if (value === "") throw invalidArgument(field, "is required", R.FIELD_REQUIRED);
+  if (!/^[A-Za-z0-9_-]{43}$/.test(value)) throw invalidArgument(field, "is not a token this server issued", R.INVALID_TOKEN);
   return value;
 }
 
@@ -69,13 +69,13 @@ export function opaqueToken(value: string, field: string): string {
  * (RefreshTokens.sessionOf) is an authentication question, answered with Unauthenticated.
  */
 export function refreshToken(value: string, field: string): string {
-  if (value === "") throw invalidArgument(field, "is required", "FIELD_REQUIRED");
-  if (value.length > 256 || !/^[\x21-\x7e]+$/.test(value)) throw invalidArgument(field, "is not a token this server issued", "INVALID_TOKEN");
+  if (value === "") throw invalidArgument(field, "is required", R.FIELD_REQUIRED);
+  if (value.length > 256 || !/^[\x21-\x7e]+$/.test(value)) throw invalidArgument(field, "is not a token this server issued", R.INVALID_TOKEN);
   return value;
 }
 
 export function id(value: string, field: string): string {
-  if (value === "") throw invalidArgument(field, "is required", "FIELD_REQUIRED");
-  if (!/^[0-9a-f-]{36}$/.test(value)) throw invalidArgument(field, "is not an id", "INVALID_ID");
+  if (value === "") throw invalidArgument(field, "is required", R.FIELD_REQUIRED);
+  if (!/^[0-9a-f-]{36}$/.test(value)) throw invalidArgument(field, "is not an id", R.INVALID_ID);
   return value;
 }

@@ -1,4 +1,4 @@
-import { invalidArgument } from "../server/errors.js";
+import { invalidArgument, R } from "../common/errors.js";
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 200;
@@ -21,6 +21,6 @@ export function decodePageToken(token: string): string | undefined {
     if (typeof v?.k !== "string") throw new Error();
     return v.k;
   } catch {
-    throw invalidArgument("page_token", "is not a token this server issued", "INVALID_PAGE_TOKEN");
+    throw invalidArgument("page_token", "is not a token this server issued", R.INVALID_PAGE_TOKEN);
   }
 }

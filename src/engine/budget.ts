@@ -1,5 +1,4 @@
-import { Code } from "@connectrpc/connect";
-import { rpcError } from "../server/errors.js";
+import { fail, R, type Reason } from "../common/errors.js";
 
 /** The engine's per-user and per-host caps in one instance (issue 18 items 4 and 7). */
 export interface BudgetLimits {
@@ -13,14 +12,14 @@ export interface BudgetLimits {
 
 export type BudgetLimit = "ENGINE_MAX_STREAMS_PER_USER" | "ENGINE_MAX_OPEN_CONNECTIONS_PER_USER" | "ENGINE_MAX_CONNECTIONS_PER_HOST";
 
-const REASONS: Record<BudgetLimit, string> = {
-  ENGINE_MAX_STREAMS_PER_USER: "TOO_MANY_STREAMS",
-  ENGINE_MAX_OPEN_CONNECTIONS_PER_USER: "TOO_MANY_DATABASE_CONNECTIONS",
-  ENGINE_MAX_CONNECTIONS_PER_HOST: "TOO_MANY_HOST_CONNECTIONS",
+const REASONS: Record<BudgetLimit, Reason> = {
+  ENGINE_MAX_STREAMS_PER_USER: R.TOO_MANY_STREAMS,
+  ENGINE_MAX_OPEN_CONNECTIONS_PER_USER: R.TOO_MANY_DATABASE_CONNECTIONS,
+  ENGINE_MAX_CONNECTIONS_PER_HOST: R.TOO_MANY_HOST_CONNECTIONS,
 };
 
 export function budgetExceeded(limit: BudgetLimit, max: number, what: string): Error {
-  return rpcError(Code.ResourceExhausted, REASONS[limit], `${what}: at most ${max} (${limit}); wait for one to finish`, {
+  return fail(REASONS[limit], `${what}: at most ${max} (${limit}); wait for one to finish`, {
     retryAfterMs: 1_000,
     metadata: { limit, max: String(max) },
   });

@@ -1,5 +1,4 @@
-import { Code } from "@connectrpc/connect";
-import { invalidArgument, rpcError } from "../server/errors.js";
+import { invalidArgument, fail, R } from "../common/errors.js";
 import type { Connections } from "./connections.js";
 import type { EngineName, Session } from "./driver.js";
 import { mysqlIntrospector } from "./introspect/mysql.js";
@@ -12,7 +11,8 @@ const INTROSPECTORS: Record<EngineName, Introspector> = { postgresql: postgresIn
 
 const NAME_MAX = 1024;
 
-export const tableNotFound = () => rpcError(Code.NotFound, "TABLE_NOT_FOUND", "table not found", { field: "table" });
+/** The field naming the table: `table` of DescribeTable, `table.table` of TableService requests. */
+const tableNotFound = (field: "table" | "table.table") => fail(R.TABLE_NOT_FOUND, "table not found", { field });
 
 export function checkName(value: string, field: string, required: boolean) {
   if (required && value === "") throw invalidArgument(field, "is required");
@@ -52,7 +52,7 @@ export class Catalog {
         after = JSON.parse(Buffer.from(token, "base64url").toString("utf8")).a;
         if (typeof after !== "string") throw new Error();
       } catch {
-        throw invalidArgument("page_token", "is not a token this server issued", "INVALID_PAGE_TOKEN");
+        throw invalidArgument("page_token", "is not a token this server issued", R.INVALID_PAGE_TOKEN);
       }
     }
     const row = await this.connections.get(userId, connectionId);
@@ -70,7 +70,7 @@ export class Catalog {
     checkName(table, "table", true);
     const row = await this.connections.get(userId, connectionId);
     const d = await withSession(this.connections, userId, row, (s) => INTROSPECTORS[row.engine].describe(s, schema, table));
-    if (!d) throw tableNotFound();
+    if (!d) throw tableNotFound("table");
     return d;
   }
 
@@ -79,7 +79,7 @@ export class Catalog {
     checkName(schema, "table.schema", false);
     checkName(table, "table.table", true);
     const d = await INTROSPECTORS[engine].describe(s, schema, table);
-    if (!d) throw rpcError(Code.NotFound, "TABLE_NOT_FOUND", "table not found", { field: "table.table" });
+    if (!d) throw tableNotFound("table.table");
     return d;
   }
 }

@@ -1,4 +1,5 @@
 import { EngineError } from "./driver.js";
+import { R } from "../common/reasons.js";
 
 /** One connection as a pool holds it. */
 export interface PooledConn {
@@ -33,7 +34,7 @@ export async function openAdmitted<C>(admit: () => (() => void) | undefined, ope
   }
 }
 
-export const poolClosed = () => new EngineError("the connection was closed: its profile was changed or deleted, or the server is shutting down", "CONNECTION_CLOSED");
+export const poolClosed = () => new EngineError("the connection was closed: its profile was changed or deleted, or the server is shutting down", R.CONNECTION_CLOSED);
 
 /**
  * The pool of the PostgreSQL and MySQL drivers: at most `max` connections, idle ones closed after

@@ -1,7 +1,6 @@
-import { Code } from "@connectrpc/connect";
 import type { Runtime } from "../common/runtime.js";
-import type { RequestInfo } from "../server/context.js";
-import { invalidArgument, rpcError } from "../server/errors.js";
+import type { RequestInfo } from "../common/caller.js";
+import { invalidArgument, fail, R } from "../common/errors.js";
 import { DatabaseError, type EngineName, type SslMode, type Target } from "./driver.js";
 import { checkHost, confineSqlitePath, userSqliteDir, type HostPolicy } from "./policy.js";
 import { DRIVERS, type Pools } from "./pools.js";
@@ -32,7 +31,7 @@ export interface EngineSettings extends HostPolicy {
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const OPTION_KEY = /^[a-z][a-z0-9_]{0,63}$/;
 
-export const connectionNotFound = () => rpcError(Code.NotFound, "CONNECTION_NOT_FOUND", "connection not found", { field: "connection_id" });
+export const connectionNotFound = () => fail(R.CONNECTION_NOT_FOUND, "connection not found");
 
 function check(spec: Spec, prefix: string): asserts spec is Spec & { engine: EngineName } {
   const f = (name: string) => `${prefix}${name}`;
@@ -84,7 +83,7 @@ export class Connections {
     if (requestedId !== "" && !ID.test(requestedId)) throw invalidArgument("id", "must be a UUID");
     await this.target(userId, spec, "spec.");
     if ((await this.store.count(userId, this.settings.maxPerUser)) >= this.settings.maxPerUser) {
-      throw rpcError(Code.ResourceExhausted, "TOO_MANY_CONNECTIONS", `at most ${this.settings.maxPerUser} connection profiles per user`);
+      throw fail(R.TOO_MANY_CONNECTIONS, `at most ${this.settings.maxPerUser} connection profiles per user`);
     }
     const id = requestedId || this.runtime.newId();
     const now = this.runtime.now();
@@ -104,7 +103,7 @@ export class Connections {
       createdAt: now,
       updatedAt: now,
     };
-    if (!(await this.store.insert(row))) throw rpcError(Code.AlreadyExists, "CONNECTION_EXISTS", "a connection with this id exists", { field: "id" });
+    if (!(await this.store.insert(row))) throw fail(R.CONNECTION_EXISTS, "a connection with this id exists");
     return row;
   }
 
@@ -162,7 +161,7 @@ export class Connections {
     try {
       return this.box.open(row.passwordSealed, `${row.userId}:${row.id}`);
     } catch {
-      throw rpcError(Code.FailedPrecondition, "PASSWORD_UNREADABLE", "the stored password cannot be decrypted (was ENGINE_SECRET_KEY changed?); set it again", { field: "password" });
+      throw fail(R.PASSWORD_UNREADABLE, "the stored password cannot be decrypted (was ENGINE_SECRET_KEY changed?); set it again", { field: "password" });
     }
   }
 
@@ -184,11 +183,11 @@ export class Connections {
     };
     if (spec.engine === "sqlite") {
       const file = confineSqlitePath(userSqliteDir(this.settings.sqliteDir, userId), spec.host);
-      if ("refused" in file) throw rpcError(Code.PermissionDenied, "SQLITE_PATH_REFUSED", `${prefix}host: ${file.refused}`, { field: `${prefix}host` });
+      if ("refused" in file) throw fail(R.SQLITE_PATH_REFUSED, `${prefix}host: ${file.refused}`, { field: `${prefix}host` });
       return { ...base, host: file.path };
     }
     const host = await checkHost(spec.host, this.settings);
-    if ("refused" in host) throw rpcError(Code.PermissionDenied, "HOST_REFUSED", `${prefix}host: ${host.refused}`, { field: `${prefix}host` });
+    if ("refused" in host) throw fail(R.HOST_REFUSED, `${prefix}host: ${host.refused}`, { field: `${prefix}host` });
     return { ...base, host: host.address };
   }
 
@@ -209,7 +208,7 @@ export class Connections {
       const version = await pool.version();
       return { latencyMs: performance.now() - started, version };
     } catch (err) {
-      if (err instanceof DatabaseError) throw rpcError(Code.FailedPrecondition, "CONNECTION_FAILED", `cannot connect: ${err.message}`);
+      if (err instanceof DatabaseError) throw fail(R.CONNECTION_FAILED, `cannot connect: ${err.message}`);
       throw err;
     } finally {
       await pool.end();

@@ -1,4 +1,4 @@
-import type { EngineName } from "./driver.js";
+import type { EngineName } from "./types.js";
 
 /** How an engine spells identifiers and parameters. */
 export interface Dialect {

@@ -1,13 +1,12 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { Dialect } from "./dialect.js";
+import type { Cell, EngineName, WireLimits } from "./types.js";
 import type { RawColumn, RawValue } from "./wire.js";
-import type { Value, ValueSchema } from "../../gen/sqlstudio/database/v1/values_pb.js";
+import type { Value } from "../../gen/sqlstudio/database/v1/values_pb.js";
+import { R } from "../common/reasons.js";
 
-/** The engines a profile may name (MariaDB is "mysql"). */
-export type EngineName = "postgresql" | "mysql" | "sqlite";
+export type { Cell, EngineName };
 export type SslMode = "disable" | "prefer" | "require" | "verify-ca" | "verify-full";
 
-/** One cell as the wire carries it; `{}` (no kind) is never produced: NULL is `nullValue`. */
-export type Cell = MessageInitShape<typeof ValueSchema>;
 /** What drivers produce: a Value message. */
 export type CellMessage = Value;
 /**
@@ -110,14 +109,16 @@ export interface PoolLimits {
   /** Called before a connection is opened; returns its release (called once it is closed). */
   admit?: () => () => void;
   /** Caps on what one read may buffer (engine/limits.ts); defaults when absent. */
-  wire?: import("./limits.js").WireLimits;
+  wire?: WireLimits;
   /** Told when a connection is ended for a limit, a protocol violation or a refused credential exchange. */
   onLimit?: (reason: EngineReason) => void;
+  /** The clock idle connections are timed by (the server's runtime); Date.now when absent. */
+  now?: () => number;
 }
 
 export interface Driver {
   readonly engine: EngineName;
-  readonly dialect: import("./dialect.js").Dialect;
+  readonly dialect: Dialect;
   pool(target: Target, limits: PoolLimits): EnginePool;
 }
 
@@ -145,22 +146,22 @@ export class DatabaseError extends Error {
   }
 }
 
-/** Why the engine stopped talking to a database, as the client is told (server/errors.ts maps it). */
+/** Why the engine stopped talking to a database, as the client is told (codes in common/reasons.ts). */
 export type EngineReason =
   /** A cell or row over ENGINE_MAX_CELL_BYTES (ResourceExhausted, the column named). */
-  | "CELL_TOO_LARGE"
+  | typeof R.CELL_TOO_LARGE
   /** A small result (a page, a catalog answer) over what one read may hold (ResourceExhausted). */
-  | "RESULT_TOO_LARGE"
+  | typeof R.RESULT_TOO_LARGE
   /** The server broke the protocol: more rows than asked, an oversized or malformed message (Unavailable). */
-  | "DATABASE_PROTOCOL_VIOLATION"
+  | typeof R.DATABASE_PROTOCOL_VIOLATION
   /** The password would leave in a form that can be read or cracked (FailedPrecondition). */
-  | "PASSWORD_NOT_SENT"
+  | typeof R.PASSWORD_NOT_SENT
   /** verify-ca / verify-full failed (FailedPrecondition). */
-  | "TLS_VERIFY_FAILED"
+  | typeof R.TLS_VERIFY_FAILED
   /** The server asked for a local file (LOAD DATA LOCAL INFILE) (FailedPrecondition). */
-  | "LOCAL_INFILE_REFUSED"
+  | typeof R.LOCAL_INFILE_REFUSED
   /** The connection was closed under the statement (profile changed or deleted, shutdown) (Unavailable). */
-  | "CONNECTION_CLOSED";
+  | typeof R.CONNECTION_CLOSED;
 
 /** The engine refused to go on with a database: a limit, a protocol violation, a refused credential exchange. */
 export class EngineError extends Error {

@@ -1,28 +1,8 @@
 import { EngineError } from "./driver.js";
+import type { WireLimits } from "./types.js";
+import { R } from "../common/reasons.js";
 
-/**
- * What one connection to a user's database may make this process hold. Every database a profile
- * points at is untrusted: these bound what it can send before the call ends (DESIGN.md §7).
- */
-export interface WireLimits {
-  /** Largest cell, and largest row, read from a database (ENGINE_MAX_CELL_BYTES). */
-  maxCellBytes: number;
-  /** Largest error or notice message read off the wire; larger is a protocol violation. */
-  maxMessageBytes: number;
-  /** Largest other protocol message (row descriptions, column definitions, authentication). */
-  maxControlBytes: number;
-  /** Most columns a result may have (PostgreSQL allows 1,664 and MySQL 4,096). */
-  maxColumns: number;
-  /** Bytes of rows a cursor holds before it stops reading the socket. */
-  bufferBytes: number;
-  /** Rows and bytes a whole small result (a page, a catalog answer: Session.all) may hold. */
-  allRows: number;
-  allBytes: number;
-  /** Time a cancel request (PostgreSQL's cancel connection, MySQL's KILL QUERY) may take. */
-  cancelTimeoutMs: number;
-  /** Time a connection reset (DISCARD ALL, COM_RESET_CONNECTION) may take before it is closed instead. */
-  resetTimeoutMs: number;
-}
+export type { WireLimits };
 
 export const DEFAULT_WIRE_LIMITS: WireLimits = {
   maxCellBytes: 16 * 1024 * 1024,
@@ -46,18 +26,18 @@ export const mib = (n: number) => (n >= 1024 * 1024 && n % (1024 * 1024) === 0 ?
 /** A cell (or row) over the cap: ResourceExhausted naming the column. */
 export function cellTooLarge(column: string | undefined, bytes: number, cap: number, row = false): EngineError {
   const what = column === undefined ? "a row" : `column "${column}"`;
-  return new EngineError(`${what} holds ${row ? "a row" : "a value"} of ${bytes} bytes or more, over ENGINE_MAX_CELL_BYTES (${mib(cap)}): select less of it (e.g. substring) or raise the limit`, "CELL_TOO_LARGE", {
+  return new EngineError(`${what} holds ${row ? "a row" : "a value"} of ${bytes} bytes or more, over ENGINE_MAX_CELL_BYTES (${mib(cap)}): select less of it (e.g. substring) or raise the limit`, R.CELL_TOO_LARGE, {
     field: column,
     metadata: { limit: "ENGINE_MAX_CELL_BYTES", max: String(cap) },
   });
 }
 
 export function protocolViolation(what: string): EngineError {
-  return new EngineError(`the database broke the protocol: ${what}; the connection was closed`, "DATABASE_PROTOCOL_VIOLATION");
+  return new EngineError(`the database broke the protocol: ${what}; the connection was closed`, R.DATABASE_PROTOCOL_VIOLATION);
 }
 
 export function resultTooLarge(what: string, cap: number): EngineError {
-  return new EngineError(`the result is too large: ${what} (at most ${cap}); ask for less`, "RESULT_TOO_LARGE", { metadata: { max: String(cap) } });
+  return new EngineError(`the result is too large: ${what} (at most ${cap}); ask for less`, R.RESULT_TOO_LARGE, { metadata: { max: String(cap) } });
 }
 
 /** The longest value of a row as the drivers read it (text or bytes), for the cell cap. */

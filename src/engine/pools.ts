@@ -1,5 +1,5 @@
 import type { Logger } from "../observability/logger.js";
-import { resourceExhausted } from "../server/errors.js";
+import { resourceExhausted, R } from "../common/errors.js";
 import type { Budget } from "./budget.js";
 import type { Driver, EngineName, EnginePool, EngineReason, PoolStats, Session, Target } from "./driver.js";
 import type { WireLimits } from "./limits.js";
@@ -59,7 +59,7 @@ export class Pools {
       const driver = DRIVERS[engine];
       const t = await target();
       const admit = engine === "sqlite" || !this.budget ? undefined : () => this.admit(userId, t.host);
-      const pool = driver.pool(t, { max: this.limits.max, idleMs: this.limits.idleMs, wire: this.limits.wire, onLimit: this.limits.onLimit, admit });
+      const pool = driver.pool(t, { max: this.limits.max, idleMs: this.limits.idleMs, wire: this.limits.wire, onLimit: this.limits.onLimit, admit, now: this.now });
       e = this.entries.get(key) ?? { pool, driver, host: t.host, version, lastUsed: this.now(), inUse: 0, health: { healthy: true, checkedAt: 0, error: "" } };
       if (e.pool !== pool) void pool.end();
       this.entries.set(key, e);
@@ -115,7 +115,7 @@ export class Pools {
     const mine = [...this.entries].filter(([k]) => k.startsWith(prefix));
     if (mine.length < this.limits.perUser) return;
     const idle = mine.filter(([, e]) => e.inUse === 0).sort((a, b) => a[1].lastUsed - b[1].lastUsed)[0];
-    if (!idle) throw resourceExhausted(`at most ${this.limits.perUser} connections may be in use at once; wait for one to finish`, 1_000, "TOO_MANY_POOLS");
+    if (!idle) throw resourceExhausted(`at most ${this.limits.perUser} connections may be in use at once; wait for one to finish`, 1_000, R.TOO_MANY_POOLS);
     this.entries.delete(idle[0]);
     this.onCount(this.entries.size);
     void idle[1].pool.end();

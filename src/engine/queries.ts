@@ -4,7 +4,7 @@ import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ExecuteQueryResponseSchema } from "../../gen/sqlstudio/database/v1/query_pb.js";
 import type { Runtime } from "../common/runtime.js";
 import type { Logger } from "../observability/logger.js";
-import { invalidArgument, rpcError } from "../server/errors.js";
+import { invalidArgument, fail, R } from "../common/errors.js";
 import type { Sync } from "../sync/sync.js";
 import type { CancelRelay } from "./cancel-relay.js";
 import type { Connections } from "./connections.js";
@@ -108,7 +108,7 @@ export class Queries {
   /** Statements of a script, each checked (read-only, SQLite confinement) before any runs. */
   private statements(sql: string, engine: Parameters<typeof splitStatements>[1], readOnly: boolean): Statement[] {
     if (Buffer.byteLength(sql) > this.settings.maxSqlBytes) {
-      throw invalidArgument("sql", `is longer than ${this.settings.maxSqlBytes} bytes (ENGINE_MAX_SQL_BYTES)`, "SQL_TOO_LARGE");
+      throw invalidArgument("sql", `is longer than ${this.settings.maxSqlBytes} bytes (ENGINE_MAX_SQL_BYTES)`, R.SQL_TOO_LARGE);
     }
     if (sql.trim() === "") throw invalidArgument("sql", "is required");
     const list = splitStatements(sql, engine);
@@ -116,7 +116,7 @@ export class Queries {
     if (list.length > MAX_STATEMENTS) throw invalidArgument("sql", `at most ${MAX_STATEMENTS} statements per request`);
     list.forEach((s, i) => {
       const why = refusal(s, engine, readOnly);
-      if (why) throw rpcError(readOnly ? Code.PermissionDenied : Code.InvalidArgument, readOnly ? "READ_ONLY" : "STATEMENT_REFUSED", `sql: statement ${i + 1}: ${why}`, { field: "sql" });
+      if (why) throw fail(readOnly ? R.READ_ONLY : R.STATEMENT_REFUSED, `sql: statement ${i + 1}: ${why}`, { field: "sql" });
     });
     return list;
   }
@@ -131,7 +131,7 @@ export class Queries {
     const maxRows = req.maxRows > 0 ? req.maxRows : this.settings.defaultMaxRows;
     const queryId = req.queryId || this.runtime.newId();
     const key = `${userId}\n${queryId}`;
-    if (this.running.has(key)) throw rpcError(Code.AlreadyExists, "QUERY_RUNNING", "a query with this id is running", { field: "query_id" });
+    if (this.running.has(key)) throw fail(R.QUERY_RUNNING, "a query with this id is running");
 
     const slot = this.budget?.stream(userId);
     const started = this.runtime.now();
@@ -318,8 +318,8 @@ export class Queries {
   }
 
   private stopError(why: Stop) {
-    if (why === "deadline") return rpcError(Code.DeadlineExceeded, "QUERY_TIMEOUT", "the query ran out of time and was stopped in the database");
-    return rpcError(Code.Canceled, "QUERY_CANCELED", "the query was canceled and stopped in the database");
+    if (why === "deadline") return fail(R.QUERY_TIMEOUT, "the query ran out of time and was stopped in the database");
+    return fail(R.QUERY_CANCELED, "the query was canceled and stopped in the database");
   }
 
   /**
@@ -334,7 +334,7 @@ export class Queries {
       return;
     }
     if (this.relay && (await this.relay.request(userId, queryId))) return;
-    throw rpcError(Code.NotFound, "QUERY_NOT_FOUND", "no running query of yours has this id", { field: "query_id" });
+    throw fail(R.QUERY_NOT_FOUND, "no running query of yours has this id");
   }
 
   /** The plan of one statement; ANALYZE runs inside a read-only transaction that is rolled back. */

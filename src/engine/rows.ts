@@ -1,7 +1,7 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { createHash } from "node:crypto";
 import { RowSchema } from "../../gen/sqlstudio/database/v1/values_pb.js";
-import { invalidArgument } from "../server/errors.js";
+import { invalidArgument, R } from "../common/errors.js";
 import type { Dialect } from "./dialect.js";
 import type { Cell } from "./driver.js";
 import type { TableDescription } from "./introspect/types.js";
@@ -46,12 +46,8 @@ function same(d: Dialect, column: string, placeholder: string): string {
   return `${column} IS ${placeholder}`;
 }
 
-export function columnSet(t: TableDescription): Set<string> {
-  return new Set(t.columns.map((c) => c.name));
-}
-
 function checkColumn(t: TableDescription, name: string, field: string) {
-  if (!t.columns.some((c) => c.name === name)) throw invalidArgument(field, `the table has no column ${JSON.stringify(name)}`, "UNKNOWN_COLUMN");
+  if (!t.columns.some((c) => c.name === name)) throw invalidArgument(field, `the table has no column ${JSON.stringify(name)}`, R.UNKNOWN_COLUMN);
 }
 
 function where(d: Dialect, t: TableDescription, filters: FilterSpec[], p: Params): string[] {
@@ -102,7 +98,7 @@ function requestHash(t: TableDescription, filters: FilterSpec[], sort: SortSpec[
   return h.digest("base64url").slice(0, 16);
 }
 
-const badToken = () => invalidArgument("page_token", "is not a token of this table, filters and sort", "INVALID_PAGE_TOKEN");
+const badToken = () => invalidArgument("page_token", "is not a token of this table, filters and sort", R.INVALID_PAGE_TOKEN);
 
 /** The position a token names; anything this server did not issue for this request is refused. */
 function readToken(token: string, hash: string): { key?: Cell[]; offset?: number } | undefined {
@@ -186,14 +182,14 @@ function checkValues(t: TableDescription, values: Record<string, Cell>, field: s
 
 /** The key of a row: exactly the primary key's columns. */
 function keyOf(t: TableDescription, key: Record<string, Cell>, field: string): [string, Cell][] {
-  if (t.primaryKey.length === 0) throw invalidArgument(field, "the table has no primary key: its rows cannot be edited by key", "NO_PRIMARY_KEY");
+  if (t.primaryKey.length === 0) throw invalidArgument(field, "the table has no primary key: its rows cannot be edited by key", R.NO_PRIMARY_KEY);
   const names = Object.keys(key);
   const missing = t.primaryKey.filter((c) => !(c in key));
   const extra = names.filter((c) => !t.primaryKey.includes(c));
   if (missing.length || extra.length) {
-    throw invalidArgument(field, `must hold exactly the primary key columns (${t.primaryKey.join(", ")})`, "INVALID_KEY");
+    throw invalidArgument(field, `must hold exactly the primary key columns (${t.primaryKey.join(", ")})`, R.INVALID_KEY);
   }
-  for (const c of t.primaryKey) if (isNull(key[c])) throw invalidArgument(`${field}.${c}`, "a key value cannot be NULL", "INVALID_KEY");
+  for (const c of t.primaryKey) if (isNull(key[c])) throw invalidArgument(`${field}.${c}`, "a key value cannot be NULL", R.INVALID_KEY);
   return t.primaryKey.map((c) => [c, key[c]]);
 }
 

@@ -1,6 +1,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import {
   ConnectionService,
   Engine,
@@ -13,8 +13,8 @@ import { SchemaService, TableKind } from "../../gen/sqlstudio/database/v1/schema
 import { ExportFormat, FilterOperator, TableService, type Filter, type Sort, type TableRef } from "../../gen/sqlstudio/database/v1/table_pb.js";
 import type { Value } from "../../gen/sqlstudio/database/v1/values_pb.js";
 import { decodePageToken, encodePageToken, pageSize } from "../common/paging.js";
-import { callerOf, requestInfoKey } from "../server/context.js";
-import { invalidArgument } from "../server/errors.js";
+import { requestInfoKey, userIdOf } from "../common/caller.js";
+import { invalidArgument, R } from "../common/errors.js";
 import type { HistoryEntry } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
 import { decodePayload } from "../sync/payload.js";
 import type { Sync } from "../sync/sync.js";
@@ -27,7 +27,6 @@ import type { FilterSpec, Operator, SortSpec } from "./rows.js";
 import type { ConnectionRow } from "./store.js";
 import type { Tables, TableRefSpec } from "./tables.js";
 
-const userOf = (ctx: HandlerContext): string => callerOf(ctx).userId;
 
 const ENGINES: Record<number, EngineName | undefined> = { [Engine.POSTGRESQL]: "postgresql", [Engine.MYSQL]: "mysql", [Engine.SQLITE]: "sqlite" };
 const ENGINE_OUT: Record<EngineName, Engine> = { postgresql: Engine.POSTGRESQL, mysql: Engine.MYSQL, sqlite: Engine.SQLITE };
@@ -95,10 +94,10 @@ function connectionOut(r: ConnectionRow): MessageInitShape<typeof ConnectionSche
 export function connectionService(connections: Connections, pools: Pools): ServiceImpl<typeof ConnectionService> {
   return {
     async createConnection(req, ctx) {
-      return { connection: connectionOut(await connections.create(userOf(ctx), spec(req.spec), req.id)) };
+      return { connection: connectionOut(await connections.create(userIdOf(ctx), spec(req.spec), req.id)) };
     },
     async getConnection(req, ctx) {
-      return { connection: connectionOut(await connections.get(userOf(ctx), req.id)) };
+      return { connection: connectionOut(await connections.get(userIdOf(ctx), req.id)) };
     },
     async listConnections(req, ctx) {
       const limit = pageSize(req.pageSize);
@@ -110,23 +109,23 @@ export function connectionService(connections: Connections, pools: Pools): Servi
           if (typeof name !== "string" || typeof id !== "string") throw new Error();
           after = { name, id };
         } catch {
-          throw invalidArgument("page_token", "is not a token this server issued", "INVALID_PAGE_TOKEN");
+          throw invalidArgument("page_token", "is not a token this server issued", R.INVALID_PAGE_TOKEN);
         }
       }
-      const rows = await connections.list(userOf(ctx), limit + 1, after);
+      const rows = await connections.list(userIdOf(ctx), limit + 1, after);
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
       return { connections: page.map(connectionOut), nextPageToken: rows.length > limit ? encodePageToken(JSON.stringify([last.name, last.id])) : "" };
     },
     async updateConnection(req, ctx) {
-      return { connection: connectionOut(await connections.update(userOf(ctx), req.id, spec(req.spec), req.clearPassword, ctx.values.get(requestInfoKey))) };
+      return { connection: connectionOut(await connections.update(userIdOf(ctx), req.id, spec(req.spec), req.clearPassword, ctx.values.get(requestInfoKey))) };
     },
     async deleteConnection(req, ctx) {
-      await connections.delete(userOf(ctx), req.id);
+      await connections.delete(userIdOf(ctx), req.id);
       return {};
     },
     async testConnection(req, ctx) {
-      const userId = userOf(ctx);
+      const userId = userIdOf(ctx);
       let target;
       if (req.target.case === "id") {
         const row = await connections.get(userId, req.target.value);
@@ -140,7 +139,7 @@ export function connectionService(connections: Connections, pools: Pools): Servi
       return { latency: durationFromMs(Math.max(1, Math.round(out.latencyMs))), serverVersion: out.version };
     },
     async getConnectionHealth(req, ctx) {
-      const userId = userOf(ctx);
+      const userId = userIdOf(ctx);
       const row = await connections.get(userId, req.id);
       const h = pools.health(userId, row.id);
       return {
@@ -175,7 +174,7 @@ export function queryService(queries: Queries, sync: Sync): ServiceImpl<typeof Q
   return {
     async *executeQuery(req, ctx) {
       yield* queries.execute(
-        userOf(ctx),
+        userIdOf(ctx),
         {
           connectionId: req.connectionId,
           sql: req.sql,
@@ -189,15 +188,15 @@ export function queryService(queries: Queries, sync: Sync): ServiceImpl<typeof Q
       );
     },
     async cancelQuery(req, ctx) {
-      await queries.cancel(userOf(ctx), req.queryId);
+      await queries.cancel(userIdOf(ctx), req.queryId);
       return { canceled: true };
     },
     async explainQuery(req, ctx) {
-      return queries.explain(userOf(ctx), req.connectionId, req.sql, req.analyze);
+      return queries.explain(userIdOf(ctx), req.connectionId, req.sql, req.analyze);
     },
     async listQueryHistory(req, ctx) {
       if (req.connectionId.length > 128) throw invalidArgument("connection_id", "is not a connection id");
-      const page = await sync.history(userOf(ctx), req.connectionId, req.pageSize, req.pageToken);
+      const page = await sync.history(userIdOf(ctx), req.connectionId, req.pageSize, req.pageToken);
       return {
         entries: page.records.flatMap((r) => {
           const p = decodePayload("history", r.payload);
@@ -220,14 +219,14 @@ export function schemaService(catalog: Catalog): ServiceImpl<typeof SchemaServic
   });
   return {
     async listSchemas(req, ctx) {
-      return catalog.schemas(userOf(ctx), req.connectionId);
+      return catalog.schemas(userIdOf(ctx), req.connectionId);
     },
     async listTables(req, ctx) {
-      const out = await catalog.tables(userOf(ctx), req.connectionId, req.schema, req.pageSize, req.pageToken);
+      const out = await catalog.tables(userIdOf(ctx), req.connectionId, req.schema, req.pageSize, req.pageToken);
       return { tables: out.tables.map(tableOut), nextPageToken: out.next };
     },
     async describeTable(req, ctx) {
-      const d = await catalog.describe(userOf(ctx), req.connectionId, req.schema, req.table);
+      const d = await catalog.describe(userIdOf(ctx), req.connectionId, req.schema, req.table);
       return { table: tableOut(d.table), columns: d.columns, primaryKey: d.primaryKey, indexes: d.indexes, foreignKeys: d.foreignKeys };
     },
   };
@@ -245,24 +244,24 @@ const sortOf = (ss: Sort[]): SortSpec[] => ss.map((s) => ({ column: s.column, de
 export function tableService(tables: Tables): ServiceImpl<typeof TableService> {
   return {
     async getRows(req, ctx) {
-      const out = await tables.getRows(userOf(ctx), ref(req.table), filtersOf(req.filters), sortOf(req.sort), req.pageSize, req.pageToken);
+      const out = await tables.getRows(userIdOf(ctx), ref(req.table), filtersOf(req.filters), sortOf(req.sort), req.pageSize, req.pageToken);
       return { columns: out.columns, rows: out.rows.map((values) => ({ values })), nextPageToken: out.next, primaryKey: out.primaryKey };
     },
     async insertRows(req, ctx) {
-      const out = await tables.insert(userOf(ctx), ref(req.table), req.rows.map((r) => cells(r.values)));
+      const out = await tables.insert(userIdOf(ctx), ref(req.table), req.rows.map((r) => cells(r.values)));
       return { columns: out.columns, rows: out.rows.map((values) => ({ values })) };
     },
     async updateRows(req, ctx) {
-      const n = await tables.update(userOf(ctx), ref(req.table), req.updates.map((u) => ({ key: cells(u.key), set: cells(u.set), expected: cells(u.expected) })));
+      const n = await tables.update(userIdOf(ctx), ref(req.table), req.updates.map((u) => ({ key: cells(u.key), set: cells(u.set), expected: cells(u.expected) })));
       return { updated: BigInt(n) };
     },
     async deleteRows(req, ctx) {
-      const n = await tables.delete(userOf(ctx), ref(req.table), req.deletes.map((d) => ({ key: cells(d.key), expected: cells(d.expected) })));
+      const n = await tables.delete(userIdOf(ctx), ref(req.table), req.deletes.map((d) => ({ key: cells(d.key), expected: cells(d.expected) })));
       return { deleted: BigInt(n) };
     },
     async *exportRows(req, ctx) {
       const format = req.format === ExportFormat.CSV ? "csv" : req.format === ExportFormat.NDJSON ? "ndjson" : undefined;
-      for await (const chunk of tables.export(userOf(ctx), ref(req.table), filtersOf(req.filters), sortOf(req.sort), format, Number(req.maxRows), ctx.signal, { csvNull: req.csvNull })) {
+      for await (const chunk of tables.export(userIdOf(ctx), ref(req.table), filtersOf(req.filters), sortOf(req.sort), format, Number(req.maxRows), ctx.signal, { csvNull: req.csvNull })) {
         yield { chunk };
       }
     },

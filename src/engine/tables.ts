@@ -1,5 +1,4 @@
-import { Code } from "@connectrpc/connect";
-import { invalidArgument, rpcError } from "../server/errors.js";
+import { invalidArgument, fail, R } from "../common/errors.js";
 import { checkName, withSession, type Catalog } from "./catalog.js";
 import type { Budget } from "./budget.js";
 import type { Connections } from "./connections.js";
@@ -18,7 +17,7 @@ export interface TableRefSpec {
 
 const MAX_EDITS = 1_000;
 
-const readOnlyRefusal = () => rpcError(Code.PermissionDenied, "READ_ONLY", "the connection is read-only", { field: "table.connection_id" });
+const readOnlyRefusal = () => fail(R.READ_ONLY, "the connection is read-only", { field: "table.connection_id" });
 
 function columnsOf(t: TableDescription): ColumnInfo[] {
   return t.columns.map((c) => ({ name: c.name, databaseType: c.databaseType, nullable: c.nullable }));
@@ -87,8 +86,8 @@ export class Tables {
   private async missed(s: Session, t: TableDescription, engine: ConnectionRow["engine"], key: [string, Cell][], field: string, checked: boolean): Promise<never> {
     const q = selectByKey(this.connections.dialectOf(engine), t, key);
     const exists = (await s.all(q.sql, q.params)).rows.length > 0;
-    if (exists && checked) throw rpcError(Code.Aborted, "ROW_CHANGED", `${field}: the row no longer has the expected values`, { field: `${field}.expected` });
-    throw rpcError(Code.NotFound, "ROW_NOT_FOUND", `${field}: no row has this key`, { field: `${field}.key` });
+    if (exists && checked) throw fail(R.ROW_CHANGED, `${field}: the row no longer has the expected values`, { field: `${field}.expected` });
+    throw fail(R.ROW_NOT_FOUND, `${field}: no row has this key`, { field: `${field}.key` });
   }
 
   async update(userId: string, ref: TableRefSpec, updates: { key: Record<string, Cell>; set: Record<string, Cell>; expected: Record<string, Cell> }[]) {

@@ -3,7 +3,7 @@ import { WireType } from "@bufbuild/protobuf/wire";
 import type { UnknownField } from "@bufbuild/protobuf";
 import type { RowBatch } from "../../gen/sqlstudio/database/v1/query_pb.js";
 import { ValueSchema } from "../../gen/sqlstudio/database/v1/values_pb.js";
-import type { Cell } from "./driver.js";
+import type { Cell } from "./types.js";
 
 /**
  * A hand-written protobuf encoder for the rows of a RowBatch (`repeated Row rows = 2`), the one

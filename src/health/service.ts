@@ -1,6 +1,6 @@
 import { ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
-import { notFound, unavailable } from "../server/errors.js";
+import { fail, R } from "../common/errors.js";
 import type { HealthState } from "./state.js";
 
 /** grpc.health.v1.Health: Check and Watch over every protocol. */
@@ -8,14 +8,14 @@ export function healthService(state: HealthState): ServiceImpl<typeof Health> {
   return {
     check(req) {
       const status = state.get(req.service);
-      if (status === undefined) throw notFound(`service "${req.service}"`, "UNKNOWN_SERVICE");
+      if (status === undefined) throw fail(R.UNKNOWN_SERVICE, `service "${req.service}" not found`);
       return { status };
     },
     async *watch(req, ctx) {
       for await (const status of state.watch(req.service, ctx.signal)) yield { status };
       // The watch stops quietly on abort; the stream must still end with why (DeadlineExceeded, Unavailable, …).
       if (ctx.signal.aborted) throw ConnectError.from(ctx.signal.reason);
-      if (state.isShutDown) throw unavailable("server shutting down", "SHUTTING_DOWN");
+      if (state.isShutDown) throw fail(R.SHUTTING_DOWN, "server shutting down");
     },
   };
 }

@@ -1,9 +1,18 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { ConnectError } from "@connectrpc/connect";
-import { writeStreamError } from "../server/early-error.js";
 import type { RealtimeHub } from "./hub.js";
 import { subscriptionLimitError } from "./service.js";
+
+type Request = IncomingMessage | Http2ServerRequest;
+type Response = ServerResponse | Http2ServerResponse;
+
+/**
+ * Answers a streaming request with an error in its own protocol before Connect's pipeline; false
+ * (nothing written) when it cannot. The server's (src/server/early-error.ts), handed in by the
+ * composition root: the gate knows no transport.
+ */
+export type StreamErrorWriter = (req: Request, res: Response, error: ConnectError) => boolean;
 
 export const SUBSCRIBE_PATH = "/sqlstudio.realtime.v1.RealtimeService/Subscribe";
 
@@ -22,14 +31,15 @@ export class SubscribeGate {
   constructor(
     private readonly hub: RealtimeHub,
     private readonly onRefused: () => void,
+    private readonly writeStreamError: StreamErrorWriter,
   ) {}
 
   /** True when the request was answered here. */
-  admit(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): boolean {
+  admit(req: Request, res: Response): boolean {
     const key = req.headers.authorization;
     if (typeof key !== "string" || key === "") return false;
     const n = this.open.get(key) ?? 0;
-    if (n >= this.hub.maxPerUser && writeStreamError(req, res, this.error())) {
+    if (n >= this.hub.maxPerUser && this.writeStreamError(req, res, this.error())) {
       this.onRefused();
       return true;
     }

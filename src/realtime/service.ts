@@ -1,11 +1,9 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import { Code } from "@connectrpc/connect";
 import { RealtimeService, type ServerEvent } from "../../gen/sqlstudio/realtime/v1/realtime_pb.js";
-import { callerOf } from "../server/context.js";
-import { limitExceeded, rpcError, unavailable } from "../server/errors.js";
+import { callerOf } from "../common/caller.js";
+import { fail, limitExceeded, R } from "../common/errors.js";
 import { SUBSCRIPTION_LIMIT, type EndReason, type RealtimeHub } from "./hub.js";
 
-const caller = callerOf;
 
 /**
  * sqlstudio.realtime.v1.RealtimeService: the same events as the WebSocket, as a server
@@ -15,7 +13,7 @@ const caller = callerOf;
 export function realtimeService(hub: RealtimeHub, opts: { maxQueued: number; now: () => number }): ServiceImpl<typeof RealtimeService> {
   return {
     async *subscribe(_req, ctx) {
-      const auth = caller(ctx);
+      const auth = callerOf(ctx);
       const queue: ServerEvent[] = [];
       let ended: EndReason | "expired" | undefined;
       let wake: (() => void) | undefined;
@@ -50,11 +48,11 @@ export function realtimeService(hub: RealtimeHub, opts: { maxQueued: number; now
             yield { event: next };
             continue;
           }
-          if (ended === "revoked") throw rpcError(Code.Unauthenticated, "SESSION_REVOKED", "session has ended; log in again");
-          if (ended === "slow") throw rpcError(Code.ResourceExhausted, "TOO_SLOW", "events arrived faster than they were read: pull, then subscribe again");
-          if (ended === "shutdown") throw unavailable("server shutting down", "SHUTTING_DOWN");
+          if (ended === "revoked") throw fail(R.SESSION_REVOKED, "session has ended; log in again");
+          if (ended === "slow") throw fail(R.TOO_SLOW, "events arrived faster than they were read: pull, then subscribe again");
+          if (ended === "shutdown") throw fail(R.SHUTTING_DOWN, "server shutting down");
           if (ended === "limit") throw subscriptionLimitError(hub.maxPerUser);
-          if (ended === "expired") throw rpcError(Code.Unauthenticated, "TOKEN_EXPIRED", "access token expired: subscribe again with a fresh one");
+          if (ended === "expired") throw fail(R.TOKEN_EXPIRED, "access token expired: subscribe again with a fresh one");
           await new Promise<void>((resolve) => (wake = resolve));
           wake = undefined;
         }
@@ -72,7 +70,7 @@ export function subscriptionLimitError(max: number) {
   return limitExceeded(
     SUBSCRIPTION_LIMIT,
     max,
-    "TOO_MANY_SUBSCRIPTIONS",
+    R.TOO_MANY_SUBSCRIPTIONS,
     `this account already holds ${max} realtime subscriptions (WebSockets and Subscribe streams) on this server (${SUBSCRIPTION_LIMIT}): close one first`,
   );
 }

@@ -3,8 +3,7 @@ import { setMaxListeners } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Server as NetServer } from "node:net";
-import type { DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues, type ConnectRouter, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Config } from "../config/schema.js";
@@ -18,7 +17,8 @@ import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { reflectionServices } from "../reflection/index.js";
-import { requestInfoKey } from "./context.js";
+import { requestInfoKey } from "../common/caller.js";
+import type { ServiceEntry } from "../common/service.js";
 import { writeUnaryToStream, type StreamingMethod } from "./early-error.js";
 import { observe } from "./interceptors.js";
 import {
@@ -35,10 +35,6 @@ import { OnePortListener } from "./listener.js";
 import { registerConsole } from "./console.js";
 import { registerDocs } from "./docs.js";
 import { StreamServer } from "./ws.js";
-
-/** A service this server answers, with its handlers. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type ServiceEntry = readonly [DescService, Partial<ServiceImpl<any>>];
 
 export interface AppDeps {
   config: Config;

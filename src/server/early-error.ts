@@ -4,7 +4,7 @@ import { Code, type ConnectError } from "@connectrpc/connect";
 import { encodeEnvelope } from "@connectrpc/connect/protocol";
 import { endStreamFlag, endStreamToJson, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import { rpcError } from "./errors.js";
+import { fail, R } from "../common/errors.js";
 
 /**
  * Answers a streaming RPC with an error before it reaches Connect's pipeline, in the request's
@@ -69,9 +69,8 @@ export function writeUnaryToStream(req: IncomingMessage | Http2ServerRequest, re
   const mediaType = String(req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
   if (mediaType !== "application/json" && mediaType !== "application/proto") return false;
   const kind = method.kind.replace("_", "-");
-  const error = rpcError(
-    Code.InvalidArgument,
-    "STREAMING_RPC_NEEDS_STREAM_CONTENT_TYPE",
+  const error = fail(
+    R.STREAMING_RPC_NEEDS_STREAM_CONTENT_TYPE,
     `${method.name} is a ${kind} RPC: send content-type application/connect+json (or application/connect+proto) with the request in an envelope ` +
       `(1 flag byte, 4 bytes of big-endian length, the message), or call it over gRPC or gRPC-Web; ${mediaType} is for unary RPCs`,
     { field: "content-type", metadata: { use: "application/connect+json", method: method.name, kind: method.kind } },

@@ -1,6 +1,6 @@
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { authKey } from "./context.js";
+import { authKey } from "../common/caller.js";
 import { REDACT_PATHS, type Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { toPublicError } from "./errors.js";

@@ -5,14 +5,14 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { systemRuntime, type Runtime } from "../common/runtime.js";
 import type { Config } from "../config/schema.js";
-import { buildFeatures, type Features } from "../features.js";
-import { JobRunner } from "../jobs/runner.js";
+import { JobRunner, type Job } from "../jobs/runner.js";
 import { JobStore } from "../jobs/store.js";
 import { openDb, type Db } from "../db/client.js";
 import { migrate } from "../db/migrator.js";
 import type { Logger } from "../observability/logger.js";
 import { createMetricsServer, Metrics } from "../observability/metrics.js";
-import { buildApp, shutdownError, type App, type AppDeps, type ServiceEntry } from "./app.js";
+import type { ServiceEntry } from "../common/service.js";
+import { buildApp, shutdownError, type App, type AppDeps } from "./app.js";
 
 export interface Addresses {
   api: string;
@@ -20,11 +20,41 @@ export interface Addresses {
   metrics: string;
 }
 
-export interface RunningServer {
+/** What the server needs of the features; src/features.ts builds them, main.ts hands the builder over. */
+export interface ServerFeatures {
+  services: ServiceEntry[];
+  interceptors: Interceptor[];
+  jobs: Job[];
+  /** Attaches to /v1/stream (both listeners). */
+  socketHandler: App["stream"]["onConnection"];
+  /** Subprotocols /v1/stream speaks. */
+  socketProtocols: string[];
+  /** Refusals before Connect's pipeline. */
+  admission: NonNullable<AppDeps["admission"]>;
+  /** Live subscriptions: started once listening, ended first at shutdown. */
+  hub: { start(): Promise<void>; stop(): Promise<void> };
+  /** Emails still being sent: flushed at shutdown. */
+  outbox: { flush(): Promise<void> };
+  /** Closes the engine's pools and finishes its writes (at shutdown, before the database closes). */
+  closeEngine(): Promise<void>;
+  /** Tells the features the API's real port. */
+  listening(apiPort: number): void;
+}
+
+/** What the features are built on: the server's database, metrics and clock. */
+export interface FeatureDeps {
+  config: Config;
+  db: Db;
+  logger: Logger;
+  runtime: Runtime;
+  metrics: Metrics;
+}
+
+export interface RunningServer<F extends ServerFeatures = ServerFeatures> {
   app: App;
   db: Db;
   metrics: Metrics;
-  features: Features;
+  features: F;
   jobs: JobRunner;
   ports: { api: number; ws: number; metrics: number };
   addresses: Addresses;
@@ -32,8 +62,10 @@ export interface RunningServer {
   shutdown(reason?: string): Promise<void>;
 }
 
-export interface StartOptions {
+export interface StartOptions<F extends ServerFeatures = ServerFeatures> {
   logger: Logger;
+  /** Builds the features (src/features.ts: buildFeatures); the server never imports them. */
+  features: (deps: FeatureDeps) => F;
   /** Extra services beside the features (benchmarks, tests). */
   services?: ServiceEntry[];
   /** An already-open database (tests); otherwise config.database is opened. */
@@ -47,7 +79,7 @@ export interface StartOptions {
 }
 
 /** config → database → migrate → app → listen. */
-export async function startServer(config: Config, opts: StartOptions): Promise<RunningServer> {
+export async function startServer<F extends ServerFeatures>(config: Config, opts: StartOptions<F>): Promise<RunningServer<F>> {
   const { logger } = opts;
   const db = opts.db ?? (await openDb({ url: config.database.url, authToken: config.database.authToken }));
   if (config.database.autoMigrate) {
@@ -56,7 +88,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
   }
   const metrics = new Metrics();
   const runtime = opts.runtime ?? systemRuntime;
-  const features = buildFeatures({ config, db, logger, runtime, metrics });
+  const features = opts.features({ config, db, logger, runtime, metrics });
   const calls = new CallsInFlight();
   const app = await buildApp({
     config,
@@ -100,7 +132,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
   let stopping: Promise<void> | undefined;
   const shutdown = (reason = "shutdown") =>
     (stopping ??= (async () => {
-      const started = Date.now();
+      const started = runtime.now();
       const budget = config.server.shutdownTimeoutMs;
       logger.info({ reason, timeoutMs: budget }, "shutting down: not ready, refusing new connections, finishing in-flight work");
       app.beginShutdown();
@@ -126,7 +158,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
         app.listener.destroyAll();
         await drained;
       }
-      const left = () => Math.max(0, budget - (Date.now() - started));
+      const left = () => Math.max(0, budget - (runtime.now() - started));
       await app.fastify.close();
       await sockets;
       // The engine first: its pools end at once (busy connections destroyed), so neither a
@@ -137,7 +169,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
       await closeServer(metricsServer);
       await closeServer(wsServer);
       db.close();
-      logger.info({ ms: Date.now() - started }, "shutdown complete");
+      logger.info({ ms: runtime.now() - started }, "shutdown complete");
     })());
 
   return { app, db, metrics, features, jobs, ports, addresses, shutdown };

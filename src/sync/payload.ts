@@ -7,6 +7,7 @@ import {
   type Change,
   type Record as SyncRecord,
 } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
+import { R, type Reason } from "../common/reasons.js";
 import type { CheckedChange } from "./push.js";
 import { redactSql } from "./redact.js";
 import { classifyValue, findSecret } from "./secrets.js";
@@ -62,35 +63,35 @@ function fieldWithoutSecret(field: string): string {
 /**
  * Checks one change's content: a rejected change names its reason and field (relative to the
  * change, proto names). Connection payloads carrying a secret are rejected; history SQL is
- * redacted before it is stored.
+ * redacted in place, in `c` itself, before it is stored.
  */
-export function checkChange(c: Change): CheckedChange {
+export function checkAndRedactChange(c: Change): CheckedChange {
   const base = { mutationId: c.mutationId, recordId: c.recordId };
-  const reject = (reason: string, field: string): CheckedChange => ({ ok: false, ...base, reason, field });
-  if (c.baseVersion < 0n) return reject("INVALID_BASE_VERSION", "base_version");
+  const reject = (reason: Reason, field: string): CheckedChange => ({ ok: false, ...base, reason, field });
+  if (c.baseVersion < 0n) return reject(R.INVALID_BASE_VERSION, "base_version");
   const baseVersion = Number(c.baseVersion);
   if (c.delete) {
-    if (c.payload.case !== undefined) return reject("PAYLOAD_WITH_DELETE", c.payload.case === "savedQuery" ? "saved_query" : c.payload.case);
+    if (c.payload.case !== undefined) return reject(R.PAYLOAD_WITH_DELETE, c.payload.case === "savedQuery" ? "saved_query" : c.payload.case);
     return { ok: true, ...base, baseVersion, delete: true, payload: null };
   }
   const p = c.payload;
   switch (p.case) {
     case undefined:
-      return reject("PAYLOAD_REQUIRED", "payload");
+      return reject(R.PAYLOAD_REQUIRED, "payload");
     case "connection": {
       const v = p.value;
-      if (v.name.trim() === "") return reject("FIELD_REQUIRED", "connection.name");
-      if (tooLong(v.name, 200)) return reject("FIELD_TOO_LONG", "connection.name");
-      if (!ENGINES.has(v.engine)) return reject("UNKNOWN_ENGINE", "connection.engine");
-      if (v.port < 0 || v.port > 65535) return reject("INVALID_PORT", "connection.port");
+      if (v.name.trim() === "") return reject(R.FIELD_REQUIRED, "connection.name");
+      if (tooLong(v.name, 200)) return reject(R.FIELD_TOO_LONG, "connection.name");
+      if (!ENGINES.has(v.engine)) return reject(R.UNKNOWN_ENGINE, "connection.engine");
+      if (v.port < 0 || v.port > 65535) return reject(R.INVALID_PORT, "connection.port");
       const secret = findSecret(v);
       if (secret) return reject(secret.reason, `connection.${fieldWithoutSecret(secret.field)}`);
       break;
     }
     case "savedQuery": {
       const v = p.value;
-      if (v.title.trim() === "") return reject("FIELD_REQUIRED", "saved_query.title");
-      if (tooLong(v.title, 200)) return reject("FIELD_TOO_LONG", "saved_query.title");
+      if (v.title.trim() === "") return reject(R.FIELD_REQUIRED, "saved_query.title");
+      if (tooLong(v.title, 200)) return reject(R.FIELD_TOO_LONG, "saved_query.title");
       break;
     }
     case "history": {
@@ -100,6 +101,6 @@ export function checkChange(c: Change): CheckedChange {
     }
   }
   const encoded = encodePayload(p)!;
-  if (Buffer.byteLength(encoded.json) > MAX_PAYLOAD_BYTES) return reject("PAYLOAD_TOO_LARGE", "payload");
+  if (Buffer.byteLength(encoded.json) > MAX_PAYLOAD_BYTES) return reject(R.PAYLOAD_TOO_LARGE, "payload");
   return { ok: true, ...base, baseVersion, delete: false, kind: encoded.kind, payload: encoded.json };
 }

@@ -1,9 +1,10 @@
+import { R, type Reason } from "../common/reasons.js";
 import type { ConflictRow, Kind, MutationRow, RecordRow } from "./store.js";
 
 /** Reasons of changes rejected by a limit, and the limit (its configuration variable) each names. */
-export const RECORD_LIMIT = "RECORD_LIMIT";
-export const OPEN_CONFLICTS_PER_RECORD_LIMIT = "OPEN_CONFLICTS_PER_RECORD_LIMIT";
-export const OPEN_CONFLICTS_PER_USER_LIMIT = "OPEN_CONFLICTS_PER_USER_LIMIT";
+export const RECORD_LIMIT = R.RECORD_LIMIT;
+export const OPEN_CONFLICTS_PER_RECORD_LIMIT = R.OPEN_CONFLICTS_PER_RECORD_LIMIT;
+export const OPEN_CONFLICTS_PER_USER_LIMIT = R.OPEN_CONFLICTS_PER_USER_LIMIT;
 export const LIMIT_OF_REASON: Record<string, string> = {
   [RECORD_LIMIT]: "SYNC_MAX_RECORDS_PER_USER",
   [OPEN_CONFLICTS_PER_RECORD_LIMIT]: "SYNC_MAX_OPEN_CONFLICTS_PER_RECORD",
@@ -22,7 +23,7 @@ export type CheckedChange =
       kind?: Kind;
       payload: string | null;
     }
-  | { ok: false; mutationId: string; recordId: string; reason: string; field: string };
+  | { ok: false; mutationId: string; recordId: string; reason: Reason; field: string };
 
 export type Result =
   | { status: "applied"; mutationId: string; recordId: string; version: number }
@@ -105,7 +106,7 @@ export function planPush(input: {
     const rec = current(c.recordId);
     if (!rec) {
       if (c.delete) {
-        reject(c, "RECORD_NOT_FOUND", "record_id");
+        reject(c, R.RECORD_NOT_FOUND, "record_id");
         continue;
       }
       if (live >= input.maxRecords) {
@@ -119,7 +120,7 @@ export function planPush(input: {
       continue;
     }
     if (!c.delete && c.kind !== rec.kind) {
-      reject(c, "KIND_MISMATCH", "payload");
+      reject(c, R.KIND_MISMATCH, "payload");
       continue;
     }
     if (rec.kind === "history" && !c.delete && !rec.deleted) {

@@ -17,6 +17,8 @@
  *   SECRET_LIKE_VALUE               a long high-entropy string (see ENTROPY_THRESHOLDS)
  */
 
+import { R } from "../common/reasons.js";
+
 export interface ConnectionFields {
   name: string;
   engine: string;
@@ -32,13 +34,13 @@ export interface ConnectionFields {
 }
 
 export type SecretReason =
-  | "SECRET_IN_OPTIONS"
-  | "CREDENTIALS_IN_HOST"
-  | "CONNECTION_STRING_WITH_PASSWORD"
-  | "PRIVATE_KEY"
-  | "BEARER_TOKEN"
-  | "KNOWN_TOKEN_FORMAT"
-  | "SECRET_LIKE_VALUE";
+  | typeof R.SECRET_IN_OPTIONS
+  | typeof R.CREDENTIALS_IN_HOST
+  | typeof R.CONNECTION_STRING_WITH_PASSWORD
+  | typeof R.PRIVATE_KEY
+  | typeof R.BEARER_TOKEN
+  | typeof R.KNOWN_TOKEN_FORMAT
+  | typeof R.SECRET_LIKE_VALUE;
 
 export interface SecretFinding {
   field: string;
@@ -302,13 +304,13 @@ function hasSecretKeyValue(s: string): boolean {
 /** The reason a free-text value looks like it carries a secret, or undefined. */
 export function classifyValue(s: string): SecretReason | undefined {
   if (s === "") return undefined;
-  if (test(PEM_RE, s)) return "PRIVATE_KEY";
-  if (test(URL_USERINFO_RE, s) || test(ORACLE_USERINFO_RE, s)) return "CONNECTION_STRING_WITH_PASSWORD";
-  if (hasSecretKeyValue(s)) return "CONNECTION_STRING_WITH_PASSWORD";
-  for (const m of s.matchAll(BEARER_RE)) if (isTokenLike(m[3])) return "BEARER_TOKEN";
-  for (const m of s.matchAll(BASIC_RE)) if (isBasicCredential(m[3])) return "BEARER_TOKEN";
-  if (KEY_SHAPES.some((re) => test(re, s))) return "KNOWN_TOKEN_FORMAT";
-  if (hasHighEntropyRun(s)) return "SECRET_LIKE_VALUE";
+  if (test(PEM_RE, s)) return R.PRIVATE_KEY;
+  if (test(URL_USERINFO_RE, s) || test(ORACLE_USERINFO_RE, s)) return R.CONNECTION_STRING_WITH_PASSWORD;
+  if (hasSecretKeyValue(s)) return R.CONNECTION_STRING_WITH_PASSWORD;
+  for (const m of s.matchAll(BEARER_RE)) if (isTokenLike(m[3])) return R.BEARER_TOKEN;
+  for (const m of s.matchAll(BASIC_RE)) if (isBasicCredential(m[3])) return R.BEARER_TOKEN;
+  if (KEY_SHAPES.some((re) => test(re, s))) return R.KNOWN_TOKEN_FORMAT;
+  if (hasHighEntropyRun(s)) return R.SECRET_LIKE_VALUE;
   return undefined;
 }
 
@@ -355,29 +357,29 @@ export function findSecret(p: ConnectionFields): SecretFinding | undefined {
   let hit = check("name", p.name) ?? check("engine", p.engine);
   if (hit) return hit;
 
-  if (hostHasUserinfoPassword(p.host)) return { field: "host", reason: "CREDENTIALS_IN_HOST" };
+  if (hostHasUserinfoPassword(p.host)) return { field: "host", reason: R.CREDENTIALS_IN_HOST };
   const hostReason = classifyValue(p.host);
   if (hostReason) {
-    return { field: "host", reason: hostReason === "CONNECTION_STRING_WITH_PASSWORD" ? "CREDENTIALS_IN_HOST" : hostReason };
+    return { field: "host", reason: hostReason === R.CONNECTION_STRING_WITH_PASSWORD ? R.CREDENTIALS_IN_HOST : hostReason };
   }
 
   hit = check("database", p.database) ?? check("username", p.username) ?? check("ssl_mode", p.sslMode);
   if (hit) return hit;
   // Short free-text fields hold names and labels: a password-shaped value there was pasted.
-  const pasted = (field: string, value: string): SecretFinding | undefined => (looksLikePassword(value) ? { field, reason: "SECRET_LIKE_VALUE" } : undefined);
+  const pasted = (field: string, value: string): SecretFinding | undefined => (looksLikePassword(value) ? { field, reason: R.SECRET_LIKE_VALUE } : undefined);
   hit = pasted("username", p.username);
   if (hit) return hit;
 
   for (const [key, value] of Object.entries(p.options ?? {})) {
     const field = `options.${key}`;
-    if (isSecretOptionKey(key)) return { field, reason: "SECRET_IN_OPTIONS" };
+    if (isSecretOptionKey(key)) return { field, reason: R.SECRET_IN_OPTIONS };
     hit = check(field, key) ?? check(field, value) ?? pasted(field, value);
     if (hit) return hit;
   }
 
   hit = check("folder", p.folder) ?? check("color", p.color);
   if (hit) return hit;
-  if (p.color && !COLOR_RE.test(p.color) && looksLikePassword(p.color)) return { field: "color", reason: "SECRET_LIKE_VALUE" };
+  if (p.color && !COLOR_RE.test(p.color) && looksLikePassword(p.color)) return { field: "color", reason: R.SECRET_LIKE_VALUE };
 
   const tags = p.tags ?? [];
   for (let i = 0; i < tags.length; i++) {

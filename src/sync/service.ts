@@ -1,6 +1,6 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import {
   ChangeResultSchema,
   ChangeStatus,
@@ -9,14 +9,13 @@ import {
   SyncService,
   type Change,
 } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
-import { callerOf } from "../server/context.js";
-import { invalidArgument } from "../server/errors.js";
+import { userIdOf } from "../common/caller.js";
+import { invalidArgument, R } from "../common/errors.js";
 import { decodePayload, kindToProto } from "./payload.js";
 import type { Result } from "./push.js";
 import type { ConflictRow, RecordRow } from "./store.js";
 import type { Resolution, Sync } from "./sync.js";
 
-const userOf = (ctx: HandlerContext): string => callerOf(ctx).userId;
 
 const STATUS = { applied: ChangeStatus.APPLIED, conflict: ChangeStatus.CONFLICT, rejected: ChangeStatus.REJECTED } as const;
 
@@ -77,15 +76,15 @@ function toConflict(c: ConflictRow): MessageInitShape<typeof ConflictSchema> {
 export function syncService(sync: Sync): ServiceImpl<typeof SyncService> {
   return {
     async push(req, ctx) {
-      const out = await sync.push(userOf(ctx), req.deviceId, req.clientVersion, req.changes);
+      const out = await sync.push(userIdOf(ctx), req.deviceId, req.clientVersion, req.changes);
       return { results: out.results.map(toResult), headSeq: BigInt(out.headSeq) };
     },
     async pull(req, ctx) {
-      const out = await sync.pull(userOf(ctx), req.deviceId, Number(req.sinceSeq), req.pageSize);
+      const out = await sync.pull(userIdOf(ctx), req.deviceId, Number(req.sinceSeq), req.pageSize);
       return { records: out.records.map(toRecord), nextSeq: BigInt(out.nextSeq), hasMore: out.hasMore, resetRequired: out.resetRequired };
     },
     async listConflicts(req, ctx) {
-      const page = await sync.listConflicts(userOf(ctx), req.includeResolved, req.pageSize, req.pageToken);
+      const page = await sync.listConflicts(userIdOf(ctx), req.includeResolved, req.pageSize, req.pageToken);
       return { conflicts: page.conflicts.map(toConflict), nextPageToken: page.next };
     },
     async resolveConflict(req, ctx) {
@@ -95,12 +94,12 @@ export function syncService(sync: Sync): ServiceImpl<typeof SyncService> {
       else if (r.case === "keepClient" && r.value) how = { case: "keepClient" };
       else if (r.case === "keepBoth" && r.value) how = { case: "keepBoth" };
       else if (r.case === "merged") how = { case: "merged", change: r.value };
-      else throw invalidArgument("resolution", "choose keep_server, keep_client, keep_both or merged", "RESOLUTION_REQUIRED");
-      const out = await sync.resolve(userOf(ctx), req.conflictId, how);
+      else throw invalidArgument("resolution", "choose keep_server, keep_client, keep_both or merged", R.RESOLUTION_REQUIRED);
+      const out = await sync.resolve(userIdOf(ctx), req.conflictId, how);
       return { record: toRecord(out.record), copy: out.copy ? toRecord(out.copy) : undefined, headSeq: BigInt(out.headSeq) };
     },
     async getSyncStatus(_req, ctx) {
-      const s = await sync.status(userOf(ctx));
+      const s = await sync.status(userIdOf(ctx));
       return {
         devices: s.devices.map((d) => ({
           deviceId: d.deviceId,

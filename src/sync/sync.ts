@@ -1,11 +1,10 @@
 import { createHash } from "node:crypto";
-import { Code } from "@connectrpc/connect";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { ChangeSchema, type Change, type HistoryEntrySchema } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
 import { decodePageToken, encodePageToken, pageSize } from "../common/paging.js";
 import type { Runtime } from "../common/runtime.js";
-import { invalidArgument, limitExceeded, rpcError } from "../server/errors.js";
-import { checkChange } from "./payload.js";
+import { invalidArgument, limitExceeded, fail, R } from "../common/errors.js";
+import { checkAndRedactChange } from "./payload.js";
 import { LIMIT_OF_REASON, planPush, type CheckedChange, type Result } from "./push.js";
 import type { ConflictRow, DeviceRow, Kind, RecordRow, SyncStore } from "./store.js";
 import { fitsQuota, recordBytes, usageDelta, type UsageDelta } from "./usage.js";
@@ -55,20 +54,20 @@ export class Sync {
   ) {}
 
   async push(userId: string, deviceId: string, clientVersion: string, changes: Change[]): Promise<{ results: Result[]; headSeq: number }> {
-    if (!TOKEN.test(deviceId)) throw invalidArgument("device_id", "is required: 1-128 characters of A-Z a-z 0-9 _ . : -", "INVALID_DEVICE_ID");
+    if (!TOKEN.test(deviceId)) throw invalidArgument("device_id", "is required: 1-128 characters of A-Z a-z 0-9 _ . : -", R.INVALID_DEVICE_ID);
     if (clientVersion.length > 64) throw invalidArgument("client_version", "must be at most 64 characters");
     if (changes.length > this.limits.maxChangesPerPush) {
-      throw invalidArgument("changes", `at most ${this.limits.maxChangesPerPush} changes per push; split the batch`, "TOO_MANY_CHANGES");
+      throw invalidArgument("changes", `at most ${this.limits.maxChangesPerPush} changes per push; split the batch`, R.TOO_MANY_CHANGES);
     }
     changes.forEach((c, i) => {
-      if (!TOKEN.test(c.mutationId)) throw invalidArgument(`changes.${i}.mutation_id`, "is required: 1-128 characters of A-Z a-z 0-9 _ . : -", "INVALID_MUTATION_ID");
-      if (!ID.test(c.recordId)) throw invalidArgument(`changes.${i}.record_id`, "must be a UUID", "INVALID_RECORD_ID");
+      if (!TOKEN.test(c.mutationId)) throw invalidArgument(`changes.${i}.mutation_id`, "is required: 1-128 characters of A-Z a-z 0-9 _ . : -", R.INVALID_MUTATION_ID);
+      if (!ID.test(c.recordId)) throw invalidArgument(`changes.${i}.record_id`, "must be a UUID", R.INVALID_RECORD_ID);
     });
     // Each payload is encoded once, here; the byte limit counts what would be stored.
-    const checked = changes.map(checkChange);
+    const checked = changes.map(checkAndRedactChange);
     const bytes = checked.reduce((n, c) => n + (c.ok && c.payload !== null ? Buffer.byteLength(c.payload) : 0), 0);
     if (bytes > this.limits.maxPushBytes) {
-      throw invalidArgument("changes", `a push may carry at most ${this.limits.maxPushBytes} bytes of payload; split the batch`, "PUSH_TOO_LARGE");
+      throw invalidArgument("changes", `a push may carry at most ${this.limits.maxPushBytes} bytes of payload; split the batch`, R.PUSH_TOO_LARGE);
     }
     const now = this.runtime.now();
     const out = await this.store.write(async (tx) => {
@@ -117,7 +116,7 @@ export class Sync {
   }
 
   async pull(userId: string, deviceId: string, sinceSeq: number, size: number): Promise<{ records: RecordRow[]; nextSeq: number; hasMore: boolean; resetRequired: boolean }> {
-    if (!TOKEN.test(deviceId)) throw invalidArgument("device_id", "is required: 1-128 characters of A-Z a-z 0-9 _ . : -", "INVALID_DEVICE_ID");
+    if (!TOKEN.test(deviceId)) throw invalidArgument("device_id", "is required: 1-128 characters of A-Z a-z 0-9 _ . : -", R.INVALID_DEVICE_ID);
     if (sinceSeq < 0) throw invalidArgument("since_seq", "must not be negative");
     const limit = pageSize(size, 500, 1000);
     const head = await this.store.headOf(userId);
@@ -149,29 +148,29 @@ export class Sync {
    * CONFLICT_ALREADY_RESOLVED, whose ErrorInfo metadata names the earlier resolution.
    */
   async resolve(userId: string, conflictId: string, how: Resolution): Promise<{ record: RecordRow; copy?: RecordRow; headSeq: number }> {
-    if (!ID.test(conflictId)) throw invalidArgument("conflict_id", "must be a conflict id", "INVALID_ID");
+    if (!ID.test(conflictId)) throw invalidArgument("conflict_id", "must be a conflict id", R.INVALID_ID);
     let merged: { payload: string; kind: Kind } | undefined;
     if (how.case === "merged") {
-      const checked = checkChange({ ...how.change, delete: false });
+      const checked = checkAndRedactChange({ ...how.change, delete: false });
       if (!checked.ok) throw invalidArgument(`merged.${checked.field}`, `is not acceptable (${checked.reason})`, checked.reason);
       merged = { payload: checked.payload!, kind: checked.kind! };
     }
     const now = this.runtime.now();
     const out = await this.store.write(async (tx) => {
       const conflict = await this.store.conflict(tx, userId, conflictId);
-      if (!conflict) throw rpcError(Code.NotFound, "CONFLICT_NOT_FOUND", "conflict not found", { field: "conflict_id" });
+      if (!conflict) throw fail(R.CONFLICT_NOT_FOUND, "conflict not found");
       const ids = [conflict.recordId];
       const previous = conflict.resolution ? (JSON.parse(conflict.resolution) as StoredResolution) : undefined;
       if (previous?.copyId) ids.push(previous.copyId);
       const existing = await this.store.records(tx, userId, ids);
       const rec = existing.get(conflict.recordId);
       const head = await this.store.head(tx, userId);
-      if (!rec) throw rpcError(Code.NotFound, "RECORD_NOT_FOUND", "the conflicted record no longer exists", { field: "conflict_id" });
+      if (!rec) throw fail(R.RECORD_NOT_FOUND, "the conflicted record no longer exists", { field: "conflict_id" });
       if (conflict.resolvedAt !== null) {
         if (previous && !sameChoice(previous, how.case, merged?.payload)) throw alreadyResolved(conflict, previous, rec);
         return { record: rec, copy: previous?.copyId ? existing.get(previous.copyId) : undefined, headSeq: head.headSeq, moved: false };
       }
-      if (merged && merged.kind !== rec.kind) throw invalidArgument("merged.payload", `must be a ${rec.kind} like the record`, "KIND_MISMATCH");
+      if (merged && merged.kind !== rec.kind) throw invalidArgument("merged.payload", `must be a ${rec.kind} like the record`, R.KIND_MISMATCH);
       let seq = head.headSeq;
       const writes: RecordRow[] = [];
       let record = rec;
@@ -214,7 +213,7 @@ export class Sync {
   async history(userId: string, connectionId: string, size: number, token: string): Promise<{ records: RecordRow[]; next: string }> {
     const limit = pageSize(size);
     const before = decodePageToken(token);
-    if (before !== undefined && !/^\d{1,16}$/.test(before)) throw invalidArgument("page_token", "is not a token this server issued", "INVALID_PAGE_TOKEN");
+    if (before !== undefined && !/^\d{1,16}$/.test(before)) throw invalidArgument("page_token", "is not a token this server issued", R.INVALID_PAGE_TOKEN);
     const rows = await this.store.history(userId, limit + 1, before === undefined ? undefined : Number(before), connectionId);
     const page = rows.slice(0, limit);
     return { records: page, next: rows.length > limit ? encodePageToken(String(page[page.length - 1].seq)) : "" };
@@ -231,9 +230,8 @@ export class Sync {
     throw limitExceeded(
       QUOTA_LIMIT,
       this.limits.quotaBytes,
-      "SYNC_QUOTA_EXCEEDED",
+      R.SYNC_QUOTA_EXCEEDED,
       `sync storage quota reached (${QUOTA_LIMIT}: ${used} of ${this.limits.quotaBytes} bytes used, this write needs ${delta.bytes} more): delete records or resolve conflicts first`,
-      "changes",
     );
   }
 }
@@ -293,10 +291,9 @@ function alreadyResolved(conflict: ConflictRow, previous: StoredResolution, reco
     record_version: String(previous.version),
   };
   if (previous.copyId) metadata.copy_id = previous.copyId;
-  return rpcError(
-    Code.FailedPrecondition,
-    "CONFLICT_ALREADY_RESOLVED",
+  return fail(
+    R.CONFLICT_ALREADY_RESOLVED,
     `the conflict was already resolved with ${earlier} at ${metadata.resolved_at}; pull to get the result (asking the same resolution again answers it)`,
-    { field: "conflict_id", metadata },
+    { metadata },
   );
 }

@@ -23,7 +23,7 @@ import { Worker } from "node:worker_threads";
 import { create, fromJson, toJsonString, type JsonValue } from "@bufbuild/protobuf";
 import { createClient, type InValue } from "@libsql/client";
 import { ChangeStatus, PushRequestSchema, PushResponseSchema } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
-import { checkChange } from "../../src/sync/payload.js";
+import { checkAndRedactChange } from "../../src/sync/payload.js";
 import { planPush } from "../../src/sync/push.js";
 import { SyncStore } from "../../src/sync/store.js";
 import { usageDelta } from "../../src/sync/usage.js";
@@ -187,7 +187,7 @@ async function pushBench(log: Log): Promise<string> {
     const rows: [string, number][] = [
       ["`JSON.parse` of the request body (≈ 0.4 MB)", breakdown.parse],
       ["proto3 JSON → `PushRequest` message (`fromJson`)", breakdown.decode],
-      ["validation (`checkChange`: field rules and the JSON encode of each payload) and the byte limit", breakdown.validate],
+      ["validation (`checkAndRedactChange`: field rules and the JSON encode of each payload) and the byte limit", breakdown.validate],
       ["SQL reads in the transaction (records, mutations, head, live record count)", breakdown.reads],
       ["planning (`planPush`, then the usage delta of the writes)", breakdown.plan],
       ["SQL writes: one `tx.batch`: record upserts and mutation rows in multi-row statements of 100, + head + device", breakdown.writes],
@@ -254,7 +254,7 @@ async function pushBreakdown(server: AuthTestServer, n: number) {
     record("parse", lap());
     const req = fromJson(PushRequestSchema, parsed);
     record("decode", lap());
-    const checked = req.changes.map(checkChange);
+    const checked = req.changes.map(checkAndRedactChange);
     const bytes = checked.reduce((n, c) => n + (c.ok && c.payload !== null ? Buffer.byteLength(c.payload) : 0), 0);
     record("validate", lap());
     if (bytes === 0) throw new Error("no payload bytes");

@@ -22,6 +22,7 @@ import {
 import { loadConfig } from "../../src/config/load.js";
 import { HealthState } from "../../src/health/state.js";
 import { createLogger } from "../../src/observability/logger.js";
+import { buildFeatures } from "../../src/features.js";
 import { startServer, type RunningServer } from "../../src/server/lifecycle.js";
 import { testEnv } from "../support/server.js";
 import type { LoadGenerator, LoadResult, LoadSpec } from "./loadgen.js";
@@ -59,7 +60,7 @@ export async function startBenchServers(): Promise<BenchServers> {
   const config = loadConfig(env, join(dir, "none.yaml"));
   // As in production: one JSON line per RPC, written synchronously (pino's default), here to /dev/null.
   const logger = createLogger({ level: "info", pretty: false }, pino.destination({ dest: "/dev/null", sync: true }));
-  const ours = await startServer(config, { logger, jobs: false, routes: bareRoutes(new HealthState([])) });
+  const ours = await startServer(config, { logger, features: buildFeatures, jobs: false, routes: bareRoutes(new HealthState([])) });
 
   const state = new HealthState([]);
   const server = new grpc.Server();

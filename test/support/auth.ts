@@ -14,8 +14,8 @@ import { systemRuntime, type Runtime } from "../../src/common/runtime.js";
 import type { Db } from "../../src/db/client.js";
 import { Outbox, type Email } from "../../src/email/mailer.js";
 import { createLogger, type Logger } from "../../src/observability/logger.js";
-import type { ServiceEntry } from "../../src/server/app.js";
-import type { RequestInfo } from "../../src/server/context.js";
+import type { ServiceEntry } from "../../src/common/service.js";
+import type { RequestInfo } from "../../src/common/caller.js";
 import { startResendStandIn, tokenFromEmail, type ResendStandIn, type SentEmail } from "./resend.js";
 import { startTestServer, type TestServer } from "./server.js";
 

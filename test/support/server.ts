@@ -6,7 +6,7 @@ import { Writable } from "node:stream";
 import { loadConfig } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
 import { createLogger, type Logger } from "../../src/observability/logger.js";
-import type { ServiceEntry } from "../../src/server/app.js";
+import { buildFeatures, type Features } from "../../src/features.js";
 import { startServer, type RunningServer, type StartOptions } from "../../src/server/lifecycle.js";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
@@ -31,7 +31,7 @@ export function testEnv(dir: string, extra: Record<string, string> = {}): Record
   };
 }
 
-export interface TestServer extends RunningServer {
+export interface TestServer extends RunningServer<Features> {
   config: Config;
   /** http://127.0.0.1:<api port> */
   url: string;
@@ -41,7 +41,7 @@ export interface TestServer extends RunningServer {
   stop(): Promise<void>;
 }
 
-export type TestServerOptions = Omit<StartOptions, "logger"> & {
+export type TestServerOptions = Omit<StartOptions, "logger" | "features"> & {
   env?: Record<string, string>;
   /** Runs after the server stopped (e.g. closing a stand-in it used). */
   afterStop?: () => Promise<void>;
@@ -63,7 +63,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   });
   const logger: Logger = createLogger({ level: config.log.level, pretty: false }, sink);
   const { env: _env, afterStop, ...start } = opts;
-  const server = await startServer(config, { ...start, logger });
+  const server = await startServer(config, { ...start, logger, features: buildFeatures });
   return {
     ...server,
     config,

@@ -2,22 +2,15 @@ import net from "node:net";
 import mysql from "mysql2";
 import { mysqlDialect } from "../dialect.js";
 import { EngineError, type Cell, type ColumnInfo, type Cursor, type Driver, type Session, type Target } from "../driver.js";
-import { protocolViolation, type WireLimits } from "../limits.js";
+import { protocolViolation } from "../limits.js";
 import type { PooledConn } from "../conn-pool.js";
 import { Lifeline } from "./lifeline.js";
 import { authPlugins, RSA_PIN_OPTION } from "./mysql/auth.js";
 import { MysqlCursor, type CursorHost } from "./mysql/cursor.js";
 import { MysqlFrames } from "./mysql/frames.js";
-import { MysqlPool } from "./mysql/pool.js";
+import { MysqlPool, type MysqlOwner } from "./mysql/pool.js";
 import { dbError, type Field } from "./mysql/types.js";
-
-/** What a connection needs from its pool. */
-export interface MysqlOwner {
-  limits: WireLimits;
-  observe(reason: Error): void;
-  release(conn: MysqlSession, broken: boolean): void;
-  kill(threadId: number): Promise<void>;
-}
+import { R } from "../../common/reasons.js";
 
 function options(t: Target, stream: net.Socket): mysql.ConnectionOptions {
   const verified = t.sslMode === "verify-ca" || t.sslMode === "verify-full";
@@ -76,7 +69,7 @@ class MysqlSession implements Session, PooledConn {
       socket.destroy();
       onClosed();
     });
-    socket.once("close", () => this.lifeline.kill(new EngineError("the database closed the connection", "CONNECTION_CLOSED")));
+    socket.once("close", () => this.lifeline.kill(new EngineError("the database closed the connection", R.CONNECTION_CLOSED)));
     const verifying = target.sslMode === "verify-ca" || target.sslMode === "verify-full";
     conn.on("error", (err) => this.lifeline.kill(dbError(err, verifying)));
     this.host = { lifeline: this.lifeline, limits: owner.limits, reading: (names) => (this.names = names), cancel: () => this.cancel() };
@@ -171,11 +164,11 @@ class MysqlSession implements Session, PooledConn {
   close(): void {
     if (!this.alive) return;
     this.closed();
-    const timer = setTimeout(() => this.lifeline.kill(new EngineError("closed", "CONNECTION_CLOSED")), 1_000);
+    const timer = setTimeout(() => this.lifeline.kill(new EngineError("closed", R.CONNECTION_CLOSED)), 1_000);
     timer.unref();
     this.conn.end(() => {
       clearTimeout(timer);
-      this.lifeline.kill(new EngineError("closed", "CONNECTION_CLOSED"));
+      this.lifeline.kill(new EngineError("closed", R.CONNECTION_CLOSED));
     });
   }
 

@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { sqliteDialect } from "../dialect.js";
-import { DatabaseError, NULL, VALUE, VALUE_LIST, type Cell, type ColumnInfo, type Cursor, type Driver, type EnginePool, type PoolLimits, type Session, type Target } from "../driver.js";
+import { DatabaseError, NULL, VALUE, type Cell, type ColumnInfo, type Cursor, type Driver, type EnginePool, type PoolLimits, type Session, type Target } from "../driver.js";
 import { checkCells, DEFAULT_WIRE_LIMITS } from "../limits.js";
 import { cellParam } from "../values.js";
 import { isRefusal, READ_ONLY_RULES, READ_WRITE_RULES, schemaRefusal, type AuthorizerConfig } from "./sqlite-rules.js";
@@ -275,18 +275,20 @@ class SqlitePool implements EnginePool {
   private open = 0;
   private readonly waiters: { resolve: (db: LibsqlDb) => void; reject: (err: unknown) => void }[] = [];
   private readonly timer: NodeJS.Timeout;
+  private readonly now: () => number;
   readonly maxCell: number;
   constructor(
     private readonly target: Target,
     private readonly limits: PoolLimits,
   ) {
     this.maxCell = (limits.wire ?? DEFAULT_WIRE_LIMITS).maxCellBytes;
+    this.now = limits.now ?? Date.now;
     this.timer = setInterval(() => this.evict(), Math.min(limits.idleMs, 30_000));
     this.timer.unref();
   }
 
   private evict() {
-    const cutoff = Date.now() - this.limits.idleMs;
+    const cutoff = this.now() - this.limits.idleMs;
     for (let i = this.idle.length - 1; i >= 0; i--) {
       if (this.idle[i].since < cutoff) {
         closeDb(this.idle[i].db);
@@ -346,7 +348,7 @@ class SqlitePool implements EnginePool {
           return;
         }
         if (w) w.resolve(db);
-        else this.idle.push({ db, since: Date.now() });
+        else this.idle.push({ db, since: this.now() });
       });
   }
 

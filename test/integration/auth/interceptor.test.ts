@@ -16,7 +16,7 @@ import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../../gen/sqlstudio/auth/v1/auth_pb.js";
 import { ServerReflection } from "../../../gen/grpc/reflection/v1/reflection_pb.js";
-import { authKey, type AuthContext } from "../../../src/server/context.js";
+import { authKey, type AuthContext } from "../../../src/common/caller.js";
 import {
   AUTH,
   call,

@@ -17,7 +17,6 @@ import {
   freshIp,
   login,
   newUser,
-  ok,
   register,
   sha256hex,
   startAuthServer,

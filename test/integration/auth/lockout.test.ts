@@ -21,7 +21,6 @@ import {
   type JsonReply,
   type NewUser,
 } from "../../support/auth.js";
-import type { TestServer } from "../../support/server.js";
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

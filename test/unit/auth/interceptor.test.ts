@@ -10,8 +10,8 @@ import { AuthService } from "../../../gen/sqlstudio/auth/v1/auth_pb.js";
 import type { Accounts } from "../../../src/auth/accounts.js";
 import { authInterceptor, isPublic } from "../../../src/auth/interceptor.js";
 import { PUBLIC_AUTH_METHODS } from "../../../src/auth/service.js";
-import { authKey, type AuthContext } from "../../../src/server/context.js";
-import { rpcError } from "../../../src/server/errors.js";
+import { authKey, type AuthContext } from "../../../src/common/caller.js";
+import { fail, R } from "../../../src/common/errors.js";
 
 const AUTH = "sqlstudio.auth.v1.AuthService";
 const EXPECTED_PUBLIC = ["Register", "VerifyEmail", "Login", "RefreshToken", "RequestPasswordReset", "ResetPassword"];
@@ -118,7 +118,7 @@ describe("authInterceptor", () => {
   });
 
   it("passes no header as null, and Unauthenticated from the session check stops the call", async () => {
-    const { accounts, seen } = fakeAccounts(rpcError(Code.Unauthenticated, "MISSING_TOKEN", "missing"));
+    const { accounts, seen } = fakeAccounts(fail(R.MISSING_TOKEN, "missing"));
     const { calls, error } = await run(authInterceptor(accounts, { requireVerifiedEmail: false }), request(AUTH, "ListSessions"));
     expect(seen).toEqual([null]);
     expect(error?.code).toBe(Code.Unauthenticated);

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { planPush, type CheckedChange, type PushPlan, type Result } from "../../../src/sync/push.js";
+import type { Reason } from "../../../src/common/reasons.js";
 import type { Kind, MutationRow, RecordRow } from "../../../src/sync/store.js";
 
 const NOW = 1_700_000_000_000;
@@ -23,7 +24,7 @@ function up(recordId: string, baseVersion: number, payload: string, kind: Kind =
 function del(recordId: string, baseVersion: number, mutationId = mid()): CheckedChange {
   return { ok: true, mutationId, recordId, baseVersion, delete: true, payload: null };
 }
-function bad(recordId: string, reason: string, field: string, mutationId = mid()): CheckedChange {
+function bad(recordId: string, reason: Reason, field: string, mutationId = mid()): CheckedChange {
   return { ok: false, mutationId, recordId, reason, field };
 }
 const q = (title: string) => JSON.stringify({ title, sql: "select 1" });

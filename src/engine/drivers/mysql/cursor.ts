@@ -4,6 +4,7 @@ import { protocolViolation, resultTooLarge, type WireLimits } from "../../limits
 import type { RawColumn, RawValue } from "../../wire.js";
 import type { Lifeline } from "../lifeline.js";
 import { bind, columnInfo, converter, dbError, rawColumnOf, typeCast, type Convert, type Field } from "./types.js";
+import { R } from "../../../common/reasons.js";
 
 const CLOSE_TIMEOUT_MS = 2_000;
 
@@ -39,7 +40,7 @@ function guardHeader(q: QueryCommand, limits: WireLimits): void {
   q.execute = function (packet, connection) {
     if (packet && this.next === header) {
       const first = packet.peekByte();
-      if (first === 0xfb) throw new EngineError("the server asked this process for a local file (LOAD DATA LOCAL INFILE): refused", "LOCAL_INFILE_REFUSED");
+      if (first === 0xfb) throw new EngineError("the server asked this process for a local file (LOAD DATA LOCAL INFILE): refused", R.LOCAL_INFILE_REFUSED);
       if (first !== 0x00 && first !== 0xff) {
         const at = packet.offset;
         const count = packet.readLengthCodedNumber() ?? 0;

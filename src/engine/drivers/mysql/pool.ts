@@ -1,14 +1,29 @@
-import { ConnPool, openAdmitted } from "../../conn-pool.js";
+import { R } from "../../../common/reasons.js";
+import { ConnPool, openAdmitted, type PooledConn } from "../../conn-pool.js";
 import { EngineError, type EnginePool, type PoolLimits, type Session, type Target } from "../../driver.js";
 import { DEFAULT_WIRE_LIMITS, protocolViolation, type WireLimits } from "../../limits.js";
-import type { MysqlOwner, MysqlSession } from "../mysql.js";
+import type { Lifeline } from "../lifeline.js";
 
-type Open = (target: Target, owner: MysqlOwner, onClosed: () => void) => Promise<MysqlSession>;
+/** What the pool uses of a connection (mysql.ts's MysqlSession). */
+export interface MysqlConn extends Session, PooledConn {
+  readonly lifeline: Lifeline;
+  kill(reason: Error): void;
+}
+
+/** What a connection needs from its pool. */
+export interface MysqlOwner {
+  limits: WireLimits;
+  observe(reason: Error): void;
+  release(conn: MysqlConn, broken: boolean): void;
+  kill(threadId: number): Promise<void>;
+}
+
+type Open = (target: Target, owner: MysqlOwner, onClosed: () => void) => Promise<MysqlConn>;
 
 /** The connections of one (user, profile) to a MySQL or MariaDB server. */
 export class MysqlPool implements EnginePool, MysqlOwner {
   readonly limits: WireLimits;
-  private readonly conns: ConnPool<MysqlSession>;
+  private readonly conns: ConnPool<MysqlConn>;
 
   constructor(
     private readonly target: Target,
@@ -16,22 +31,22 @@ export class MysqlPool implements EnginePool, MysqlOwner {
     private readonly openSession: Open,
   ) {
     this.limits = poolLimits.wire ?? DEFAULT_WIRE_LIMITS;
-    this.conns = new ConnPool(() => this.connect(), poolLimits);
+    this.conns = new ConnPool(() => this.connect(), poolLimits, poolLimits.now);
   }
 
-  private connect(): Promise<MysqlSession> {
+  private connect(): Promise<MysqlConn> {
     return openAdmitted(() => this.poolLimits.admit?.(), (release) => this.openSession(this.target, this, release));
   }
 
   observe(reason: Error): void {
-    if (reason instanceof EngineError && reason.reason !== "CONNECTION_CLOSED") this.poolLimits.onLimit?.(reason.reason);
+    if (reason instanceof EngineError && reason.reason !== R.CONNECTION_CLOSED) this.poolLimits.onLimit?.(reason.reason);
   }
 
   acquire(): Promise<Session> {
     return this.conns.acquire();
   }
 
-  release(conn: MysqlSession, broken: boolean): void {
+  release(conn: MysqlConn, broken: boolean): void {
     this.conns.release(conn, broken);
   }
 
@@ -62,7 +77,7 @@ export class MysqlPool implements EnginePool, MysqlOwner {
    */
   async kill(threadId: number): Promise<void> {
     const timeout = () => protocolViolation("KILL QUERY was not answered in time");
-    let s: MysqlSession | undefined;
+    let s: MysqlConn | undefined;
     const work = (async () => {
       // Its own owner: nothing counted, never pooled.
       const owner: MysqlOwner = { limits: this.limits, observe: () => undefined, release: () => undefined, kill: async () => undefined };
@@ -75,7 +90,7 @@ export class MysqlPool implements EnginePool, MysqlOwner {
       await Promise.race([work, new Promise<void>((_, reject) => setTimeout(() => reject(timeout()), this.limits.cancelTimeoutMs).unref())]);
     } finally {
       clearTimeout(timer);
-      work.catch(() => undefined).finally(() => s?.destroy(new EngineError("done", "CONNECTION_CLOSED")));
+      work.catch(() => undefined).finally(() => s?.destroy(new EngineError("done", R.CONNECTION_CLOSED)));
     }
   }
 

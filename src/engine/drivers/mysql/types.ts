@@ -1,6 +1,7 @@
 import { DatabaseError, EngineError, VALUE, type Cell, type ColumnInfo } from "../../driver.js";
 import { cellParam, type Param } from "../../values.js";
 import { RAW_COLUMNS, type RawColumn } from "../../wire.js";
+import { R } from "../../../common/reasons.js";
 
 /** mysql2 column type codes (protocol constants). */
 const T = {
@@ -135,10 +136,10 @@ export function dbError(err: unknown, verifying = false): Error {
     return new DatabaseError(e.message ?? "database error", e.sqlState, kind);
   }
   if (e?.code === "HANDSHAKE_SSL_ERROR" && verifying && TLS_VERIFY.test(e.message ?? "")) {
-    return new EngineError(`the server's TLS certificate was not verified: ${e.message ?? ""}`, "TLS_VERIFY_FAILED", { field: "ssl_mode" });
+    return new EngineError(`the server's TLS certificate was not verified: ${e.message ?? ""}`, R.TLS_VERIFY_FAILED, { field: "ssl_mode" });
   }
   if (e?.code === "MYSQL_CLEAR_PASSWORD_NOT_ENABLED") {
-    return new EngineError("the password was not sent: the server asked for it in clear text (mysql_clear_password)", "PASSWORD_NOT_SENT", { field: "ssl_mode" });
+    return new EngineError("the password was not sent: the server asked for it in clear text (mysql_clear_password)", R.PASSWORD_NOT_SENT, { field: "ssl_mode" });
   }
   if (e?.code && /^(ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|EPIPE|PROTOCOL_CONNECTION_LOST|HANDSHAKE_.*|ER_ACCESS_DENIED_ERROR)$/.test(e.code)) {
     return new DatabaseError(`cannot reach the database: ${e.message ?? e.code}`, e.code, "connect");
@@ -146,7 +147,7 @@ export function dbError(err: unknown, verifying = false): Error {
   // A packet mysql2 could not read (a truncated greeting, a cut column definition: fatal errors of
   // its own without an SQL state): the server broke the protocol.
   if (err instanceof RangeError || (err instanceof Error && (e.fatal === true || /beyond buffer|out of range|Unexpected packet|Expected EOF|PROTOCOL_/i.test(`${e.code ?? ""} ${err.message}`)))) {
-    return new EngineError(`the database broke the protocol: ${(err as Error).message}; the connection was closed`, "DATABASE_PROTOCOL_VIOLATION");
+    return new EngineError(`the database broke the protocol: ${(err as Error).message}; the connection was closed`, R.DATABASE_PROTOCOL_VIOLATION);
   }
   return err instanceof Error ? err : new Error(String(err));
 }

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { EngineError } from "../../driver.js";
+import { R } from "../../../common/reasons.js";
 
 /** PostgreSQL's default `scram_iterations`: fewer would let whoever answers make offline guessing cheap. */
 export const MIN_SCRAM_ITERATIONS = 4_096;
@@ -7,7 +8,7 @@ export const MIN_SCRAM_ITERATIONS = 4_096;
 export const passwordRefused = (why: string) =>
   new EngineError(
     `the password was not sent: ${why}. It goes only over verified TLS (ssl_mode verify-ca or verify-full) or to a SCRAM-SHA-256 exchange`,
-    "PASSWORD_NOT_SENT",
+    R.PASSWORD_NOT_SENT,
     { field: "ssl_mode" },
   );
 
@@ -23,6 +24,8 @@ interface AuthHooks {
  * offline) where it could be read: cleartext and md5 requests only over verified TLS, SCRAM only
  * with at least MIN_SCRAM_ITERATIONS. pg binds its handlers when it connects, so these instance
  * methods replace its own; the refusal fails the connect before a byte of the password is written.
+ * These handlers are pg's internals, not its API: test/unit/engine/pg-internals.test.ts fails when
+ * pg renames or stops binding them.
  */
 export function guardPassword(client: pg.Client, verifiedTls: boolean): void {
   const c = client as unknown as AuthHooks;

@@ -12,6 +12,7 @@ import { sendCancel } from "./cancel.js";
 import { PgFrames } from "./frames.js";
 import { PgPortal, type PortalField, type PortalHost } from "./portal.js";
 import { converter, rawColumn, TYPE_NAMES, type Convert } from "./types.js";
+import { R } from "../../../common/reasons.js";
 
 /** Rows the first Execute of a statement asks for (the reader's first batch). */
 const FIRST_ROWS = 100;
@@ -45,7 +46,7 @@ export function dbError(err: unknown): Error {
     return new DatabaseError(e.message ?? "database error", e.code, kind);
   }
   if (e && typeof e.code === "string" && TLS_VERIFY.test(e.code)) {
-    return new EngineError(`the server's TLS certificate was not verified (${e.code}): ${e.message ?? ""}`, "TLS_VERIFY_FAILED", { field: "ssl_mode" });
+    return new EngineError(`the server's TLS certificate was not verified (${e.code}): ${e.message ?? ""}`, R.TLS_VERIFY_FAILED, { field: "ssl_mode" });
   }
   if (e && typeof e.code === "string" && /^(ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|EPIPE)$/.test(e.code)) {
     return new DatabaseError(`cannot reach the database: ${e.code}`, e.code, "connect");
@@ -93,6 +94,9 @@ export class PgConn implements Session, PooledConn {
   ) {
     this.lifeline = new Lifeline((reason) => owner.observe(reason));
     this.client = new pg.Client(config);
+    // pg's Connection and its socket are not public API: the frames of the socket are watched
+    // (PgFrames) and the socket ended by us. test/unit/engine/pg-internals.test.ts fails when pg
+    // stops having them.
     const connection = (this.client as unknown as { connection: { stream: import("node:net").Socket; once(e: string, f: () => void): void } }).connection;
     guardPassword(this.client, target.sslMode === "verify-ca" || target.sslMode === "verify-full");
     const frames = new PgFrames(owner.limits, (i) => this.current?.fields[i]?.name, (err) => this.lifeline.kill(err));
@@ -105,7 +109,7 @@ export class PgConn implements Session, PooledConn {
       connection.stream.destroy();
       onClosed();
     });
-    connection.stream.once("close", () => this.lifeline.kill(new EngineError("the database closed the connection", "CONNECTION_CLOSED")));
+    connection.stream.once("close", () => this.lifeline.kill(new EngineError("the database closed the connection", R.CONNECTION_CLOSED)));
     // An idle connection the server dropped must not take the process down.
     this.client.on("error", (err) => this.lifeline.kill(dbError(err)));
     this.host = {
@@ -199,7 +203,7 @@ export class PgConn implements Session, PooledConn {
   /** What the last request left (a transaction, settings, temp tables, advisory locks, prepared statements) is cleared. */
   async reset(): Promise<void> {
     const work = (async () => {
-      if ((this.client as unknown as { _txStatus: string | null })._txStatus !== "I") await this.all("ROLLBACK");
+      if (this.client.getTransactionStatus() !== "I") await this.all("ROLLBACK");
       await this.all("DISCARD ALL");
     })();
     await this.lifeline.within(work, this.owner.limits.resetTimeoutMs, () => protocolViolation("the connection reset did not finish"));
@@ -209,7 +213,7 @@ export class PgConn implements Session, PooledConn {
     if (!this.alive) return;
     this.closed();
     const stream = (this.client as unknown as { connection: { stream: import("node:net").Socket } }).connection.stream;
-    const timer = setTimeout(() => this.lifeline.kill(new EngineError("closed", "CONNECTION_CLOSED")), 1_000);
+    const timer = setTimeout(() => this.lifeline.kill(new EngineError("closed", R.CONNECTION_CLOSED)), 1_000);
     timer.unref();
     stream.once("close", () => clearTimeout(timer));
     void this.client.end().catch(() => undefined);

@@ -4,6 +4,7 @@ import { DEFAULT_WIRE_LIMITS, protocolViolation, type WireLimits } from "../../l
 import { PgConn, type PgConnOwner } from "./conn.js";
 import type { PortalField } from "./portal.js";
 import { TYPE_NAMES } from "./types.js";
+import { R } from "../../../common/reasons.js";
 
 const intArray = (list: number[]): Cell => ({
   $typeName: VALUE,
@@ -24,7 +25,7 @@ export class PgPool implements EnginePool, PgConnOwner {
     private readonly poolLimits: PoolLimits,
   ) {
     this.limits = poolLimits.wire ?? DEFAULT_WIRE_LIMITS;
-    this.conns = new ConnPool(() => this.connect(), poolLimits);
+    this.conns = new ConnPool(() => this.connect(), poolLimits, poolLimits.now);
   }
 
   private connect(): Promise<PgConn> {
@@ -32,7 +33,7 @@ export class PgPool implements EnginePool, PgConnOwner {
   }
 
   observe(reason: Error): void {
-    if (reason instanceof EngineError && reason.reason !== "CONNECTION_CLOSED") this.poolLimits.onLimit?.(reason.reason);
+    if (reason instanceof EngineError && reason.reason !== R.CONNECTION_CLOSED) this.poolLimits.onLimit?.(reason.reason);
   }
 
   acquire(): Promise<Session> {

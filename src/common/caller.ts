@@ -26,3 +26,6 @@ export function callerOf(ctx: HandlerContext): AuthContext {
   if (!auth) throw new Error("auth interceptor did not run for a protected RPC");
   return auth;
 }
+
+/** The user id of the caller of a protected RPC. */
+export const userIdOf = (ctx: HandlerContext): string => callerOf(ctx).userId;
