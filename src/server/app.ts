@@ -4,9 +4,10 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Server as NetServer } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues, type ConnectRouter, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, createServiceImplSpec, type ConnectRouter, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
-import Fastify, { type FastifyInstance } from "fastify";
+import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Config } from "../config/schema.js";
 import { fastifyTrustProxy } from "../config/trust-proxy.js";
 import type { Db } from "../db/client.js";
@@ -33,6 +34,7 @@ import {
 import { OnePortListener } from "./listener.js";
 import { registerConsole } from "./console.js";
 import { registerDocs } from "./docs.js";
+import { registerFastUnary } from "./fast-unary.js";
 import { StreamServer } from "./ws.js";
 
 /** A service this server answers, with its handlers. */
@@ -180,23 +182,39 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerConsole(fastify);
   deps.routes?.(fastify);
 
-  await fastify.register(fastifyConnectPlugin, {
-    routes(router: ConnectRouter) {
-      router.service(Health, healthService(health));
-      for (const [desc, impl] of reflection) router.service(desc, impl);
-      for (const [desc, impl] of features) router.service(desc, impl);
-    },
+  const contextValues = (req: FastifyRequest) =>
+    createContextValues().set(requestInfoKey, {
+      ip: req.ip,
+      userAgent: String(req.headers["user-agent"] ?? "").slice(0, 512),
+      requestId: String(req.headers["x-request-id"] ?? ""),
+    });
+  // The options connect-node's handlers get; the fast path runs the same interceptors under the same limits.
+  const connectOptions = {
     interceptors: [observe(logger, metrics), ...(deps.interceptors ?? [])],
     readMaxBytes: config.server.readMaxBytes,
     writeMaxBytes: 64 * 1024 * 1024,
     shutdownSignal: shutdownController.signal,
     jsonOptions: { ignoreUnknownFields: false },
-    contextValues: (req) =>
-      createContextValues().set(requestInfoKey, {
-        ip: req.ip,
-        userAgent: String(req.headers["user-agent"] ?? "").slice(0, 512),
-        requestId: String(req.headers["x-request-id"] ?? ""),
-      }),
+    // connect-fastify's default, spelled out so that both paths negotiate the same encodings.
+    acceptCompression: [compressionGzip, compressionBrotli],
+  };
+  const all: ServiceEntry[] = [[Health, healthService(health)], ...reflection, ...features];
+  // RPC_FAST_PATH: unary RPCs on our own route (fast-unary.ts), streams on connect-node's handlers.
+  const fast = config.server.rpcFastPath ? await registerFastUnary(fastify, { services: all, connect: connectOptions, contextValues }) : undefined;
+
+  await fastify.register(fastifyConnectPlugin, {
+    routes(router: ConnectRouter) {
+      for (const [desc, impl] of all) {
+        if (!fast) {
+          router.service(desc, impl);
+          continue;
+        }
+        const spec = createServiceImplSpec(desc, impl);
+        for (const m of desc.methods) if (m.methodKind !== "unary") router.rpc(m, spec.methods[m.localName]!.impl as never);
+      }
+    },
+    ...connectOptions,
+    contextValues,
   });
 
   const stream = new StreamServer(
