@@ -18,5 +18,20 @@ export default defineConfig({
     // Two cores: contract files start servers and child processes; keep the machine responsive.
     maxWorkers: 2,
     reporters: ["default"],
+    projects: [
+      { extends: true, test: { name: "all" } },
+      // The contract tests again with the unary fast path off (issue 13): connect-node's handlers for
+      // every RPC must keep passing them (testEnv passes RPC_FAST_PATH to every test server). The
+      // conformance file runs both paths itself.
+      {
+        extends: true,
+        test: {
+          name: "contract-slow-path",
+          include: ["test/contract/**/*.test.ts"],
+          exclude: ["test/contract/fast-path-conformance.test.ts"],
+          env: { RPC_FAST_PATH: "false" },
+        },
+      },
+    ],
   },
 });

@@ -34,7 +34,7 @@ import {
 import { OnePortListener } from "./listener.js";
 import { registerConsole } from "./console.js";
 import { registerDocs } from "./docs.js";
-import { registerFastUnary } from "./fast-unary.js";
+import { registerFastUnary, type FastUnaryStats } from "./fast-unary.js";
 import { StreamServer } from "./ws.js";
 
 /** A service this server answers, with its handlers. */
@@ -63,6 +63,8 @@ export interface App {
   listener: OnePortListener;
   stream: StreamServer;
   health: HealthState;
+  /** The unary fast path's counters (undefined with RPC_FAST_PATH=false). */
+  fastUnary?: FastUnaryStats;
   /** Aborted when the shutdown timeout expires: streams still open end with Unavailable. */
   shutdownController: AbortController;
   readonly shuttingDown: boolean;
@@ -229,6 +231,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     listener,
     stream,
     health,
+    fastUnary: fast?.stats,
     shutdownController,
     get shuttingDown() {
       return shuttingDown;

@@ -82,6 +82,14 @@ export interface FastUnaryOptions {
   contextValues: (req: FastifyRequest) => ContextValues;
 }
 
+/** What the fast path did since the server started (tests prove which path answered). */
+export interface FastUnaryStats {
+  /** Calls it served itself. */
+  served: number;
+  /** Requests it handed to connect-node's handler. */
+  handedOver: number;
+}
+
 /** The gRPC-Web and gRPC envelope prefix: 1 byte of flags, 4 of length. */
 const ENVELOPE = 5;
 const EMPTY = new Uint8Array(0);
@@ -90,7 +98,8 @@ const EMPTY = new Uint8Array(0);
  * Registers the fast path's routes (one per unary method) in their own encapsulated Fastify
  * context, whose only body parser buffers every content type. Returns the paths it serves.
  */
-export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOptions): Promise<Set<string>> {
+export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOptions): Promise<{ paths: Set<string>; stats: FastUnaryStats }> {
+  const stats: FastUnaryStats = { served: 0, handedOver: 0 };
   const opt = validateUniversalHandlerOptions(o.connect);
   const { readMaxBytes, compressMinBytes, jsonOptions, interceptors, maxTimeoutMs } = opt;
   const accept = opt.acceptCompression;
@@ -122,6 +131,7 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
 
   async function fallback(request: FastifyRequest, reply: FastifyReply, m: FastMethod, body: Buffer | undefined): Promise<void> {
     const res = reply.raw;
+    stats.handedOver++;
     try {
       // The bytes already read go along; a body that was not read is read from the request by connect-node.
       const given = body === undefined ? undefined : createAsyncIterable([new Uint8Array(body.buffer, body.byteOffset, body.byteLength)]);
@@ -183,6 +193,7 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
     }
 
     const res = reply.raw as AnyRes;
+    stats.served++;
     const isGrpc = proto !== Proto.Connect;
     const timeout = (isGrpc ? grpc.parseTimeout : connect.parseTimeout)(
       header(headers, isGrpc ? "grpc-timeout" : "connect-timeout-ms"),
@@ -293,7 +304,7 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
       scope.all(`/${m.method.parent.typeName}/${m.method.name}`, (request, reply) => serve(request, reply, m));
     }
   });
-  return new Set(methods.map((m) => `/${m.method.parent.typeName}/${m.method.name}`));
+  return { paths: new Set(methods.map((m) => `/${m.method.parent.typeName}/${m.method.name}`)), stats };
 }
 
 /** The body of a gRPC or gRPC-Web unary response: its message (unless an error), and for gRPC-Web the trailers. */
