@@ -123,6 +123,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const cors = { loopback: config.environment === "development" };
   const limits = { maxDeadlineMs: config.server.maxDeadlineMs, defaultDeadlineMs: config.server.defaultDeadlineMs };
   let shuttingDown = false;
+  /** The unary fast path, when on (registered below, before the server listens). */
+  let fast: Awaited<ReturnType<typeof registerFastUnary>> | undefined;
 
   fastify.addHook("onRequest", async (request, reply) => {
     const raw = request.raw;
@@ -151,7 +153,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       reply.hijack();
       return;
     }
-    if (routedPaths.has(path)) {
+    if (routedPaths.has(path) && !fast?.paths.has(path)) {
       // connect-node's writer waits for 'drain' on a full socket and never hears that the client
       // went away (a closed HTTP/1.1 response emits 'close', not 'error'): a stream to a vanished
       // client would wait forever, holding its database session. 'drain' after 'close' lets its
@@ -160,6 +162,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       res.once("close", () => {
         if (!res.writableFinished) res.emit("drain");
       });
+    }
+    if (routedPaths.has(path)) {
       const grpc = String(raw.headers["content-type"] ?? "").startsWith("application/grpc");
       const clientMs = grpc ? parseGrpcTimeout(raw.headers["grpc-timeout"] as string | undefined) : parseConnectTimeout(raw.headers["connect-timeout-ms"] as string | undefined);
       const ms = effectiveDeadlineMs(clientMs, unaryPaths.has(path), limits);
@@ -202,7 +206,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   };
   const all: ServiceEntry[] = [[Health, healthService(health)], ...reflection, ...features];
   // RPC_FAST_PATH: unary RPCs on our own route (fast-unary.ts), streams on connect-node's handlers.
-  const fast = config.server.rpcFastPath ? await registerFastUnary(fastify, { services: all, connect: connectOptions, contextValues }) : undefined;
+  fast = config.server.rpcFastPath ? await registerFastUnary(fastify, { services: all, connect: connectOptions, contextValues }) : undefined;
 
   await fastify.register(fastifyConnectPlugin, {
     routes(router: ConnectRouter) {

@@ -218,8 +218,10 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
       else timer = setTimeout(() => controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeout.timeoutMs);
     }
     inFlight.add(controller);
+    let finished = false;
+    // A response closed before the call finished: the client reset the stream or dropped the connection.
     res.once("close", () => {
-      if (!res.writableFinished && !controller.signal.aborted) controller.abort(new ConnectError("the client went away", Code.Canceled));
+      if (!finished && !controller.signal.aborted) controller.abort(new ConnectError("the client went away", Code.Canceled));
     });
 
     const responseHeader = new Headers();
@@ -259,6 +261,7 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
     } catch (e) {
       error = e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
     } finally {
+      finished = true;
       clearTimeout(timer);
       inFlight.delete(controller);
     }

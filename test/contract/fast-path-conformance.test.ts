@@ -46,10 +46,22 @@ const registry = createFileRegistry(file, (name) => (name === file_grpc_health_v
 const Conformance = registry.getService("sqlstudio.test.v1.Conformance") as DescService;
 const Echo = Conformance.method.echo as DescMethodUnary<typeof HealthCheckRequestSchema, typeof HealthCheckRequestSchema>;
 
+/** Why each call's signal aborted, by request id ("hold" and "watch" calls). */
+const aborted = new Map<string, string>();
+
 async function echo(req: HealthCheckRequest, ctx: HandlerContext): Promise<HealthCheckRequest> {
   ctx.responseHeader.set("x-test-header", "h");
   ctx.responseTrailer.set("x-test-trailer", "t");
+  const id = ctx.requestHeader.get("x-request-id") ?? "";
   switch (req.service) {
+    case "hold":
+      // Until the client goes away.
+      await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
+      aborted.set(id, Code[ConnectError.from(ctx.signal.reason).code]);
+      throw ConnectError.from(ctx.signal.reason);
+    case "watch":
+      ctx.signal.addEventListener("abort", () => aborted.set(id, Code[ConnectError.from(ctx.signal.reason).code]), { once: true });
+      return req;
     case "error":
       throw rpcError(Code.FailedPrecondition, "TEST_REASON", "it went wrong: ünïcödé ✓ 🌍 %", { field: "service", retryAfterMs: 1500, metadata: { k: "v" } });
     case "bug":
@@ -381,5 +393,44 @@ describe("clients see the same answers on both paths", () => {
     expect(a).toEqual(b);
     expect(a[4]).toMatchObject({ code: grpcJs.status.FAILED_PRECONDITION });
     expect(a[3]).toEqual({ service: LARGE.length });
+  });
+});
+
+describe("the call's signal", () => {
+  const until = async (f: () => boolean, ms: number) => {
+    for (const end = Date.now() + ms; !f() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+  };
+
+  for (const transport of ["h1", "h2"] as const) {
+    it(`aborts with Canceled when the client goes away (${transport === "h1" ? "HTTP/1.1" : "h2c"}), on both paths`, async () => {
+      for (const server of [fast, slow]) {
+        const id = `hold-${transport}-${server === fast ? "fast" : "slow"}`;
+        const headers = { ...connectJson, "x-request-id": id, authorization: `Bearer ${tokens.get(server)}`, "x-forwarded-for": "203.0.113.12" };
+        if (transport === "h1") {
+          const req = http.request(`${server.url}${ECHO}`, { method: "POST", headers, agent: false });
+          req.on("error", () => undefined);
+          req.end('{"service":"hold"}');
+          await new Promise((r) => setTimeout(r, 300));
+          req.destroy();
+        } else {
+          const stream = sessions.get(server)!.request({ ":method": "POST", ":path": ECHO, ...headers });
+          stream.on("error", () => undefined);
+          stream.end('{"service":"hold"}');
+          await new Promise((r) => setTimeout(r, 300));
+          stream.close(http2.constants.NGHTTP2_CANCEL);
+        }
+        await until(() => aborted.has(id), 3_000);
+        expect(aborted.get(id), id).toBe("Canceled");
+      }
+    });
+  }
+
+  it("is not aborted when the call ends normally on the fast path (connect-node aborts it then)", async () => {
+    const shape: Shape = { name: "watch", transports: ["h1"], req: { path: ECHO, headers: { ...connectJson, "x-request-id": "watch-fast" }, body: '{"service":"watch"}' }, fast: true, status: 200, auth: true };
+    expect((await send(fast, "h1", shape)).status).toBe(200);
+    expect((await send(slow, "h1", { ...shape, req: { ...shape.req, headers: { ...connectJson, "x-request-id": "watch-slow" } } })).status).toBe(200);
+    await until(() => aborted.has("watch-slow"), 1_000);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(aborted.has("watch-fast")).toBe(false);
   });
 });
