@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Readable } from "node:stream";
-import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import { create, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import { base64Decode } from "@bufbuild/protobuf/wire";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import {
@@ -12,7 +12,10 @@ import {
   type ConnectRouterOptions,
   type ContextValues,
   type HandlerContext,
+  type Interceptor,
   type MethodImplSpec,
+  type UnaryRequest,
+  type UnaryResponse,
 } from "@connectrpc/connect";
 import {
   compressionNegotiate,
@@ -21,7 +24,6 @@ import {
   encodeEnvelope,
   envelopeCompress,
   envelopeDecompress,
-  invokeUnaryImplementation,
   validateUniversalHandlerOptions,
   type Compression,
   type MethodSerializationLookup,
@@ -122,8 +124,9 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
     }
   }
 
-  // The shutdown deadline ends every call in flight (connect-node links each call to this signal).
-  const inFlight = new Set<AbortController>();
+  // The shutdown deadline ends every call in flight whose signal someone listens to (connect-node
+  // links each call's signal to this one).
+  const inFlight = new Set<CallSignal>();
   const shutdown = opt.shutdownSignal;
   shutdown?.addEventListener("abort", () => {
     for (const c of inFlight) c.abort(shutdown.reason);
@@ -208,22 +211,7 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
           connect.headerUnaryAcceptEncoding,
         );
 
-    // One signal per call: aborted by a disconnect, the deadline or the shutdown deadline, with a reason.
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    let deadline: number | undefined;
-    if (timeout.timeoutMs !== undefined) {
-      deadline = Date.now() + timeout.timeoutMs;
-      if (timeout.timeoutMs <= 0) controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
-      else timer = setTimeout(() => controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeout.timeoutMs);
-    }
-    inFlight.add(controller);
-    let finished = false;
-    // A response closed before the call finished: the client reset the stream or dropped the connection.
-    res.once("close", () => {
-      if (!finished && !controller.signal.aborted) controller.abort(new ConnectError("the client went away", Code.Canceled));
-    });
-
+    const call = new CallSignal(timeout.timeoutMs === undefined ? undefined : Date.now() + timeout.timeoutMs, res, inFlight, shutdown);
     const responseHeader = new Headers();
     const responseTrailer = new Headers();
     if (proto === Proto.Connect) responseHeader.set(connect.headerContentType, binary ? connect.contentTypeUnaryProto : connect.contentTypeUnaryJson);
@@ -233,14 +221,14 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
       if (compression.response) responseHeader.set(grpc.headerEncoding, compression.response.name);
     }
     const authority = "authority" in req ? req.authority : headers.host;
-    const context: HandlerContext = {
+    const context: CallContext = {
       method: m.method,
       service: m.method.parent,
       requestMethod: httpMethod,
       protocolName: proto === Proto.Connect ? "connect" : proto === Proto.Grpc ? "grpc" : "grpc-web",
       url: `${"encrypted" in req.socket && req.socket.encrypted ? "https" : "http"}://${authority}${req.url ?? ""}`,
-      signal: controller.signal,
-      timeoutMs: deadline === undefined ? () => undefined : () => deadline - Date.now(),
+      call,
+      timeoutMs: call.timeoutMs,
       requestHeader: webHeaders(headers),
       responseHeader,
       responseTrailer,
@@ -256,14 +244,12 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
       if (isGrpc) bytes = (await envelopeDecompress({ flags: compressed ? 1 : 0, data: bytes }, compression.request, readMaxBytes)).data;
       else if (compression.request) bytes = await compression.request.decompress(bytes, readMaxBytes);
       const input = m.serialization.getI(binary).parse(bytes);
-      const output = await invokeUnaryImplementation(m.spec as never, context, input, interceptors);
+      const output = await invoke(m, context, input, interceptors);
       out = m.serialization.getO(binary).serialize(output as never);
     } catch (e) {
       error = e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
     } finally {
-      finished = true;
-      clearTimeout(timer);
-      inFlight.delete(controller);
+      call.end();
     }
     if (res.destroyed) return;
 
@@ -308,6 +294,114 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
     }
   });
   return { paths: new Set(methods.map((m) => `/${m.method.parent.typeName}/${m.method.name}`)), stats };
+}
+
+/**
+ * The call's AbortSignal, made when someone first asks for it (most handlers and interceptors never
+ * do): until then a call costs no AbortController, no timer and no listener. Whenever it is made, it
+ * is already aborted if the deadline passed, the client went away or the shutdown deadline came;
+ * afterwards those abort it, always with a reason (a ConnectError: DeadlineExceeded, Canceled, or
+ * the shutdown's Unavailable). A call that ends normally never aborts it.
+ */
+class CallSignal {
+  private controller?: AbortController;
+  private timer?: NodeJS.Timeout;
+  private finished = false;
+  readonly timeoutMs: () => number | undefined;
+
+  constructor(
+    private readonly deadline: number | undefined,
+    private readonly res: AnyRes,
+    private readonly inFlight: Set<CallSignal>,
+    private readonly shutdown: AbortSignal | undefined,
+  ) {
+    this.timeoutMs = deadline === undefined ? () => undefined : () => deadline - Date.now();
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller) return this.controller.signal;
+    const c = (this.controller = new AbortController());
+    const left = this.deadline === undefined ? undefined : this.deadline - Date.now();
+    if (this.shutdown?.aborted) c.abort(this.shutdown.reason);
+    else if (left !== undefined && left <= 0) c.abort(deadlineExceeded());
+    else if (this.res.destroyed && !this.finished) c.abort(clientGone());
+    else if (!this.finished) {
+      if (left !== undefined) this.timer = setTimeout(() => c.abort(deadlineExceeded()), left);
+      this.inFlight.add(this);
+      // A response closed before the call finished: the client reset the stream or dropped the connection.
+      this.res.once("close", () => {
+        if (!this.finished) this.abort(clientGone());
+      });
+    }
+    return c.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.controller && !this.controller.signal.aborted) this.controller.abort(reason);
+  }
+
+  end(): void {
+    this.finished = true;
+    if (this.controller) {
+      clearTimeout(this.timer);
+      this.inFlight.delete(this);
+    }
+  }
+}
+
+const deadlineExceeded = () => new ConnectError("the operation timed out", Code.DeadlineExceeded);
+const clientGone = () => new ConnectError("the client went away", Code.Canceled);
+
+/** What the fast path knows of a call; the handler's HandlerContext is made from it and the request. */
+type CallContext = Omit<HandlerContext, "signal"> & { call: CallSignal };
+
+/**
+ * Runs a unary call through the interceptors into its handler, as connect's
+ * invokeUnaryImplementation does (same request and response objects, same HandlerContext, the
+ * interceptors' response headers and trailers copied to the call's), except that the request's
+ * and the handler's `signal` are getters: the AbortSignal is only made when read.
+ */
+async function invoke(m: FastMethod, context: CallContext, input: unknown, interceptors: Interceptor[]): Promise<unknown> {
+  const { method, service, call } = context;
+  const output = method.output as DescMessage;
+  let next = async (req: UnaryRequest): Promise<UnaryResponse> => {
+    const ctx: HandlerContext = {
+      ...context,
+      service: req.service,
+      requestHeader: req.header,
+      values: req.contextValues,
+      get signal() {
+        return req.signal;
+      },
+    };
+    const message = create(output, (await m.spec.impl(req.message as never, ctx)) as never);
+    return { stream: false, message, method, service, header: context.responseHeader, trailer: context.responseTrailer } as UnaryResponse;
+  };
+  for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i]!(next as never) as typeof next;
+  const req = {
+    stream: false,
+    message: input,
+    method,
+    requestMethod: context.requestMethod,
+    url: context.url,
+    get signal() {
+      return call.signal;
+    },
+    header: context.requestHeader,
+    service,
+    contextValues: context.values,
+  } as unknown as UnaryRequest;
+  const res = await next(req);
+  copyInto(res.header, context.responseHeader);
+  copyInto(res.trailer, context.responseTrailer);
+  return res.message;
+}
+
+/** An interceptor that answered with headers of its own: they become the call's. */
+function copyInto(from: Headers, to: Headers): void {
+  if (from === to) return;
+  for (const k of [...to.keys()]) to.delete(k);
+  from.forEach((v, k) => to.set(k, v));
 }
 
 /** The body of a gRPC or gRPC-Web unary response: its message (unless an error), and for gRPC-Web the trailers. */
