@@ -190,7 +190,12 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
       proto = Proto.Connect;
       binary = encoding === "proto";
       const message = query.get("message") ?? "";
-      bytes = query.get("base64") === "1" ? base64Decode(message) : new TextEncoder().encode(message);
+      try {
+        bytes = query.get("base64") === "1" ? base64Decode(message) : new TextEncoder().encode(message);
+      } catch {
+        // Not base64: connect-node's answer.
+        return fallback(request, reply, m, undefined);
+      }
     } else {
       return fallback(request, reply, m, body instanceof Buffer ? body : undefined);
     }
@@ -279,10 +284,12 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
       wire = await grpcBody(proto, EMPTY, ConnectError.from(e, Code.Internal), responseTrailer, compression.response, compressMinBytes).catch(() => EMPTY);
     }
     if (res.destroyed) return;
+    // Headers first (no content-length: HTTP/1.1 answers chunked, as connect-node's do), then the body
+    // in one write, then (gRPC) the trailers.
     res.writeHead(200, nodeHeaders(responseHeader));
-    if (wire.byteLength > 0) (res as ServerResponse).write(wire);
     if (proto === Proto.Grpc) res.addTrailers(nodeHeaders(responseTrailer));
-    res.end();
+    if (wire.byteLength > 0) (res as ServerResponse).end(wire);
+    else res.end();
   }
 
   await fastify.register(async (scope) => {
