@@ -297,7 +297,14 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser("*", bufferBody(readMaxBytes + ENVELOPE));
     for (const m of methods) {
-      scope.all(`/${m.method.parent.typeName}/${m.method.name}`, (request, reply) => serve(request, reply, m));
+      scope.all(`/${m.method.parent.typeName}/${m.method.name}`, (request, reply) =>
+        serve(request, reply, m).catch((e: unknown) => {
+          // A bug of ours outside the call (the call's own errors are answered): logged as connect-fastify
+          // logs its adapter's failures, and the response ended rather than left hanging.
+          console.error(`fast path for rpc ${m.method.name} of ${m.method.parent.typeName} failed`, e);
+          reply.raw.destroy();
+        }),
+      );
     }
   });
   return { paths: new Set(methods.map((m) => `/${m.method.parent.typeName}/${m.method.name}`)), stats };
