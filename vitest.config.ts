@@ -10,7 +10,7 @@ export default defineConfig({
     },
   },
   test: {
-    include: ["test/**/*.test.ts"],
+    // (No `include` here: a project that extends this config would add its own to it, not replace it.)
     exclude: ["test/bench/**", "test/.tmp/**", "node_modules/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
@@ -18,5 +18,20 @@ export default defineConfig({
     // Two cores: contract files start servers and child processes; keep the machine responsive.
     maxWorkers: 2,
     reporters: ["default"],
+    projects: [
+      { extends: true, test: { name: "all", include: ["test/**/*.test.ts"] } },
+      // The contract tests again with the unary fast path off (issue 13): connect-node's handlers for
+      // every RPC must keep passing them (testEnv passes RPC_FAST_PATH to every test server). The
+      // conformance file runs both paths itself.
+      {
+        extends: true,
+        test: {
+          name: "contract-slow-path",
+          include: ["test/contract/**/*.test.ts"],
+          exclude: ["test/contract/fast-path-conformance.test.ts"],
+          env: { RPC_FAST_PATH: "false" },
+        },
+      },
+    ],
   },
 });

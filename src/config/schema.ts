@@ -93,6 +93,11 @@ export const configSchema = z.object({
     http2MaxHeaderListBytes: z.coerce.number().int().min(1024),
     /** HTTP/2: memory one connection may hold, in MB (node's maxSessionMemory). */
     http2MaxSessionMemoryMb: positiveInt,
+    /**
+     * Unary RPCs (every protocol) on the fast path (src/server/fast-unary.ts); false: every RPC on
+     * connect-node's handlers, as before it existed.
+     */
+    rpcFastPath: bool,
   }),
   database: z.object({
     url: z.string().min(1),
@@ -222,6 +227,7 @@ export const ENV_KEYS: Record<string, string> = {
   HTTP2_MAX_CONCURRENT_STREAMS: "server.http2MaxConcurrentStreams",
   HTTP2_MAX_HEADER_LIST_BYTES: "server.http2MaxHeaderListBytes",
   HTTP2_MAX_SESSION_MEMORY_MB: "server.http2MaxSessionMemoryMb",
+  RPC_FAST_PATH: "server.rpcFastPath",
   DATABASE_URL: "database.url",
   TURSO_AUTH_TOKEN: "database.authToken",
   AUTO_MIGRATE: "database.autoMigrate",
@@ -331,6 +337,7 @@ export function defaultsFor(environment: Environment): Record<string, unknown> {
       http2MaxConcurrentStreams: 100,
       http2MaxHeaderListBytes: 16 * 1024,
       http2MaxSessionMemoryMb: 10,
+      rpcFastPath: true,
     },
     database: {
       url: "file:./data/development.db",

@@ -3,9 +3,11 @@ import { setMaxListeners } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Server as NetServer } from "node:net";
-import { Code, ConnectError, createContextValues, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import type { DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError, createContextValues, createServiceImplSpec, type ConnectRouter, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
-import Fastify, { type FastifyInstance } from "fastify";
+import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Config } from "../config/schema.js";
 import { fastifyTrustProxy } from "../config/trust-proxy.js";
 import type { Db } from "../db/client.js";
@@ -34,6 +36,7 @@ import {
 import { OnePortListener } from "./listener.js";
 import { registerConsole } from "./console.js";
 import { registerDocs } from "./docs.js";
+import { registerFastUnary, type FastUnaryStats } from "./fast-unary.js";
 import { StreamServer } from "./ws.js";
 
 export interface AppDeps {
@@ -58,6 +61,8 @@ export interface App {
   listener: OnePortListener;
   stream: StreamServer;
   health: HealthState;
+  /** The unary fast path's counters (undefined with RPC_FAST_PATH=false). */
+  fastUnary?: FastUnaryStats;
   /** Aborted when the shutdown timeout expires: streams still open end with Unavailable. */
   shutdownController: AbortController;
   readonly shuttingDown: boolean;
@@ -119,6 +124,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const cors = { loopback: config.environment === "development" };
   const limits = { maxDeadlineMs: config.server.maxDeadlineMs, defaultDeadlineMs: config.server.defaultDeadlineMs };
   let shuttingDown = false;
+  /** The unary fast path, when on (registered below, before the server listens). */
+  let fast: Awaited<ReturnType<typeof registerFastUnary>> | undefined;
 
   fastify.addHook("onRequest", async (request, reply) => {
     const raw = request.raw;
@@ -152,7 +159,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       reply.hijack();
       return;
     }
-    if (routedPaths.has(path)) {
+    if (routedPaths.has(path) && !fast?.paths.has(path)) {
       // connect-node's writer waits for 'drain' on a full socket and never hears that the client
       // went away (a closed HTTP/1.1 response emits 'close', not 'error'): a stream to a vanished
       // client would wait forever, holding its database session. 'drain' after 'close' lets its
@@ -161,6 +168,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       res.once("close", () => {
         if (!res.writableFinished) res.emit("drain");
       });
+    }
+    if (routedPaths.has(path)) {
       const grpc = String(raw.headers["content-type"] ?? "").startsWith("application/grpc");
       const clientMs = grpc ? parseGrpcTimeout(raw.headers["grpc-timeout"] as string | undefined) : parseConnectTimeout(raw.headers["connect-timeout-ms"] as string | undefined);
       const ms = effectiveDeadlineMs(clientMs, unaryPaths.has(path), limits);
@@ -186,23 +195,39 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerConsole(fastify);
   deps.routes?.(fastify);
 
-  await fastify.register(fastifyConnectPlugin, {
-    routes(router: ConnectRouter) {
-      router.service(Health, healthService(health));
-      for (const [desc, impl] of reflection) router.service(desc, impl);
-      for (const [desc, impl] of features) router.service(desc, impl);
-    },
+  const contextValues = (req: FastifyRequest) =>
+    createContextValues().set(requestInfoKey, {
+      ip: req.ip,
+      userAgent: String(req.headers["user-agent"] ?? "").slice(0, 512),
+      requestId: String(req.headers["x-request-id"] ?? ""),
+    });
+  // The options connect-node's handlers get; the fast path runs the same interceptors under the same limits.
+  const connectOptions = {
     interceptors: [observe(logger, metrics), ...(deps.interceptors ?? [])],
     readMaxBytes: config.server.readMaxBytes,
     writeMaxBytes: 64 * 1024 * 1024,
     shutdownSignal: shutdownController.signal,
     jsonOptions: { ignoreUnknownFields: false },
-    contextValues: (req) =>
-      createContextValues().set(requestInfoKey, {
-        ip: req.ip,
-        userAgent: String(req.headers["user-agent"] ?? "").slice(0, 512),
-        requestId: String(req.headers["x-request-id"] ?? ""),
-      }),
+    // connect-fastify's default, spelled out so that both paths negotiate the same encodings.
+    acceptCompression: [compressionGzip, compressionBrotli],
+  };
+  const all: ServiceEntry[] = [[Health, healthService(health)], ...reflection, ...features];
+  // RPC_FAST_PATH: unary RPCs on our own route (fast-unary.ts), streams on connect-node's handlers.
+  fast = config.server.rpcFastPath ? await registerFastUnary(fastify, { services: all, connect: connectOptions, contextValues }) : undefined;
+
+  await fastify.register(fastifyConnectPlugin, {
+    routes(router: ConnectRouter) {
+      for (const [desc, impl] of all) {
+        if (!fast) {
+          router.service(desc, impl);
+          continue;
+        }
+        const spec = createServiceImplSpec(desc, impl);
+        for (const m of desc.methods) if (m.methodKind !== "unary") router.rpc(m, spec.methods[m.localName]!.impl as never);
+      }
+    },
+    ...connectOptions,
+    contextValues,
   });
 
   const stream = new StreamServer(
@@ -217,6 +242,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     listener,
     stream,
     health,
+    fastUnary: fast?.stats,
     shutdownController,
     get shuttingDown() {
       return shuttingDown;

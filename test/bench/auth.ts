@@ -53,7 +53,8 @@ async function load(n: number, concurrency: number, call: () => Promise<{ status
   return { rps: n / secs, p50: pct(50), p99: pct(99) };
 }
 
-export async function authBench(): Promise<string> {
+/** `storm: false` runs only the GetCurrentUser comparison. */
+export async function authBench(o: { storm?: boolean } = {}): Promise<string> {
   const lines: string[] = [];
   // ── 1. GetCurrentUser vs a bare route ─────────────────────────────────────
   {
@@ -106,7 +107,7 @@ export async function authBench(): Promise<string> {
   }
 
   // ── 2. Login storm at bcrypt cost 12 vs the health check ─────────────────
-  {
+  if (o.storm !== false) {
     const server = await startTestServer({ env: { BCRYPT_COST: "12", LOG_LEVEL: "warn", JWT_SECRET: "bench-secret-bench-secret-bench-secret!" } });
     const api = new URL(server.url);
     const u = (m: string) => new URL(`/sqlstudio.auth.v1.AuthService/${m}`, api);

@@ -1,6 +1,6 @@
 /**
  * Transport benchmarks (DESIGN.md §10): Health.Check through our server — Connect JSON over
- * HTTP/1.1, Connect binary over h2c, gRPC over h2c — each as a ratio against a reference measured
+ * HTTP/1.1, Connect binary over h2c, gRPC over h2c, gRPC-Web binary over HTTP/1.1 — each as a ratio against a reference measured
  * in the same run: a bare Fastify JSON route doing the same work on the same Fastify instance and
  * port (so it also passes our onRequest hook), and an @grpc/grpc-js server answering the same RPC.
  * The servers run in this process; the load generator in a child process (loadgen.ts).
@@ -132,6 +132,16 @@ export const specs = {
     grpc: true,
     expect: SERVING_PB,
   }),
+  // gRPC-Web binary over HTTP/1.1 (what browsers send): the answer holds the message envelope, then the trailers.
+  grpcWebH1: (origin: string): Wire => ({
+    transport: "h1",
+    origin,
+    path: CHECK,
+    headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" },
+    body: new Uint8Array(5),
+    grpc: false,
+    expect: Uint8Array.of(0, 0, 0, 0, SERVING_PB.length, ...SERVING_PB),
+  }),
 };
 
 export interface Side {
@@ -209,6 +219,7 @@ export async function transportBench(servers: BenchServers, o: TransportOptions)
     await compare("Connect binary, h2c", "bare Fastify route, h2c", specs.connectBinaryH2(origin), specs.bareH2(origin), o),
     await compare("gRPC, h2c", "bare Fastify route, h2c", specs.grpcH2(origin), specs.bareH2(origin), o),
     await compare("gRPC, h2c", "@grpc/grpc-js server", specs.grpcH2(origin), specs.grpcH2(grpcOrigin), o),
+    await compare("gRPC-Web binary, HTTP/1.1", "bare Fastify route, HTTP/1.1", specs.grpcWebH1(origin), specs.bareH1(origin), o),
   ];
 }
 

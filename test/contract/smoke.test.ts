@@ -15,6 +15,15 @@ describe("harness", () => {
     expect(res.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
     expect(server.logs.some((l) => l.msg === "rpc" && l.method === "Check" && l.code === "ok")).toBe(true);
   });
+
+  it("serves unary RPCs on the fast path unless RPC_FAST_PATH turns it off (CI runs the contract tests both ways)", async () => {
+    const off = ["0", "false", "no", "off"].includes((process.env.RPC_FAST_PATH ?? "").trim().toLowerCase());
+    expect(server.app.fastUnary === undefined).toBe(off);
+    if (off) return;
+    const before = server.app.fastUnary!.served;
+    await fetch(`${server.url}/grpc.health.v1.Health/Check`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(server.app.fastUnary!.served).toBe(before + 1);
+  });
 });
 
 describe("child process harness", () => {

@@ -27,6 +27,8 @@ export function testEnv(dir: string, extra: Record<string, string> = {}): Record
     CONFIG_FILE: join(dir, "none.yaml"),
     ENGINE_SECRET_KEY_FILE: join(dir, "engine.key"),
     ENGINE_SQLITE_DIR: join(dir, "sqlite"),
+    // CI runs the contract tests with the unary fast path on and off (vitest.config.ts, project "contract-slow-path").
+    ...(process.env.RPC_FAST_PATH !== undefined ? { RPC_FAST_PATH: process.env.RPC_FAST_PATH } : {}),
     ...extra,
   };
 }

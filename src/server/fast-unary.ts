@@ -1,0 +1,511 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { Readable } from "node:stream";
+import { create, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import { base64Decode } from "@bufbuild/protobuf/wire";
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
+import {
+  Code,
+  ConnectError,
+  createConnectRouter,
+  createServiceImplSpec,
+  type ConnectRouterOptions,
+  type ContextValues,
+  type HandlerContext,
+  type Interceptor,
+  type MethodImplSpec,
+  type UnaryRequest,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+import {
+  compressionNegotiate,
+  createAsyncIterable,
+  createMethodSerializationLookup,
+  encodeEnvelope,
+  envelopeCompress,
+  envelopeDecompress,
+  validateUniversalHandlerOptions,
+  type Compression,
+  type MethodSerializationLookup,
+  type UniversalHandler,
+} from "@connectrpc/connect/protocol";
+import * as connect from "@connectrpc/connect/protocol-connect";
+import * as grpc from "@connectrpc/connect/protocol-grpc";
+import * as grpcWeb from "@connectrpc/connect/protocol-grpc-web";
+import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { ServiceEntry } from "../common/service.js";
+
+/**
+ * The unary fast path (issue 13). Unary RPCs in all three protocols (Connect JSON and binary,
+ * POST and GET; gRPC over h2c and HTTP/1.1; gRPC-Web binary) are served by one Fastify route per
+ * method built from @connectrpc/connect's own protocol pieces: its content-type parsers, timeout
+ * parsers, compression negotiation, serialization (with the read/write limits), envelopes, error
+ * JSON, trailer encodings and, above all, `invokeUnaryImplementation` — the same interceptor chain
+ * and the same handlers connect-node runs. What it drops is the per-call machinery around them:
+ * the body is buffered by Fastify (a content-type parser returning a Buffer), not read through
+ * async iterators; each call has one AbortController, aborted only on a real disconnect, the
+ * deadline or the shutdown deadline, always with a reason (no DOMException); gRPC unary writes its
+ * one message and trailers directly instead of running the streaming pipeline.
+ *
+ * Anything the fast path does not serve exactly as connect-node would (an unknown or streaming
+ * content type, gRPC-Web text, a method other than POST/GET, a body over the read limit, a
+ * malformed gRPC envelope, a GET on a method with side effects) is handed, with the bytes already
+ * read, to connect's own universal handler for the method: the answer is then connect-node's by
+ * construction. RPC_FAST_PATH=false turns the whole thing off (app.ts).
+ */
+
+/** The body parser's verdict for a body it did not buffer (over the limit): connect-node reads it. */
+const UNBUFFERED = Symbol("unbuffered");
+
+type AnyReq = IncomingMessage | Http2ServerRequest;
+type AnyRes = ServerResponse | Http2ServerResponse;
+
+const enum Proto {
+  Connect,
+  Grpc,
+  GrpcWeb,
+}
+
+interface FastMethod {
+  spec: MethodImplSpec & { kind: "unary" };
+  method: DescMethod;
+  serialization: MethodSerializationLookup<never, never>;
+  /** Connect GET allowed (idempotency NO_SIDE_EFFECTS). */
+  get: boolean;
+  /** connect-node's handler for this method: every request the fast path does not serve goes there. */
+  fallback: UniversalHandler;
+}
+
+export interface FastUnaryOptions {
+  services: readonly ServiceEntry[];
+  /** The very options connect-fastify gets (interceptors, limits, JSON options, shutdown signal, compression). */
+  connect: ConnectRouterOptions;
+  contextValues: (req: FastifyRequest) => ContextValues;
+}
+
+/** What the fast path did since the server started (tests prove which path answered). */
+export interface FastUnaryStats {
+  /** Calls it served itself. */
+  served: number;
+  /** Requests it handed to connect-node's handler. */
+  handedOver: number;
+}
+
+/** The gRPC-Web and gRPC envelope prefix: 1 byte of flags, 4 of length. */
+const ENVELOPE = 5;
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Registers the fast path's routes (one per unary method) in their own encapsulated Fastify
+ * context, whose only body parser buffers every content type. Returns the paths it serves.
+ */
+export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOptions): Promise<{ paths: Set<string>; stats: FastUnaryStats }> {
+  const stats: FastUnaryStats = { served: 0, handedOver: 0 };
+  const opt = validateUniversalHandlerOptions(o.connect);
+  const { readMaxBytes, compressMinBytes, jsonOptions, interceptors, maxTimeoutMs } = opt;
+  const accept = opt.acceptCompression;
+  // connect's own universal handlers for the unary methods, with the same options: the fallback.
+  const router = createConnectRouter(o.connect);
+  const methods: FastMethod[] = [];
+  for (const [desc, impl] of o.services) {
+    const spec = createServiceImplSpec(desc as DescService, impl);
+    for (const m of (desc as DescService).methods) {
+      if (m.methodKind !== "unary") continue;
+      const ms = spec.methods[m.localName] as FastMethod["spec"];
+      router.rpc(m, ms.impl as never);
+      methods.push({
+        spec: ms,
+        method: m,
+        serialization: createMethodSerializationLookup(m, opt.binaryOptions, jsonOptions, opt) as never,
+        get: m.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS,
+        fallback: router.handlers[router.handlers.length - 1]!,
+      });
+    }
+  }
+
+  // The shutdown deadline ends every call in flight whose signal someone listens to (connect-node
+  // links each call's signal to this one).
+  const inFlight = new Set<CallSignal>();
+  const shutdown = opt.shutdownSignal;
+  shutdown?.addEventListener("abort", () => {
+    for (const c of inFlight) c.abort(shutdown.reason);
+  });
+
+  async function fallback(request: FastifyRequest, reply: FastifyReply, m: FastMethod, body: Buffer | undefined): Promise<void> {
+    const res = reply.raw;
+    stats.handedOver++;
+    try {
+      // The bytes already read go along; a body that was not read is read from the request by connect-node.
+      const given = body === undefined ? undefined : createAsyncIterable([new Uint8Array(body.buffer, body.byteOffset, body.byteLength)]);
+      const uReq = universalRequestFromNodeRequest(request.raw, res, given as never, o.contextValues(request));
+      await universalResponseToNodeResponse(await m.fallback(uReq), res);
+    } catch (e) {
+      // What connect-fastify does: a client that went away is no error; anything else is logged.
+      if (ConnectError.from(e).code !== Code.Aborted) console.error(`handler for rpc ${m.method.name} of ${m.method.parent.typeName} failed`, e);
+    }
+  }
+
+  async function serve(request: FastifyRequest, reply: FastifyReply, m: FastMethod): Promise<void> {
+    reply.hijack();
+    const req = request.raw as AnyReq;
+    const httpMethod = req.method;
+    const body = request.body as Buffer | typeof UNBUFFERED | undefined;
+    const headers = req.headers;
+    const contentType = headers["content-type"];
+    let proto: Proto;
+    let binary: boolean;
+    let bytes: Uint8Array;
+    let compressed = false;
+    let query: URLSearchParams | undefined;
+    if (httpMethod === "POST") {
+      if (!(body instanceof Buffer)) return fallback(request, reply, m, undefined);
+      if (contentType === undefined) return fallback(request, reply, m, body);
+      if (contentType.startsWith("application/grpc")) {
+        const web = contentType.startsWith("application/grpc-web");
+        const type = web ? grpcWeb.parseContentType(contentType) : grpc.parseContentType(contentType);
+        if (type === undefined || ("text" in type && type.text)) return fallback(request, reply, m, body);
+        // Exactly one envelope, flags 0 or compressed, within the read limit; anything else is connect-node's to refuse.
+        if (body.length < ENVELOPE) return fallback(request, reply, m, body);
+        const flags = body[0]!;
+        const len = body.readUInt32BE(1);
+        if ((flags !== 0 && flags !== 1) || len !== body.length - ENVELOPE || len > readMaxBytes) return fallback(request, reply, m, body);
+        proto = web ? Proto.GrpcWeb : Proto.Grpc;
+        binary = type.binary;
+        compressed = flags === 1;
+        bytes = body.subarray(ENVELOPE);
+      } else {
+        const type = connect.parseContentType(contentType);
+        if (type === undefined || type.stream || body.length > readMaxBytes) return fallback(request, reply, m, body);
+        proto = Proto.Connect;
+        binary = type.binary;
+        bytes = body;
+      }
+    } else if (httpMethod === "GET" && m.get && contentType === undefined) {
+      const url = req.url ?? "";
+      const q = url.indexOf("?");
+      query = new URLSearchParams(q < 0 ? "" : url.slice(q + 1));
+      const encoding = query.get("encoding");
+      if (encoding !== "json" && encoding !== "proto") return fallback(request, reply, m, undefined);
+      proto = Proto.Connect;
+      binary = encoding === "proto";
+      const message = query.get("message") ?? "";
+      try {
+        bytes = query.get("base64") === "1" ? base64Decode(message) : new TextEncoder().encode(message);
+      } catch {
+        // Not base64: connect-node's answer.
+        return fallback(request, reply, m, undefined);
+      }
+    } else {
+      return fallback(request, reply, m, body instanceof Buffer ? body : undefined);
+    }
+
+    const res = reply.raw as AnyRes;
+    stats.served++;
+    const isGrpc = proto !== Proto.Connect;
+    const timeout = (isGrpc ? grpc.parseTimeout : connect.parseTimeout)(
+      header(headers, isGrpc ? "grpc-timeout" : "connect-timeout-ms"),
+      maxTimeoutMs,
+    );
+    const compression = isGrpc
+      ? compressionNegotiate(accept, header(headers, "grpc-encoding"), header(headers, "grpc-accept-encoding"), grpc.headerAcceptEncoding)
+      : compressionNegotiate(
+          accept,
+          query ? query.get("compression") : header(headers, "content-encoding"),
+          header(headers, "accept-encoding"),
+          connect.headerUnaryAcceptEncoding,
+        );
+
+    const call = new CallSignal(timeout.timeoutMs === undefined ? undefined : Date.now() + timeout.timeoutMs, res, inFlight, shutdown);
+    const responseHeader = new Headers();
+    const responseTrailer = new Headers();
+    if (proto === Proto.Connect) responseHeader.set(connect.headerContentType, binary ? connect.contentTypeUnaryProto : connect.contentTypeUnaryJson);
+    else {
+      responseHeader.set(grpc.headerContentType, proto === Proto.Grpc ? (binary ? grpc.contentTypeProto : grpc.contentTypeJson) : binary ? grpcWeb.contentTypeProto : grpcWeb.contentTypeJson);
+      responseTrailer.set(grpc.headerGrpcStatus, grpc.grpcStatusOk);
+      if (compression.response) responseHeader.set(grpc.headerEncoding, compression.response.name);
+    }
+    const authority = "authority" in req ? req.authority : headers.host;
+    const context: CallContext = {
+      method: m.method,
+      service: m.method.parent,
+      requestMethod: httpMethod,
+      protocolName: proto === Proto.Connect ? "connect" : proto === Proto.Grpc ? "grpc" : "grpc-web",
+      url: `${"encrypted" in req.socket && req.socket.encrypted ? "https" : "http"}://${authority}${req.url ?? ""}`,
+      call,
+      timeoutMs: call.timeoutMs,
+      requestHeader: webHeaders(headers),
+      responseHeader,
+      responseTrailer,
+      values: o.contextValues(request),
+    };
+
+    let status = 200;
+    let out: Uint8Array = EMPTY;
+    let error: ConnectError | undefined;
+    try {
+      if (compression.error) throw compression.error;
+      if (timeout.error) throw timeout.error;
+      if (isGrpc) bytes = (await envelopeDecompress({ flags: compressed ? 1 : 0, data: bytes }, compression.request, readMaxBytes)).data;
+      else if (compression.request) bytes = await compression.request.decompress(bytes, readMaxBytes);
+      const input = m.serialization.getI(binary).parse(bytes);
+      const output = await invoke(m, context, input, interceptors);
+      out = m.serialization.getO(binary).serialize(output as never);
+    } catch (e) {
+      error = e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
+    } finally {
+      call.end();
+    }
+    if (res.destroyed) return;
+
+    if (proto === Proto.Connect) {
+      if (error) {
+        status = connect.codeToHttpStatus(error.code);
+        responseHeader.set(connect.headerContentType, connect.contentTypeUnaryJson);
+        error.metadata.forEach((value, key) => responseHeader.set(key, value));
+        out = connect.errorToJsonBytes(error, jsonOptions);
+      }
+      if (compression.response && out.byteLength >= compressMinBytes) {
+        out = await compression.response.compress(out);
+        responseHeader.set(connect.headerUnaryEncoding, compression.response.name);
+      }
+      const all = connect.trailerMux(responseHeader, responseTrailer);
+      all.set(connect.headerUnaryContentLength, String(out.byteLength));
+      res.writeHead(status, nodeHeaders(all));
+      res.end(out);
+      return;
+    }
+
+    let wire: Uint8Array;
+    try {
+      wire = await grpcBody(proto, out, error, responseTrailer, compression.response, compressMinBytes);
+    } catch (e) {
+      // Compressing failed: what the pipeline would answer, the error in the trailers and no message.
+      wire = await grpcBody(proto, EMPTY, ConnectError.from(e, Code.Internal), responseTrailer, compression.response, compressMinBytes).catch(() => EMPTY);
+    }
+    if (res.destroyed) return;
+    // Headers first (no content-length: HTTP/1.1 answers chunked, as connect-node's do), then the body
+    // in one write, then (gRPC) the trailers.
+    res.writeHead(200, nodeHeaders(responseHeader));
+    if (proto === Proto.Grpc) res.addTrailers(nodeHeaders(responseTrailer));
+    if (wire.byteLength > 0) (res as ServerResponse).end(wire);
+    else res.end();
+  }
+
+  await fastify.register(async (scope) => {
+    // Every body, whatever its type, arrives as one Buffer: the protocol is read from it by the route.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser("*", bufferBody(readMaxBytes + ENVELOPE));
+    for (const m of methods) {
+      scope.all(`/${m.method.parent.typeName}/${m.method.name}`, (request, reply) =>
+        serve(request, reply, m).catch((e: unknown) => {
+          // A bug of ours outside the call (the call's own errors are answered): logged as connect-fastify
+          // logs its adapter's failures, and the response ended rather than left hanging.
+          console.error(`fast path for rpc ${m.method.name} of ${m.method.parent.typeName} failed`, e);
+          reply.raw.destroy();
+        }),
+      );
+    }
+  });
+  return { paths: new Set(methods.map((m) => `/${m.method.parent.typeName}/${m.method.name}`)), stats };
+}
+
+/**
+ * The call's AbortSignal, made when someone first asks for it (most handlers and interceptors never
+ * do): until then a call costs no AbortController, no timer and no listener. Whenever it is made, it
+ * is already aborted if the deadline passed, the client went away or the shutdown deadline came;
+ * afterwards those abort it, always with a reason (a ConnectError: DeadlineExceeded, Canceled, or
+ * the shutdown's Unavailable). A call that ends normally never aborts it.
+ */
+class CallSignal {
+  private controller?: AbortController;
+  private timer?: NodeJS.Timeout;
+  private finished = false;
+  readonly timeoutMs: () => number | undefined;
+
+  constructor(
+    private readonly deadline: number | undefined,
+    private readonly res: AnyRes,
+    private readonly inFlight: Set<CallSignal>,
+    private readonly shutdown: AbortSignal | undefined,
+  ) {
+    this.timeoutMs = deadline === undefined ? () => undefined : () => deadline - Date.now();
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller) return this.controller.signal;
+    const c = (this.controller = new AbortController());
+    const left = this.deadline === undefined ? undefined : this.deadline - Date.now();
+    if (this.shutdown?.aborted) c.abort(this.shutdown.reason);
+    else if (left !== undefined && left <= 0) c.abort(deadlineExceeded());
+    else if (this.res.destroyed && !this.finished) c.abort(clientGone());
+    else if (!this.finished) {
+      if (left !== undefined) this.timer = setTimeout(() => c.abort(deadlineExceeded()), left);
+      this.inFlight.add(this);
+      // A response closed before the call finished: the client reset the stream or dropped the connection.
+      this.res.once("close", () => {
+        if (!this.finished) this.abort(clientGone());
+      });
+    }
+    return c.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.controller && !this.controller.signal.aborted) this.controller.abort(reason);
+  }
+
+  end(): void {
+    this.finished = true;
+    if (this.controller) {
+      clearTimeout(this.timer);
+      this.inFlight.delete(this);
+    }
+  }
+}
+
+const deadlineExceeded = () => new ConnectError("the operation timed out", Code.DeadlineExceeded);
+const clientGone = () => new ConnectError("the client went away", Code.Canceled);
+
+/** What the fast path knows of a call; the handler's HandlerContext is made from it and the request. */
+type CallContext = Omit<HandlerContext, "signal"> & { call: CallSignal };
+
+/**
+ * Runs a unary call through the interceptors into its handler, as connect's
+ * invokeUnaryImplementation does (same request and response objects, same HandlerContext, the
+ * interceptors' response headers and trailers copied to the call's), except that the request's
+ * and the handler's `signal` are getters: the AbortSignal is only made when read.
+ */
+async function invoke(m: FastMethod, context: CallContext, input: unknown, interceptors: Interceptor[]): Promise<unknown> {
+  const { method, service, call } = context;
+  const output = method.output as DescMessage;
+  let next = async (req: UnaryRequest): Promise<UnaryResponse> => {
+    const ctx: HandlerContext = {
+      ...context,
+      service: req.service,
+      requestHeader: req.header,
+      values: req.contextValues,
+      get signal() {
+        return req.signal;
+      },
+    };
+    const message = create(output, (await m.spec.impl(req.message as never, ctx)) as never);
+    return { stream: false, message, method, service, header: context.responseHeader, trailer: context.responseTrailer } as UnaryResponse;
+  };
+  for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i]!(next as never) as typeof next;
+  const req = {
+    stream: false,
+    message: input,
+    method,
+    requestMethod: context.requestMethod,
+    url: context.url,
+    get signal() {
+      return call.signal;
+    },
+    header: context.requestHeader,
+    service,
+    contextValues: context.values,
+  } as unknown as UnaryRequest;
+  const res = await next(req);
+  copyInto(res.header, context.responseHeader);
+  copyInto(res.trailer, context.responseTrailer);
+  return res.message;
+}
+
+/** An interceptor that answered with headers of its own: they become the call's. */
+function copyInto(from: Headers, to: Headers): void {
+  if (from === to) return;
+  for (const k of [...to.keys()]) to.delete(k);
+  from.forEach((v, k) => to.set(k, v));
+}
+
+/** The body of a gRPC or gRPC-Web unary response: its message (unless an error), and for gRPC-Web the trailers. */
+async function grpcBody(
+  proto: Proto,
+  out: Uint8Array,
+  error: ConnectError | undefined,
+  trailer: Headers,
+  compression: Compression | null,
+  compressMinBytes: number,
+): Promise<Uint8Array> {
+  if (error) grpc.setTrailerStatus(trailer, error);
+  const parts: Uint8Array[] = [];
+  if (!error) {
+    const env = await envelopeCompress({ flags: 0, data: out }, compression, compressMinBytes);
+    parts.push(encodeEnvelope(env.flags, env.data));
+  }
+  if (proto === Proto.GrpcWeb) {
+    const env = await envelopeCompress({ flags: grpcWeb.trailerFlag, data: grpcWeb.trailerSerialize(trailer) }, compression, compressMinBytes);
+    parts.push(encodeEnvelope(env.flags, env.data));
+  }
+  return parts.length === 1 ? parts[0]! : parts.length === 0 ? EMPTY : Buffer.concat(parts);
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string | null {
+  const v = headers[name];
+  return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
+}
+
+/** The request's headers as the Headers interceptors and handlers read (HTTP/2 pseudo-headers left out). */
+function webHeaders(headers: IncomingHttpHeaders): Headers {
+  const h = new Headers();
+  for (const k in headers) {
+    if (k.charCodeAt(0) === 58 /* ":" */) continue;
+    const v = headers[k];
+    if (v === undefined) continue;
+    if (typeof v === "string") h.append(k, v);
+    else for (const e of v) h.append(k, e);
+  }
+  return h;
+}
+
+/** Headers for writeHead / addTrailers; a repeated name (set-cookie) becomes a list. */
+function nodeHeaders(h: Headers): Record<string, string | string[]> {
+  const o: Record<string, string | string[]> = Object.create(null);
+  h.forEach((value, key) => {
+    const had = o[key];
+    if (had === undefined) o[key] = value;
+    else if (Array.isArray(had)) had.push(value);
+    else o[key] = [had, value];
+  });
+  return o;
+}
+
+/**
+ * A content-type parser that buffers the body into one Buffer. A body over `limit` (declared or
+ * read) is not buffered: what was read goes back into the request stream and connect-node reads
+ * it all, answering with its own limit error.
+ */
+function bufferBody(limit: number) {
+  return (_req: FastifyRequest, payload: Readable, done: (err: Error | null, body?: unknown) => void): void => {
+    const declared = (payload as unknown as IncomingMessage).headers?.["content-length"];
+    if (declared !== undefined && Number(declared) > limit) return done(null, UNBUFFERED);
+    const chunks: Buffer[] = [];
+    let n = 0;
+    const cleanup = () => {
+      payload.off("data", onData);
+      payload.off("end", onEnd);
+      payload.off("error", onError);
+    };
+    const onData = (c: Buffer) => {
+      chunks.push(c);
+      n += c.length;
+      if (n > limit) {
+        cleanup();
+        payload.pause();
+        payload.unshift(Buffer.concat(chunks, n));
+        done(null, UNBUFFERED);
+      }
+    };
+    const onEnd = () => {
+      cleanup();
+      done(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, n));
+    };
+    const onError = (e: Error) => {
+      cleanup();
+      done(e);
+    };
+    payload.on("data", onData);
+    payload.on("end", onEnd);
+    payload.on("error", onError);
+  };
+}
