@@ -266,7 +266,7 @@ describe.skipIf(!!unavailable)("three instances on one database behind nginx (HT
     // engine.pools is the one job every instance runs for itself (its own pools), on its own interval.
     const runs = jobRuns(from).filter((r) => r.start < from + windowMs && r.job !== "engine.pools");
     const jobs = [...new Set(runs.map((r) => r.job))].sort();
-    expect(jobs).toEqual(["assistant.cleanup", "auth.email_tokens", "auth.login_attempts", "auth.sessions", "engine.queries", "realtime.events", "sync.retention"]);
+    expect(jobs).toEqual(["assistant.cleanup", "auth.email_tokens", "auth.login_attempts", "auth.sessions", "engine.queries", "ratelimit.windows", "realtime.events", "sync.retention"]);
     const counts: string[] = [];
     for (const job of jobs) {
       const mine = runs.filter((r) => r.job === job);

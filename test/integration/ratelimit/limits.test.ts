@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, freshIp, manualRuntime, registerAndLogin, startAuthServer, type AuthTestServer, type JsonReply, type ManualRuntime } from "../../support/auth.js";
+import { rateLimitJobs } from "../../../src/ratelimit/jobs.js";
 import { RateLimitStore } from "../../../src/ratelimit/store.js";
 
 const WINDOW = 60_000;
@@ -164,6 +165,18 @@ describe("the database side", () => {
       [WINDOW, 5],
     ]);
     expect(await store.deleteWindowsBefore(0)).toBe(1);
+  });
+
+  it("the ratelimit.windows job deletes the rows of ended windows and keeps the current and the one before", async () => {
+    const store = new RateLimitStore(server.db);
+    const [job] = rateLimitJobs(store, WINDOW);
+    expect(job.name).toBe("ratelimit.windows");
+    const b = `job:${randomUUID()}`;
+    const now = 100 * WINDOW + 5_000;
+    for (const w of [97, 98, 99, 100]) await store.grant(b, w * WINDOW, 1, 10, now, null);
+    await job.run(now);
+    const rs = await server.db.execute({ sql: "SELECT window_start FROM rpc_rate_limits WHERE bucket = ? ORDER BY window_start", args: [b] });
+    expect(rs.rows.map((r) => Number(r.window_start) / WINDOW)).toEqual([99, 100]);
   });
 
   it("a user's buckets name the user (DeleteAccount's sweep of user_id columns removes them); address buckets do not", async () => {
