@@ -384,7 +384,7 @@ describe.skipIf(!!unavailable)("three instances on one database behind nginx (HT
     const afterKill = Date.now();
     await sleep(3 * JOB_INTERVAL_MS);
     const later = jobRuns(afterKill + JOB_INTERVAL_MS).filter((r) => r.job !== "engine.pools");
-    expect(new Set(later.map((r) => r.job)).size).toBe(7);
+    expect(new Set(later.map((r) => r.job)).size).toBe(8);
     expect(later.every((r) => r.instance !== 2)).toBe(true);
 
     const whole = failed.filter((p) => (perPush.get(p.id) ?? 0) === PER_PUSH).length;
