@@ -59,6 +59,10 @@ import { syncService } from "./sync/service.js";
 import { SyncStore } from "./sync/store.js";
 import { Sync } from "./sync/sync.js";
 import { assistantFeature } from "./assistant/feature.js";
+import { ChunkedLimiter } from "./ratelimit/limiter.js";
+import { LIMIT_VARIABLES, rateLimitInterceptor, userOfBucket } from "./ratelimit/interceptor.js";
+import { rateLimitJobs } from "./ratelimit/jobs.js";
+import { RateLimitStore } from "./ratelimit/store.js";
 
 export interface Features {
   services: ServiceEntry[];
@@ -81,6 +85,8 @@ export interface Features {
   admission: NonNullable<AppDeps["admission"]>;
   /** Over-limit Subscribe calls refused before Connect's pipeline. */
   gate: SubscribeGate;
+  /** The RPC rate limits' in-process buckets (its stats count database round trips). */
+  rateLimiter: ChunkedLimiter;
 }
 
 /**
@@ -233,6 +239,35 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
       },
     },
   });
+  const rl = config.rateLimit;
+  const rateStore = new RateLimitStore(db);
+  let storeWarned = 0;
+  const rateLimiter = new ChunkedLimiter({
+    windowMs: rl.windowMs,
+    maxChunk: rl.chunk,
+    maxKeys: rl.maxKeys,
+    now: () => runtime.now(),
+    grant: async (bucket, windowStart, want, limit, now) => {
+      const granted = await rateStore.grant(bucket, windowStart, want, limit, now, userOfBucket(bucket));
+      deps.metrics.rateLimitRequests.inc({ result: granted < want ? "short" : "granted" });
+      return granted;
+    },
+    onStoreError: (err) => {
+      deps.metrics.rateLimitRequests.inc({ result: "error" });
+      // At most one line every 10 s while the database cannot be asked (calls are admitted meanwhile).
+      if (Date.now() - storeWarned < 10_000) return;
+      storeWarned = Date.now();
+      logger.warn({ err }, "rate limits: the database could not be asked; calls admitted");
+    },
+  });
+  const rateLimit = rateLimitInterceptor(
+    rateLimiter,
+    { read: rl.readPerUser, write: rl.writePerUser, engine: rl.enginePerUser, public: rl.publicPerAddress, perAddress: rl.perAddress, windowMs: rl.windowMs },
+    (cls) => {
+      deps.metrics.rateLimited.inc({ class: cls });
+      deps.metrics.limitHits.inc({ limit: LIMIT_VARIABLES[cls] });
+    },
+  );
   const assistant = assistantFeature({ config, db, logger, runtime, metrics: deps.metrics, connections, catalog, sync });
   return {
     services: [
@@ -245,7 +280,7 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
       [TableService, tableService(new Tables(connections, catalog, budget))],
       ...assistant.services,
     ],
-    interceptors: [refreshCookie(() => runtime.now()), authInterceptor(accounts, { requireVerifiedEmail: a.requireVerifiedEmail })],
+    interceptors: [refreshCookie(() => runtime.now()), authInterceptor(accounts, { requireVerifiedEmail: a.requireVerifiedEmail }), rateLimit],
     jobs: [
       ...authJobs(store, { refreshGraceMs: a.refreshGraceMs }),
       ...syncJobs(syncStore, config.sync),
@@ -254,6 +289,7 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
       // Records of queries whose instance died without ending them.
       { name: "engine.queries", intervalMs: 3_600_000, run: async (now) => ({ deleted: await runningStore.deleteBefore(now - 86_400_000) }) },
       ...assistant.jobs,
+      ...rateLimitJobs(rateStore, rl.windowMs),
     ],
     outbox,
     accounts,
@@ -275,6 +311,7 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
     socketProtocols: [PROTOCOL_PROTO, PROTOCOL_JSON],
     admission: (req, res, path) => path === SUBSCRIBE_PATH && gate.admit(req, res),
     gate,
+    rateLimiter,
     listening(apiPort) {
       const host = config.server.host;
       const local = ["127.0.0.1", "::1", "0.0.0.0", "::", "localhost"].includes(host);

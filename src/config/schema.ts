@@ -197,6 +197,22 @@ export const configSchema = z.object({
     /** The longest SQL text ExecuteQuery and ExplainQuery accept (UTF-8 bytes). */
     maxSqlBytes: positiveInt,
   }),
+  /** Rate limits of every RPC (src/ratelimit/): calls per fixed window, 0 = unlimited. */
+  rateLimit: z.object({
+    windowMs: positiveInt,
+    /** Per user: cheap reads, writes (and heavy app-database work), statements on the user's own database. */
+    readPerUser: z.coerce.number().int().min(0),
+    writePerUser: z.coerce.number().int().min(0),
+    enginePerUser: z.coerce.number().int().min(0),
+    /** Per client address: calls without a caller (Register, Login, RefreshToken, password reset…). */
+    publicPerAddress: z.coerce.number().int().min(0),
+    /** Per client address: every call but health and reflection, authenticated or not (a coarse ceiling). */
+    perAddress: z.coerce.number().int().min(0),
+    /** Most tokens an instance takes from the database at once (a twentieth of the limit, at most this). */
+    chunk: positiveInt,
+    /** Most keys (users and addresses) an instance keeps in memory; idle ones are dropped beyond it. */
+    maxKeys: z.coerce.number().int().min(100),
+  }),
   jobs: z.object({
     /** When set, every leased background job runs at this interval instead of its own (tests; cleanup more often). */
     intervalMs: positiveInt.optional(),
@@ -289,6 +305,14 @@ export const ENV_KEYS: Record<string, string> = {
   ENGINE_MAX_OPEN_CONNECTIONS_PER_USER: "engine.maxOpenConnectionsPerUser",
   ENGINE_MAX_CONNECTIONS_PER_HOST: "engine.maxConnectionsPerHost",
   ENGINE_MAX_SQL_BYTES: "engine.maxSqlBytes",
+  RATE_LIMIT_WINDOW_MS: "rateLimit.windowMs",
+  RATE_LIMIT_READ_PER_USER: "rateLimit.readPerUser",
+  RATE_LIMIT_WRITE_PER_USER: "rateLimit.writePerUser",
+  RATE_LIMIT_ENGINE_PER_USER: "rateLimit.enginePerUser",
+  RATE_LIMIT_PUBLIC_PER_ADDRESS: "rateLimit.publicPerAddress",
+  RATE_LIMIT_PER_ADDRESS: "rateLimit.perAddress",
+  RATE_LIMIT_CHUNK: "rateLimit.chunk",
+  RATE_LIMIT_MAX_KEYS: "rateLimit.maxKeys",
   JOB_INTERVAL_MS: "jobs.intervalMs",
   AI_PROVIDER: "assistant.provider",
   AI_API_KEY: "assistant.apiKey",
@@ -390,6 +414,16 @@ export function defaultsFor(environment: Environment): Record<string, unknown> {
       maxOpenConnectionsPerUser: 20,
       maxConnectionsPerHost: 50,
       maxSqlBytes: 1024 * 1024,
+    },
+    rateLimit: {
+      windowMs: 60_000,
+      readPerUser: 3_000,
+      writePerUser: 1_200,
+      enginePerUser: 1_200,
+      publicPerAddress: 600,
+      perAddress: 30_000,
+      chunk: 50,
+      maxKeys: 100_000,
     },
     jobs: {},
     assistant: {

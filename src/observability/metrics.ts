@@ -114,6 +114,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly rateLimited = new Counter({
+    name: "rpc_rate_limited_total",
+    help: "RPCs refused by the rate limits (ResourceExhausted RATE_LIMITED), by cost class (read, write, engine, public) or address (the ceiling of every call from one client address).",
+    labelNames: ["class"] as const,
+    registers: [this.registry],
+  });
+  readonly rateLimitRequests = new Counter({
+    name: "rpc_rate_limit_requests_total",
+    help: "Chunks of rate-limit tokens this instance asked the database for, by result (granted: the whole chunk, short: the window is used up, error: the database could not be asked and the call was admitted).",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

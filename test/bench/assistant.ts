@@ -33,6 +33,7 @@ import type { TableDescription } from "../../src/engine/introspect/types.js";
 import { startProviderStandIn, STAND_IN_KEY, type ProviderKind } from "../support/ai-provider.js";
 import { authEnv, registerAndLogin } from "../support/auth.js";
 import { spawnServer } from "../support/server.js";
+import { LOAD_RATE_LIMITS } from "../support/rate-limits.js";
 import { CLINIC } from "./assistant/clinic.js";
 import { parseSchema } from "./assistant/dsl.js";
 import { CLINIC_QUESTIONS, SAAS_HR_QUESTIONS, SHOP_QUESTIONS, type Question } from "./assistant/questions.js";
@@ -167,7 +168,7 @@ async function shopFile(file: string): Promise<void> {
 async function overhead(kind: ProviderKind, rounds: number, latencyMs: number, log: Log) {
   const standIn = await startProviderStandIn(kind, () => ({ text: "```sql\nSELECT o.id, o.total_amount FROM orders o ORDER BY o.placed_at DESC LIMIT 10\n```\nThe ten latest orders.", delayMs: latencyMs, usage: { input: 900, output: 40 } }));
   const dir = mkdtempSync(join(os.tmpdir(), "sqlstudio-bench-ai-"));
-  const server = await spawnServer({ dir, env: authEnv(standIn.env({ AI_REQUESTS_PER_MINUTE: "100000", AI_TOKENS_PER_DAY: "1000000000000" })) });
+  const server = await spawnServer({ dir, env: authEnv(standIn.env({ ...LOAD_RATE_LIMITS, AI_REQUESTS_PER_MINUTE: "100000", AI_TOKENS_PER_DAY: "1000000000000" })) });
   try {
     await shopFile(join(dir, "sqlite", "shop.db"));
     const { session } = await registerAndLogin(server, "benchai");

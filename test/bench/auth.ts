@@ -11,6 +11,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import Fastify from "fastify";
 import { startTestServer } from "../support/server.js";
+import { LOAD_RATE_LIMITS } from "../support/rate-limits.js";
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
@@ -58,7 +59,7 @@ export async function authBench(o: { storm?: boolean } = {}): Promise<string> {
   const lines: string[] = [];
   // ── 1. GetCurrentUser vs a bare route ─────────────────────────────────────
   {
-    const server = await startTestServer({ env: { BCRYPT_COST: "4", LOG_LEVEL: "warn", JWT_SECRET: "bench-secret-bench-secret-bench-secret!" } });
+    const server = await startTestServer({ env: { ...LOAD_RATE_LIMITS, BCRYPT_COST: "4", LOG_LEVEL: "warn", JWT_SECRET: "bench-secret-bench-secret-bench-secret!" } });
     const api = new URL(server.url);
     const u = (m: string) => new URL(`/sqlstudio.auth.v1.AuthService/${m}`, api);
     await post(u("Register"), JSON.stringify({ email: "bench@example.com", username: "bench", password: "violet-thunder-canoe-42" }), {});
@@ -108,7 +109,7 @@ export async function authBench(o: { storm?: boolean } = {}): Promise<string> {
 
   // ── 2. Login storm at bcrypt cost 12 vs the health check ─────────────────
   if (o.storm !== false) {
-    const server = await startTestServer({ env: { BCRYPT_COST: "12", LOG_LEVEL: "warn", JWT_SECRET: "bench-secret-bench-secret-bench-secret!" } });
+    const server = await startTestServer({ env: { ...LOAD_RATE_LIMITS, BCRYPT_COST: "12", LOG_LEVEL: "warn", JWT_SECRET: "bench-secret-bench-secret-bench-secret!" } });
     const api = new URL(server.url);
     const u = (m: string) => new URL(`/sqlstudio.auth.v1.AuthService/${m}`, api);
     await post(u("Register"), JSON.stringify({ email: "storm@example.com", username: "storm", password: "violet-thunder-canoe-42" }), {});

@@ -17,6 +17,7 @@ import { startPostgres } from "../support/databases.js";
 import { clientsFor, specFor } from "../support/engine.js";
 import { startResendStandIn } from "../support/resend.js";
 import { spawnServer } from "../support/server.js";
+import { LOAD_RATE_LIMITS } from "../support/rate-limits.js";
 import { CHROMIUM, chromiumMissing } from "../support/console.js";
 import { connectRawRun, pgSql } from "./engine.js";
 
@@ -78,7 +79,7 @@ export async function consoleBench(log: Log = () => {}): Promise<string> {
   const started = performance.now();
   const resend = await startResendStandIn();
   const pg = await startPostgres();
-  const server = await spawnServer({ env: authEnv({ ...resend.env, ENGINE_DEFAULT_TIMEOUT_MS: "900000" }) });
+  const server = await spawnServer({ env: authEnv({ ...resend.env, ...LOAD_RATE_LIMITS, ENGINE_DEFAULT_TIMEOUT_MS: "900000" }) });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--host-resolver-rules=MAP localhost 127.0.0.1"],

@@ -53,6 +53,7 @@ import { startMariadb, startPostgres, type DatabaseServer, type ServerInfo } fro
 import { clientsFor, specFor, type EngineClients, type Protocol } from "../support/engine.js";
 import { startResendStandIn } from "../support/resend.js";
 import { ROOT, TSX_LOADER, testEnv } from "../support/server.js";
+import { LOAD_RATE_LIMITS } from "../support/rate-limits.js";
 
 /** Queries.execute's estimate for a raw row (textRowBytes there). */
 const rawRowBytes = (row: (string | Uint8Array | null)[]) => row.reduce((n, v) => n + (v === null ? 2 : v.length + 3), 2);
@@ -942,7 +943,7 @@ export async function engineBench(log: Log = () => {}): Promise<string> {
   const parts: string[] = [];
   const memRows: MemRow[] = [];
   // The default timeout (5 min) could stop a slow 5,000,000-row run; the requests set 15 min anyway.
-  const server = await spawnBenchServer(authEnv({ ...resend.env, LOG_LEVEL: "info", ENGINE_DEFAULT_TIMEOUT_MS: "900000" }), serverFlags);
+  const server = await spawnBenchServer(authEnv({ ...resend.env, ...LOAD_RATE_LIMITS, LOG_LEVEL: "info", ENGINE_DEFAULT_TIMEOUT_MS: "900000" }), serverFlags);
   const sampler = new RssSampler(server.pid);
   try {
     const u = await registerAndLogin(server, "enginebench");

@@ -28,6 +28,7 @@ import { planPush } from "../../src/sync/push.js";
 import { SyncStore } from "../../src/sync/store.js";
 import { usageDelta } from "../../src/sync/usage.js";
 import { login, registerAndLogin, startAuthServer, type AuthTestServer } from "../support/auth.js";
+import { LOAD_RATE_LIMITS } from "../support/rate-limits.js";
 
 const SYNC = "sqlstudio.sync.v1.SyncService";
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
@@ -129,7 +130,7 @@ async function pushBench(log: Log): Promise<string> {
   const N = 1000;
   const WARM = 2;
   const RUNS = 9;
-  const server = await startAuthServer({ env: { LOG_LEVEL: "warn", SYNC_MAX_CHANGES_PER_PUSH: String(N) } });
+  const server = await startAuthServer({ env: { ...LOAD_RATE_LIMITS, LOG_LEVEL: "warn", SYNC_MAX_CHANGES_PER_PUSH: String(N) } });
   const dir = mkdtempSync(join(os.tmpdir(), "sqlstudio-bench-raw-"));
   const raw = createClient({ url: `file:${join(dir, "raw.db")}` });
   try {
@@ -372,7 +373,7 @@ async function pullBench(log: Log): Promise<string> {
   const WARM = 5;
   const RUNS = 25;
   const sizes = [10_000, 1_000_000];
-  const env = { LOG_LEVEL: "warn", SYNC_MAX_RECORDS_PER_USER: String(2 * sizes[1]) };
+  const env = { ...LOAD_RATE_LIMITS, LOG_LEVEL: "warn", SYNC_MAX_RECORDS_PER_USER: String(2 * sizes[1]) };
   const dbs: { size: number; server: AuthTestServer; userId: string; token: string; seedS: number; since: number; pushMs: number; liveMs: number; pulls: number[]; sql: number[] }[] = [];
   try {
     for (const size of sizes) {
@@ -556,6 +557,7 @@ async function socketBench(log: Log): Promise<string> {
   // One user, one address: the per-user and per-address socket limits are lifted (this measures fan-out).
   const server = await startAuthServer({
     env: {
+      ...LOAD_RATE_LIMITS,
       LOG_LEVEL: "warn",
       WS_MAX_CONNECTIONS: String(2 * SOCKETS),
       REALTIME_MAX_SUBSCRIPTIONS_PER_USER: String(2 * SOCKETS),

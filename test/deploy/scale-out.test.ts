@@ -266,7 +266,7 @@ describe.skipIf(!!unavailable)("three instances on one database behind nginx (HT
     // engine.pools is the one job every instance runs for itself (its own pools), on its own interval.
     const runs = jobRuns(from).filter((r) => r.start < from + windowMs && r.job !== "engine.pools");
     const jobs = [...new Set(runs.map((r) => r.job))].sort();
-    expect(jobs).toEqual(["assistant.cleanup", "auth.email_tokens", "auth.login_attempts", "auth.sessions", "engine.queries", "realtime.events", "sync.retention"]);
+    expect(jobs).toEqual(["assistant.cleanup", "auth.email_tokens", "auth.login_attempts", "auth.sessions", "engine.queries", "ratelimit.windows", "realtime.events", "sync.retention"]);
     const counts: string[] = [];
     for (const job of jobs) {
       const mine = runs.filter((r) => r.job === job);
@@ -384,7 +384,7 @@ describe.skipIf(!!unavailable)("three instances on one database behind nginx (HT
     const afterKill = Date.now();
     await sleep(3 * JOB_INTERVAL_MS);
     const later = jobRuns(afterKill + JOB_INTERVAL_MS).filter((r) => r.job !== "engine.pools");
-    expect(new Set(later.map((r) => r.job)).size).toBe(7);
+    expect(new Set(later.map((r) => r.job)).size).toBe(8);
     expect(later.every((r) => r.instance !== 2)).toBe(true);
 
     const whole = failed.filter((p) => (perPush.get(p.id) ?? 0) === PER_PUSH).length;

@@ -1,0 +1,71 @@
+import type { Interceptor } from "@connectrpc/connect";
+import { authKey, requestInfoKey } from "../common/caller.js";
+import { fail, R } from "../common/errors.js";
+import { costOf, type LimitedClass } from "./classes.js";
+import type { ChunkedLimiter, Decision } from "./limiter.js";
+
+/** Calls per window by class (0: unlimited), and the ceiling of every call from one address. */
+export type RateLimits = Record<LimitedClass, number> & { perAddress: number; windowMs: number };
+
+/** The variable that sets each budget (ErrorInfo metadata.limit, limit_hits_total). */
+export const LIMIT_VARIABLES: Record<LimitedClass | "address", string> = {
+  read: "RATE_LIMIT_READ_PER_USER",
+  write: "RATE_LIMIT_WRITE_PER_USER",
+  engine: "RATE_LIMIT_ENGINE_PER_USER",
+  public: "RATE_LIMIT_PUBLIC_PER_ADDRESS",
+  address: "RATE_LIMIT_PER_ADDRESS",
+};
+
+/** The user a bucket belongs to (stored beside it, so DeleteAccount removes it), if any. */
+export function userOfBucket(bucket: string): string | null {
+  return bucket.startsWith("user:") ? bucket.slice(5, bucket.lastIndexOf(":")) : null;
+}
+
+/**
+ * Rate limits of every RPC, after authentication (the caller is known), by the method's cost
+ * class (classes.ts):
+ *
+ * - an authenticated call spends a token of its user's budget of its class (read, write, engine;
+ *   the assistant's requests are limited by the assistant itself);
+ * - a call without a caller (the public AuthService methods) spends one of its client address's
+ *   `public` budget;
+ * - every call, authenticated or not, also spends one of its address's ceiling (perAddress), so
+ *   many accounts from one address cannot multiply the per-user budgets without bound;
+ * - health checks and reflection are exempt. Calls refused by authentication never reach here
+ *   (a malformed or invalid token is refused in-process, without the database).
+ *
+ * Over a budget: ResourceExhausted `RATE_LIMITED`, with `retryAfter` (and a `retry-after` header)
+ * until the window ends, and the class and variable in ErrorInfo metadata.
+ */
+export function rateLimitInterceptor(limiter: ChunkedLimiter, limits: RateLimits, onRefused: (cls: LimitedClass | "address") => void): Interceptor {
+  const refuse = (cls: LimitedClass | "address", d: Decision & { ok: false }) => {
+    onRefused(cls);
+    const max = cls === "address" ? limits.perAddress : limits[cls];
+    const per = limits.windowMs % 1000 === 0 ? `${limits.windowMs / 1000} s` : `${limits.windowMs} ms`;
+    const what = cls === "address" ? "calls from this address" : cls === "public" ? "calls without an account from this address" : `${cls} calls`;
+    return fail(R.RATE_LIMITED, `too many ${what}: at most ${max} per ${per} (${LIMIT_VARIABLES[cls]}); try again later`, {
+      retryAfterMs: d.retryAfterMs,
+      metadata: { class: cls, limit: LIMIT_VARIABLES[cls], max: String(max) },
+    });
+  };
+  const check = async (bucket: string, limit: number, cls: LimitedClass | "address") => {
+    const t = limiter.take(bucket, limit);
+    const d = t instanceof Promise ? await t : t;
+    if (!d.ok) throw refuse(cls, d);
+  };
+  return (next) => async (req) => {
+    const cost = costOf(req.service.typeName, req.method.name);
+    if (cost?.class === "exempt") return next(req);
+    const auth = req.contextValues.get(authKey);
+    const ip = req.contextValues.get(requestInfoKey).ip;
+    if (auth) {
+      // A method missing from the table (a test-only service) counts as a read.
+      const cls = cost?.class ?? "read";
+      if (cls === "read" || cls === "write" || cls === "engine") await check(`user:${auth.userId}:${cls}`, limits[cls], cls);
+    } else {
+      await check(`ip:${ip}:public`, limits.public, "public");
+    }
+    await check(`ip:${ip}:all`, limits.perAddress, "address");
+    return next(req);
+  };
+}
