@@ -21,6 +21,7 @@ import { reflectionServices } from "../reflection/index.js";
 import { requestInfoKey } from "./context.js";
 import { writeUnaryToStream, type StreamingMethod } from "./early-error.js";
 import { observe } from "./interceptors.js";
+import { answerRequestFaults } from "./request-faults.js";
 import {
   CORS_ALLOW_HEADERS,
   CORS_ALLOW_METHODS,
@@ -194,6 +195,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       router.service(Health, healthService(health));
       for (const [desc, impl] of reflection) router.service(desc, impl);
       for (const [desc, impl] of features) router.service(desc, impl);
+      // Bad request bytes are the client's fault, never Internal (request-faults.ts).
+      router.handlers.forEach((h, i) => (router.handlers[i] = answerRequestFaults(h)));
     },
     interceptors: [observe(logger, metrics), ...(deps.interceptors ?? [])],
     readMaxBytes: config.server.readMaxBytes,
