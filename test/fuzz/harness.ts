@@ -17,6 +17,9 @@ export interface FuzzReport {
   rssBeforeMb: number;
   rssAfterMb: number;
   rssPeakMb: number;
+  /** V8 heap and external memory before and after (after a full GC), from the metrics port. */
+  heapBefore: string;
+  heapAfter: string;
   /** The child exited during the run (a crash). */
   crashed: string | undefined;
   healthAfter: number;
@@ -104,7 +107,8 @@ export async function fuzzSession(o: {
     await collectGarbage(inspectPort);
     await sleep(500);
     const rssBeforeMb = rssMb(server.child.pid!);
-    o.log?.(`before: RSS ${rssBeforeMb.toFixed(0)} MB, ${await heapMb(server).catch(() => "")}`);
+    const heapBefore = await heapMb(server).catch(() => "");
+    o.log?.(`before: RSS ${rssBeforeMb.toFixed(0)} MB, ${heapBefore}`);
     let rssPeakMb = rssBeforeMb;
     const sampler = setInterval(() => {
       try {
@@ -163,6 +167,8 @@ export async function fuzzSession(o: {
       }
     }
     const rssAfterMb = crashed ? 0 : rssMb(server.child.pid!);
+    const heapAfter = crashed ? "" : await heapMb(server).catch(() => "");
+    o.log?.(`after: RSS ${rssAfterMb.toFixed(0)} MB, ${heapAfter}`);
     const errorLogs = server.lines
       .slice(errorStart)
       .filter((l) => {
@@ -174,7 +180,7 @@ export async function fuzzSession(o: {
       })
       .slice(0, 20)
       .map((l) => l.slice(0, 1500));
-    return { stats, rssBeforeMb, rssAfterMb, rssPeakMb, crashed, healthAfter, errorLogs };
+    return { stats, rssBeforeMb, rssAfterMb, rssPeakMb, heapBefore, heapAfter, crashed, healthAfter, errorLogs };
   } finally {
     await server.stop();
   }
@@ -196,7 +202,9 @@ export function fuzzTable(r: FuzzReport): string {
     `| hangs (no answer in 10 s) | ${s.hangs} |`,
     `| crashes | ${r.crashed ? 1 : 0} |`,
     `| max latency | ${s.maxMs.toFixed(0)} ms (${s.maxCase ?? ""}) |`,
-    `| RSS before / peak / after (settled) | ${r.rssBeforeMb.toFixed(0)} / ${r.rssPeakMb.toFixed(0)} / ${r.rssAfterMb.toFixed(0)} MB |`,
+    `| RSS before / peak / after (after a full GC) | ${r.rssBeforeMb.toFixed(0)} / ${r.rssPeakMb.toFixed(0)} / ${r.rssAfterMb.toFixed(0)} MB |`,
+    `| V8 before | ${r.heapBefore} |`,
+    `| V8 after (after a full GC) | ${r.heapAfter} |`,
   ];
   return rows.join("\n");
 }
