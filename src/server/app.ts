@@ -23,6 +23,7 @@ import { requestInfoKey } from "../common/caller.js";
 import type { ServiceEntry } from "../common/service.js";
 import { writeUnaryToStream, type StreamingMethod } from "./early-error.js";
 import { observe } from "./interceptors.js";
+import { answerRequestFaults } from "./request-faults.js";
 import {
   CORS_ALLOW_HEADERS,
   CORS_ALLOW_METHODS,
@@ -225,6 +226,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         const spec = createServiceImplSpec(desc, impl);
         for (const m of desc.methods) if (m.methodKind !== "unary") router.rpc(m, spec.methods[m.localName]!.impl as never);
       }
+      // Bad request bytes are the client's fault, never Internal (request-faults.ts).
+      router.handlers.forEach((h, i) => (router.handlers[i] = answerRequestFaults(h)));
     },
     ...connectOptions,
     contextValues,

@@ -61,9 +61,24 @@ function fromAppDatabase(err: LibsqlError): ConnectError | undefined {
   return undefined;
 }
 
+/**
+ * Connect-ES's own errors for request bytes it cannot read: it answers them Internal (its binary
+ * serialization is shared with clients, where a response that does not parse is the server's
+ * fault), but here the client sent them. Found by the fuzz suite (test/fuzz): truncated protobuf,
+ * invalid UTF-8, an illegal tag, nesting past the recursion limit, a compressed envelope without an
+ * encoding, a body that does not decompress. Only these messages; every other Internal stays one.
+ */
+const REQUEST_FAULTS = [/^parse binary: /, /^received compressed envelope, but do not know how to decompress$/, /^decompression failed$/];
+
+export function isRequestFault(code: Code, message: string): boolean {
+  return code === Code.Internal && REQUEST_FAULTS.some((r) => r.test(message));
+}
+
 /** Internal errors keep their cause for the log, never for the client. */
 export function toPublicError(err: unknown): { error: ConnectError; cause?: unknown } {
-  if (err instanceof ConnectError) return { error: err };
+  if (err instanceof ConnectError) {
+    return { error: isRequestFault(err.code, err.rawMessage) ? new ConnectError(err.rawMessage, Code.InvalidArgument, err.metadata) : err };
+  }
   if (err instanceof LibsqlError) {
     const error = fromAppDatabase(err);
     if (error) return { error, cause: err };

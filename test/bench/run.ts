@@ -5,6 +5,7 @@
  *
  *   npm run bench                      transport + profile + auth + sync + engine + split + assistant + console
  *   npm run bench -- --only transport  (or profile, auth, sync, engine, split, assistant, console; comma-separated)
+ *   npm run bench -- --only fuzz       the fuzz suite for BENCH_FUZZ_SECONDS (default 600); only when named
  *   BENCH_REQUESTS=20000 BENCH_CONCURRENCY=32   per-side request count and concurrency
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -14,6 +15,7 @@ import { assistantBench } from "./assistant.js";
 import { authBench } from "./auth.js";
 import { consoleBench } from "./console.js";
 import { engineBench } from "./engine.js";
+import { fuzzBench } from "./fuzz.js";
 import { LoadGenerator } from "./loadgen.js";
 import { profileLoad, profileTables } from "./profile.js";
 import { splitBench } from "./split.js";
@@ -26,8 +28,10 @@ const DOC = join(ROOT, "docs/benchmarks.md");
 function parseOnly(): Set<string> {
   const i = process.argv.indexOf("--only");
   const all = ["transport", "profile", "auth", "sync", "engine", "split", "assistant", "console"];
+  // Run only when named: minutes of fuzzing, not a speed benchmark.
+  const named = [...all, "fuzz"];
   if (i < 0) return new Set(all);
-  return new Set(process.argv[i + 1]!.split(",").filter((s) => all.includes(s)));
+  return new Set(process.argv[i + 1]!.split(",").filter((s) => named.includes(s)));
 }
 
 function machine(): string {
@@ -86,6 +90,11 @@ absolute numbers on a shared machine drift (DESIGN.md §10).
 
 <!-- bench:console -->
 <!-- /bench:console -->
+
+## Fuzz
+
+<!-- bench:fuzz -->
+<!-- /bench:fuzz -->
 `;
 
 function writeSection(doc: string, name: string, body: string): string {
@@ -166,6 +175,11 @@ async function main(): Promise<void> {
   if (only.has("console")) {
     log("console benchmark");
     sections.console = machine() + "\n" + (await consoleBench(log));
+  }
+
+  if (only.has("fuzz")) {
+    log("fuzz (long mode)");
+    sections.fuzz = machine() + "\n" + (await fuzzBench(log));
   }
 
   let doc = existsSync(DOC) ? readFileSync(DOC, "utf8") : SKELETON;
