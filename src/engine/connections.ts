@@ -3,7 +3,7 @@ import type { RequestInfo } from "../common/caller.js";
 import { invalidArgument, fail, R } from "../common/errors.js";
 import { DatabaseError, type EngineName, type SslMode, type Target } from "./driver.js";
 import { checkHost, confineSqlitePath, userSqliteDir, type HostPolicy } from "./policy.js";
-import { DRIVERS, type Pools } from "./pools.js";
+import type { Pools } from "./pools.js";
 import type { SecretBox } from "./secret-box.js";
 import type { ConnectionRow, ConnectionStore } from "./store.js";
 
@@ -197,13 +197,13 @@ export class Connections {
   }
 
   dialectOf(engine: EngineName) {
-    return DRIVERS[engine].dialect;
+    return this.pools.driver(engine).dialect;
   }
 
   /** Connects once (not pooled) and reports the server. */
   async test(target: Target): Promise<{ latencyMs: number; version: string }> {
     const started = performance.now();
-    const pool = DRIVERS[target.engine].pool(target, { max: 1, idleMs: 1_000 });
+    const pool = this.pools.driver(target.engine).pool(target, { max: 1, idleMs: 1_000 });
     try {
       const version = await pool.version();
       return { latencyMs: performance.now() - started, version };

@@ -1,4 +1,4 @@
-import { VALUE, type Cell, type Session } from "../driver.js";
+import { VALUE, type Cell, type EngineName, type Session } from "../driver.js";
 
 export type Kind = "table" | "view" | "materialized_view" | "foreign_table";
 
@@ -55,6 +55,9 @@ export interface Introspector {
   /** Undefined when there is no such relation. */
   describe(s: Session, schema: string, table: string): Promise<TableDescription | undefined>;
 }
+
+/** The introspector of each engine (engines.ts has the built-in ones). */
+export type Introspectors = Record<EngineName, Introspector>;
 
 /** A cell's value as a string ("" for NULL). */
 export function str(c: Cell | undefined): string {
