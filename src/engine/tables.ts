@@ -66,27 +66,25 @@ export class Tables {
 
   async insert(userId: string, ref: TableRefSpec, rows: Record<string, Cell>[]) {
     if (rows.length < 1 || rows.length > MAX_EDITS) throw invalidArgument("rows", `takes 1-${MAX_EDITS} rows`);
-    return this.on(
-      userId,
-      ref,
-      (s, t, conn) =>
-        this.transaction(s, async () => {
-          const d = this.connections.dialectOf(conn.engine);
-          const out: Cell[][] = [];
-          for (let i = 0; i < rows.length; i++) {
-            const q = insertRow(d, t, rows[i], `rows.${i}.values`, true);
-            const r = await s.all(q.sql, q.params);
-            out.push(r.rows[0] ?? []);
-          }
-          return { columns: columnsOf(t), rows: out };
-        }),
-      true,
-    );
+    return this.write(userId, ref, async (s, t, d) => {
+      const out: Cell[][] = [];
+      for (let i = 0; i < rows.length; i++) {
+        const q = insertRow(d, t, rows[i], `rows.${i}.values`, true);
+        const r = await s.all(q.sql, q.params);
+        out.push(r.rows[0] ?? []);
+      }
+      return { columns: columnsOf(t), rows: out };
+    });
+  }
+
+  /** An edit of a table, refused on a read-only connection, in one transaction. */
+  private write<T>(userId: string, ref: TableRefSpec, fn: (s: Session, t: TableDescription, d: Dialect) => Promise<T>): Promise<T> {
+    return this.on(userId, ref, (s, t, conn) => this.transaction(s, () => fn(s, t, this.connections.dialectOf(conn.engine))), true);
   }
 
   /** Zero rows matched: the key is gone (NotFound) or the old values changed (Aborted). */
-  private async missed(s: Session, t: TableDescription, engine: ConnectionRow["engine"], key: [string, Cell][], field: string, checked: boolean): Promise<never> {
-    const q = selectByKey(this.connections.dialectOf(engine), t, key);
+  private async missed(s: Session, t: TableDescription, d: Dialect, key: [string, Cell][], field: string, checked: boolean): Promise<never> {
+    const q = selectByKey(d, t, key);
     const exists = (await s.all(q.sql, q.params)).rows.length > 0;
     if (exists && checked) throw fail(R.ROW_CHANGED, `${field}: the row no longer has the expected values`, { field: `${field}.expected` });
     throw fail(R.ROW_NOT_FOUND, `${field}: no row has this key`, { field: `${field}.key` });
@@ -112,23 +110,16 @@ export class Tables {
     build: (d: Dialect, t: TableDescription, edit: E, field: string) => Built & { key: [string, Cell][] },
   ): Promise<number> {
     if (edits.length < 1 || edits.length > MAX_EDITS) throw invalidArgument(field, `takes 1-${MAX_EDITS} ${field}`);
-    return this.on(
-      userId,
-      ref,
-      (s, t, conn) =>
-        this.transaction(s, async () => {
-          const d = this.connections.dialectOf(conn.engine);
-          let total = 0;
-          for (let i = 0; i < edits.length; i++) {
-            const q = build(d, t, edits[i], `${field}.${i}`);
-            const r = await s.all(q.sql, q.params);
-            if (r.affected === 0) await this.missed(s, t, conn.engine, q.key, `${field}.${i}`, Object.keys(edits[i].expected).length > 0);
-            total += r.affected;
-          }
-          return total;
-        }),
-      true,
-    );
+    return this.write(userId, ref, async (s, t, d) => {
+      let total = 0;
+      for (let i = 0; i < edits.length; i++) {
+        const q = build(d, t, edits[i], `${field}.${i}`);
+        const r = await s.all(q.sql, q.params);
+        if (r.affected === 0) await this.missed(s, t, d, q.key, `${field}.${i}`, Object.keys(edits[i].expected).length > 0);
+        total += r.affected;
+      }
+      return total;
+    });
   }
 
   /**
