@@ -1,4 +1,5 @@
 import { invalidArgument, fail, R } from "../common/errors.js";
+import { decodePageToken, pageOf, pageSize, type PageScope } from "../common/paging.js";
 import type { Connections } from "./connections.js";
 import type { EngineName, Session } from "./driver.js";
 import type { Introspectors, TableDescription, TableInfo } from "./introspect/types.js";
@@ -27,26 +28,17 @@ export class Catalog {
     return withSession(this.connections, userId, row, (s) => this.introspectors[row.engine].schemas(s));
   }
 
-  async tables(userId: string, connectionId: string, schema: string, pageSize: number, token: string): Promise<{ tables: TableInfo[]; next: string }> {
+  async tables(userId: string, connectionId: string, schema: string, requestedSize: number, token: string): Promise<{ tables: TableInfo[]; next: string }> {
     checkName(schema, "schema", false);
-    if (pageSize < 0) throw invalidArgument("page_size", "must not be negative");
-    const size = pageSize === 0 ? 1000 : Math.min(pageSize, 5000);
-    let after: string | undefined;
-    if (token !== "") {
-      try {
-        after = JSON.parse(Buffer.from(token, "base64url").toString("utf8")).a;
-        if (typeof after !== "string") throw new Error();
-      } catch {
-        throw invalidArgument("page_token", "is not a token this server issued", R.INVALID_PAGE_TOKEN);
-      }
-    }
+    const size = pageSize(requestedSize, 1000, 5000);
+    const scope: PageScope = ["tables", connectionId, schema];
+    const after = decodePageToken(token, scope);
     const row = await this.connections.get(userId, connectionId);
     const all = await withSession(this.connections, userId, row, (s) => this.introspectors[row.engine].tables(s, schema));
     // Pages follow code-unit order (not the database's collation), so a token always means the same place.
     all.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const rest = after === undefined ? all : all.filter((t) => t.name > after!);
-    const page = rest.slice(0, size);
-    const next = rest.length > size ? Buffer.from(JSON.stringify({ a: page[page.length - 1].name })).toString("base64url") : "";
+    const rest = after === undefined ? all : all.filter((t) => t.name > after);
+    const { page, next } = pageOf(rest, size, scope, (last) => last.name);
     return { tables: page, next };
   }
 
