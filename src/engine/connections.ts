@@ -60,6 +60,12 @@ export interface ProfileMove {
   password: "dropped" | "entered" | "none";
 }
 
+/** What a profile stores of a checked spec (the password aside: it is sealed). */
+function stored(spec: Spec & { engine: EngineName }) {
+  const { name, engine, host, port, database, username, sslMode, options, readOnly } = spec;
+  return { name: name.trim(), engine, host, port, database, username, sslMode, options, readOnly };
+}
+
 const where = (r: { engine: string; username: string; host: string; port: number }) => `${r.engine}://${r.username}@${r.host}:${r.port}`;
 
 /** Connection profiles of users: the logic behind ConnectionService. Every query is scoped by user. */
@@ -90,16 +96,8 @@ export class Connections {
     const row: ConnectionRow = {
       id,
       userId,
-      name: spec.name.trim(),
-      engine: spec.engine,
-      host: spec.host,
-      port: spec.port,
-      database: spec.database,
-      username: spec.username,
+      ...stored(spec),
       passwordSealed: this.seal(userId, id, spec.password),
-      sslMode: spec.sslMode,
-      options: spec.options,
-      readOnly: spec.readOnly,
       createdAt: now,
       updatedAt: now,
     };
@@ -129,16 +127,8 @@ export class Connections {
     const keep = !moved && !clearPassword;
     const row: ConnectionRow = {
       ...old,
-      name: spec.name.trim(),
-      engine: spec.engine,
-      host: spec.host,
-      port: spec.port,
-      database: spec.database,
-      username: spec.username,
+      ...stored(spec),
       passwordSealed: spec.password !== "" ? this.seal(userId, id, spec.password) : keep ? old.passwordSealed : null,
-      sslMode: spec.sslMode,
-      options: spec.options,
-      readOnly: spec.readOnly,
       updatedAt: Math.max(this.runtime.now(), old.updatedAt + 1),
     };
     if (!(await this.store.update(row))) throw connectionNotFound();
