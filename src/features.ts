@@ -45,6 +45,7 @@ import { TableService } from "../gen/sqlstudio/database/v1/table_pb.js";
 import { Catalog } from "./engine/catalog.js";
 import { Connections } from "./engine/connections.js";
 import { Budget } from "./engine/budget.js";
+import { builtinEngines } from "./engine/engines.js";
 import { engineKey } from "./engine/key.js";
 import { wireLimits } from "./engine/limits.js";
 import { Pools } from "./engine/pools.js";
@@ -167,13 +168,13 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
     limitHit,
     (open) => deps.metrics.engineConnections.set(open),
   );
-  const pools = new Pools(
-    { max: e.poolMax, idleMs: e.poolIdleMs, perUser: e.poolsPerUser, wire: wireLimits(e.maxCellBytes), onLimit: limitHit },
-    () => runtime.now(),
+  const engines = builtinEngines();
+  const pools = new Pools(engines.drivers, { max: e.poolMax, idleMs: e.poolIdleMs, perUser: e.poolsPerUser, wire: wireLimits(e.maxCellBytes), onLimit: limitHit }, {
+    now: () => runtime.now(),
     logger,
-    (n) => deps.metrics.enginePools.set(n),
+    onCount: (n) => deps.metrics.enginePools.set(n),
     budget,
-  );
+  });
   const connections = new Connections(
     new ConnectionStore(db),
     new SecretBox(engineKey(e, logger)),
@@ -215,7 +216,7 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
     relay,
     budget,
   );
-  const catalog = new Catalog(connections);
+  const catalog = new Catalog(connections, engines.introspectors);
   const connectionStore = new ConnectionStore(db);
   const profiles = new Profiles({
     store,

@@ -1,5 +1,5 @@
-import { decodePageToken, encodePageToken, pageSize } from "../common/paging.js";
-import { invalidArgument, R } from "../common/errors.js";
+import { decodePageToken, pageOf, pageSize, type PageScope } from "../common/paging.js";
+import { invalidArgument } from "../common/errors.js";
 import type { AssistantCore } from "./assistant.js";
 import { ID, messageOut, type ChatMessageOut } from "./chat.js";
 import { conversationNotFound } from "./errors.js";
@@ -34,18 +34,15 @@ export class Conversations {
   async list(userId: string, req: { pageSize: number; pageToken: string; connectionId: string }): Promise<{ conversations: ConversationRow[]; next: string }> {
     this.core.provider();
     const limit = pageSize(req.pageSize);
-    const token = decodePageToken(req.pageToken);
-    let before: { updatedAt: number; id: string } | undefined;
-    if (token !== undefined) {
-      const m = /^(\d{1,16}):(.{1,64})$/.exec(token);
-      if (!m) throw invalidArgument("page_token", "is not a token this server issued", R.INVALID_PAGE_TOKEN);
-      before = { updatedAt: Number(m[1]), id: m[2] };
-    }
+    const scope: PageScope = ["conversations", req.connectionId];
+    const before = decodePageToken(req.pageToken, scope, (key) => {
+      const m = /^(\d{1,16}):(.{1,64})$/.exec(key);
+      return m ? { updatedAt: Number(m[1]), id: m[2] } : undefined;
+    });
     if (req.connectionId.length > 128) throw invalidArgument("connection_id", "is not a connection id");
     const rows = await this.store.listConversations(userId, { limit: limit + 1, before, connectionId: req.connectionId || undefined });
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return { conversations: page, next: rows.length > limit ? encodePageToken(`${last.updatedAt}:${last.id}`) : "" };
+    const { page, next } = pageOf(rows, limit, scope, (last) => `${last.updatedAt}:${last.id}`);
+    return { conversations: page, next };
   }
 
   async get(userId: string, id: string): Promise<{ conversation: ConversationRow; messages: ChatMessageOut[] }> {

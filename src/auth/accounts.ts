@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import type { Runtime } from "../common/runtime.js";
-import { decodePageToken, encodePageToken, pageSize } from "../common/paging.js";
+import { decodePageToken, pageOf, pageSize, type PageScope } from "../common/paging.js";
 import { passwordChangedEmail, passwordResetEmail, verificationEmail } from "../email/templates.js";
 import type { Logger } from "../observability/logger.js";
 import type { AuthContext, RequestInfo } from "../common/caller.js";
@@ -341,20 +341,14 @@ export class Accounts {
 
   async listSessions(auth: AuthContext, size: number, token: string): Promise<{ sessions: (SessionRow & { current: boolean })[]; next: string }> {
     const limit = pageSize(size);
-    const key = decodePageToken(token);
-    let after: { lastSeenAt: number; id: string } | undefined;
-    if (key !== undefined) {
+    const scope: PageScope = ["sessions"];
+    const after = decodePageToken(token, scope, (key) => {
       const [at, id] = key.split("|");
-      if (!/^\d+$/.test(at ?? "") || !id) throw invalidArgument("page_token", "is not a token this server issued", R.INVALID_PAGE_TOKEN);
-      after = { lastSeenAt: Number(at), id };
-    }
+      return /^\d+$/.test(at ?? "") && id ? { lastSeenAt: Number(at), id } : undefined;
+    });
     const rows = await this.store.listSessions(auth.userId, this.runtime.now(), limit + 1, after);
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      sessions: page.map((s) => ({ ...s, current: s.id === auth.sessionId })),
-      next: rows.length > limit && last ? encodePageToken(`${last.lastSeenAt}|${last.id}`) : "",
-    };
+    const { page, next } = pageOf(rows, limit, scope, (last) => `${last.lastSeenAt}|${last.id}`);
+    return { sessions: page.map((s) => ({ ...s, current: s.id === auth.sessionId })), next };
   }
 
   async revokeSession(auth: AuthContext, sessionId: string, info: RequestInfo): Promise<void> {
@@ -380,10 +374,10 @@ export class Accounts {
 
   async listEvents(auth: AuthContext, size: number, token: string): Promise<{ events: SecurityEventRow[]; next: string }> {
     const limit = pageSize(size);
-    const before = decodePageToken(token);
-    const rows = await this.store.listEvents(auth.userId, limit + 1, before);
-    const page = rows.slice(0, limit);
-    return { events: page, next: rows.length > limit ? encodePageToken(page[page.length - 1].id) : "" };
+    const scope: PageScope = ["security_events"];
+    const rows = await this.store.listEvents(auth.userId, limit + 1, decodePageToken(token, scope));
+    const { page, next } = pageOf(rows, limit, scope, (last) => last.id);
+    return { events: page, next };
   }
 }
 

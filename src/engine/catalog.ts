@@ -1,13 +1,9 @@
 import { invalidArgument, fail, R } from "../common/errors.js";
+import { decodePageToken, pageOf, pageSize, type PageScope } from "../common/paging.js";
 import type { Connections } from "./connections.js";
 import type { EngineName, Session } from "./driver.js";
-import { mysqlIntrospector } from "./introspect/mysql.js";
-import { postgresIntrospector } from "./introspect/postgres.js";
-import { sqliteIntrospector } from "./introspect/sqlite.js";
-import type { Introspector, TableDescription, TableInfo } from "./introspect/types.js";
-import type { ConnectionRow } from "./store.js";
-
-const INTROSPECTORS: Record<EngineName, Introspector> = { postgresql: postgresIntrospector, mysql: mysqlIntrospector, sqlite: sqliteIntrospector };
+import type { Introspectors, TableDescription, TableInfo } from "./introspect/types.js";
+import { withSession } from "./session.js";
 
 const NAME_MAX = 1024;
 
@@ -19,49 +15,30 @@ export function checkName(value: string, field: string, required: boolean) {
   if (value.length > NAME_MAX || value.includes("\0")) throw invalidArgument(field, `must be at most ${NAME_MAX} characters without NUL`);
 }
 
-/** Runs `fn` on a pooled session of the user's profile and gives the session back. */
-export async function withSession<T>(connections: Connections, userId: string, row: ConnectionRow, fn: (s: Session) => Promise<T>): Promise<T> {
-  const { session, done } = await connections.session(userId, row);
-  let broken = false;
-  try {
-    return await fn(session);
-  } catch (err) {
-    broken = true;
-    throw err;
-  } finally {
-    done(broken);
-  }
-}
-
 /** Schema browsing (SchemaService): catalog queries per engine, names always bound. */
 export class Catalog {
-  constructor(private readonly connections: Connections) {}
+  constructor(
+    private readonly connections: Connections,
+    /** The catalog queries of each engine. */
+    private readonly introspectors: Introspectors,
+  ) {}
 
   async schemas(userId: string, connectionId: string) {
     const row = await this.connections.get(userId, connectionId);
-    return withSession(this.connections, userId, row, (s) => INTROSPECTORS[row.engine].schemas(s));
+    return withSession(this.connections, userId, row, (s) => this.introspectors[row.engine].schemas(s));
   }
 
-  async tables(userId: string, connectionId: string, schema: string, pageSize: number, token: string): Promise<{ tables: TableInfo[]; next: string }> {
+  async tables(userId: string, connectionId: string, schema: string, requestedSize: number, token: string): Promise<{ tables: TableInfo[]; next: string }> {
     checkName(schema, "schema", false);
-    if (pageSize < 0) throw invalidArgument("page_size", "must not be negative");
-    const size = pageSize === 0 ? 1000 : Math.min(pageSize, 5000);
-    let after: string | undefined;
-    if (token !== "") {
-      try {
-        after = JSON.parse(Buffer.from(token, "base64url").toString("utf8")).a;
-        if (typeof after !== "string") throw new Error();
-      } catch {
-        throw invalidArgument("page_token", "is not a token this server issued", R.INVALID_PAGE_TOKEN);
-      }
-    }
+    const size = pageSize(requestedSize, 1000, 5000);
+    const scope: PageScope = ["tables", connectionId, schema];
+    const after = decodePageToken(token, scope);
     const row = await this.connections.get(userId, connectionId);
-    const all = await withSession(this.connections, userId, row, (s) => INTROSPECTORS[row.engine].tables(s, schema));
+    const all = await withSession(this.connections, userId, row, (s) => this.introspectors[row.engine].tables(s, schema));
     // Pages follow code-unit order (not the database's collation), so a token always means the same place.
     all.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const rest = after === undefined ? all : all.filter((t) => t.name > after!);
-    const page = rest.slice(0, size);
-    const next = rest.length > size ? Buffer.from(JSON.stringify({ a: page[page.length - 1].name })).toString("base64url") : "";
+    const rest = after === undefined ? all : all.filter((t) => t.name > after);
+    const { page, next } = pageOf(rest, size, scope, (last) => last.name);
     return { tables: page, next };
   }
 
@@ -69,7 +46,7 @@ export class Catalog {
     checkName(schema, "schema", false);
     checkName(table, "table", true);
     const row = await this.connections.get(userId, connectionId);
-    const d = await withSession(this.connections, userId, row, (s) => INTROSPECTORS[row.engine].describe(s, schema, table));
+    const d = await withSession(this.connections, userId, row, (s) => this.introspectors[row.engine].describe(s, schema, table));
     if (!d) throw tableNotFound("table");
     return d;
   }
@@ -78,7 +55,7 @@ export class Catalog {
   async describeOn(s: Session, engine: EngineName, schema: string, table: string): Promise<TableDescription> {
     checkName(schema, "table.schema", false);
     checkName(table, "table.table", true);
-    const d = await INTROSPECTORS[engine].describe(s, schema, table);
+    const d = await this.introspectors[engine].describe(s, schema, table);
     if (!d) throw tableNotFound("table.table");
     return d;
   }

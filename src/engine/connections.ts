@@ -3,7 +3,7 @@ import type { RequestInfo } from "../common/caller.js";
 import { invalidArgument, fail, R } from "../common/errors.js";
 import { DatabaseError, type EngineName, type SslMode, type Target } from "./driver.js";
 import { checkHost, confineSqlitePath, userSqliteDir, type HostPolicy } from "./policy.js";
-import { DRIVERS, type Pools } from "./pools.js";
+import type { Pools } from "./pools.js";
 import type { SecretBox } from "./secret-box.js";
 import type { ConnectionRow, ConnectionStore } from "./store.js";
 
@@ -60,6 +60,12 @@ export interface ProfileMove {
   password: "dropped" | "entered" | "none";
 }
 
+/** What a profile stores of a checked spec (the password aside: it is sealed). */
+function stored(spec: Spec & { engine: EngineName }) {
+  const { name, engine, host, port, database, username, sslMode, options, readOnly } = spec;
+  return { name: name.trim(), engine, host, port, database, username, sslMode, options, readOnly };
+}
+
 const where = (r: { engine: string; username: string; host: string; port: number }) => `${r.engine}://${r.username}@${r.host}:${r.port}`;
 
 /** Connection profiles of users: the logic behind ConnectionService. Every query is scoped by user. */
@@ -90,16 +96,8 @@ export class Connections {
     const row: ConnectionRow = {
       id,
       userId,
-      name: spec.name.trim(),
-      engine: spec.engine,
-      host: spec.host,
-      port: spec.port,
-      database: spec.database,
-      username: spec.username,
+      ...stored(spec),
       passwordSealed: this.seal(userId, id, spec.password),
-      sslMode: spec.sslMode,
-      options: spec.options,
-      readOnly: spec.readOnly,
       createdAt: now,
       updatedAt: now,
     };
@@ -129,16 +127,8 @@ export class Connections {
     const keep = !moved && !clearPassword;
     const row: ConnectionRow = {
       ...old,
-      name: spec.name.trim(),
-      engine: spec.engine,
-      host: spec.host,
-      port: spec.port,
-      database: spec.database,
-      username: spec.username,
+      ...stored(spec),
       passwordSealed: spec.password !== "" ? this.seal(userId, id, spec.password) : keep ? old.passwordSealed : null,
-      sslMode: spec.sslMode,
-      options: spec.options,
-      readOnly: spec.readOnly,
       updatedAt: Math.max(this.runtime.now(), old.updatedAt + 1),
     };
     if (!(await this.store.update(row))) throw connectionNotFound();
@@ -197,13 +187,13 @@ export class Connections {
   }
 
   dialectOf(engine: EngineName) {
-    return DRIVERS[engine].dialect;
+    return this.pools.driver(engine).dialect;
   }
 
   /** Connects once (not pooled) and reports the server. */
   async test(target: Target): Promise<{ latencyMs: number; version: string }> {
     const started = performance.now();
-    const pool = DRIVERS[target.engine].pool(target, { max: 1, idleMs: 1_000 });
+    const pool = this.pools.driver(target.engine).pool(target, { max: 1, idleMs: 1_000 });
     try {
       const version = await pool.version();
       return { latencyMs: performance.now() - started, version };

@@ -122,6 +122,9 @@ export interface Driver {
   pool(target: Target, limits: PoolLimits): EnginePool;
 }
 
+/** The driver of each engine (engines.ts has the built-in ones). */
+export type Drivers = Record<EngineName, Driver>;
+
 /** Error and notice text of a database is cut to this many characters before it goes anywhere. */
 export const MAX_DATABASE_MESSAGE = 2_048;
 

@@ -1,6 +1,6 @@
 import { ConnectError } from "@connectrpc/connect";
 import type { Connections } from "./connections.js";
-import { DatabaseError, type EngineName, type Session } from "./driver.js";
+import { DatabaseError, type Session } from "./driver.js";
 import { refusal } from "./guard.js";
 import { splitStatements } from "./split.js";
 import type { ConnectionRow } from "./store.js";
@@ -18,17 +18,6 @@ export interface ExplainCheck {
 }
 
 const TRANSACTION_CONTROL = new Set(["BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE"]);
-/** What EXPLAIN accepts per engine (SQLite prepares any statement under EXPLAIN QUERY PLAN). */
-const EXPLAINABLE: Record<EngineName, Set<string> | undefined> = {
-  postgresql: new Set(["SELECT", "WITH", "VALUES", "TABLE", "INSERT", "UPDATE", "DELETE", "MERGE"]),
-  mysql: new Set(["SELECT", "WITH", "TABLE", "VALUES", "INSERT", "REPLACE", "UPDATE", "DELETE"]),
-  sqlite: undefined,
-};
-
-function explainText(engine: EngineName, sql: string): string {
-  return engine === "sqlite" ? `EXPLAIN QUERY PLAN ${sql}` : `EXPLAIN ${sql}`;
-}
-
 const notChecked = (note: string): ExplainCheck => ({ ok: false, checked: false, error: "", note });
 
 /**
@@ -43,6 +32,7 @@ export async function explainCheck(
   req: { userId: string; row: ConnectionRow; sql: string; timeoutMs: number; signal?: AbortSignal },
 ): Promise<ExplainCheck> {
   const { row } = req;
+  const dialect = connections.dialectOf(row.engine);
   const statements = splitStatements(req.sql, row.engine);
   if (statements.length === 0) return notChecked("there is no SQL to check");
   let acquired: { session: Session; done: (broken?: boolean) => void };
@@ -70,14 +60,14 @@ export async function explainCheck(
       const first = stmt.words[0] ?? "";
       if (TRANSACTION_CONTROL.has(first)) continue; // the rest is checked inside one read-only transaction
       if (first === "EXPLAIN" && stmt.words.includes("ANALYZE")) return notChecked("EXPLAIN ANALYZE runs the statement: not checked");
-      const allowed = EXPLAINABLE[row.engine];
+      const allowed = dialect.explainable;
       if (allowed && !allowed.has(first)) {
         return notChecked(`${first} statements cannot be checked with EXPLAIN on this database${checked > 0 ? " (the statements before it were accepted)" : ""}`);
       }
       const why = refusal(stmt, row.engine, true);
       if (why) return notChecked(`${why}: not checked`);
       if (stopped) return notChecked(stopped);
-      await session.all(first === "EXPLAIN" ? stmt.sql : explainText(row.engine, stmt.sql));
+      await session.all(first === "EXPLAIN" ? stmt.sql : dialect.explainOnly(stmt.sql));
       checked++;
     }
     if (checked === 0) return notChecked("only transaction control: nothing to check");

@@ -1,13 +1,8 @@
 import type { Logger } from "../observability/logger.js";
 import { resourceExhausted, R } from "../common/errors.js";
 import type { Budget } from "./budget.js";
-import type { Driver, EngineName, EnginePool, EngineReason, PoolStats, Session, Target } from "./driver.js";
+import type { Driver, Drivers, EngineName, EnginePool, EngineReason, PoolStats, Session, Target } from "./driver.js";
 import type { WireLimits } from "./limits.js";
-import { mysqlDriver } from "./drivers/mysql.js";
-import { postgresDriver } from "./drivers/postgres.js";
-import { sqliteDriver } from "./drivers/sqlite.js";
-
-export const DRIVERS: Record<EngineName, Driver> = { postgresql: postgresDriver, mysql: mysqlDriver, sqlite: sqliteDriver };
 
 interface Entry {
   pool: EnginePool;
@@ -31,15 +26,29 @@ export interface PoolHealth extends PoolStats {
 /** One pool per (user, connection profile) in this process, closed when idle. */
 export class Pools {
   private readonly entries = new Map<string, Entry>();
+  private readonly now: () => number;
+  private readonly logger: Logger;
+  /** Told the number of open pools whenever it changes (a metrics gauge). */
+  private readonly onCount: (pools: number) => void;
+  /** Per-user and per-host caps on open connections (network engines). */
+  private readonly budget?: Budget;
+
   constructor(
+    /** The driver of each engine. */
+    private readonly drivers: Drivers,
     private readonly limits: { max: number; idleMs: number; perUser: number; wire?: WireLimits; onLimit?: (reason: EngineReason) => void },
-    private readonly now: () => number,
-    private readonly logger: Logger,
-    /** Told the number of open pools whenever it changes (a metrics gauge). */
-    private readonly onCount: (pools: number) => void = () => undefined,
-    /** Per-user and per-host caps on open connections (network engines). */
-    private readonly budget?: Budget,
-  ) {}
+    deps: { now: () => number; logger: Logger; onCount?: (pools: number) => void; budget?: Budget },
+  ) {
+    this.now = deps.now;
+    this.logger = deps.logger;
+    this.onCount = deps.onCount ?? (() => undefined);
+    this.budget = deps.budget;
+  }
+
+  /** The driver of an engine. */
+  driver(engine: EngineName): Driver {
+    return this.drivers[engine];
+  }
 
   private key(userId: string, connectionId: string) {
     return `${userId}\n${connectionId}`;
@@ -56,7 +65,7 @@ export class Pools {
     }
     if (!e) {
       this.makeRoom(userId);
-      const driver = DRIVERS[engine];
+      const driver = this.drivers[engine];
       const t = await target();
       const admit = engine === "sqlite" || !this.budget ? undefined : () => this.admit(userId, t.host);
       const pool = driver.pool(t, { max: this.limits.max, idleMs: this.limits.idleMs, wire: this.limits.wire, onLimit: this.limits.onLimit, admit, now: this.now });

@@ -8,8 +8,10 @@ import { invalidArgument, fail, R } from "../common/errors.js";
 import type { Sync } from "../sync/sync.js";
 import type { CancelRelay } from "./cancel-relay.js";
 import type { Connections } from "./connections.js";
-import { DatabaseError, EngineError, ROW, type Cell, type CellMessage, type Cursor, type Session } from "./driver.js";
+import { EngineError, ROW, type Cell, type CellMessage, type Cursor, type Session } from "./driver.js";
 import type { Budget } from "./budget.js";
+import type { Plan } from "./dialect.js";
+import { streamWithSession, withSession } from "./session.js";
 import { refusal } from "./guard.js";
 import { splitStatements, type Statement } from "./split.js";
 import { RowEncoder, type RawValue } from "./wire.js";
@@ -165,16 +167,8 @@ export class Queries {
     let total = 0;
     let failure: string | undefined;
     const encoder = req.binary ? new RowEncoder() : undefined;
-    let broken = false;
-    let done: ((broken?: boolean) => void) | undefined;
-    try {
-      // The id first, before a connection is even acquired: a client can cancel what it did not name.
-      yield { event: { case: "started", value: { queryId, statementCount: statements.length } } };
-      const acquired = await this.connections.session(userId, row);
-      session = acquired.session;
-      done = acquired.done;
-      if (stopped) throw this.stopError(stopped);
-      if (readOnly) await session.begin(true);
+    // The statements in order on the session (in a read-only transaction when asked).
+    const run = async function* (this: Queries, session: Session): AsyncGenerator<Event> {
       for (let index = 0; index < statements.length; index++) {
         const t0 = performance.now();
         let cursor: Cursor | undefined;
@@ -220,19 +214,28 @@ export class Queries {
             },
           };
         } finally {
+          // Left open (an error, or the client went away): the session is given back as broken.
           if (cursor) {
-            broken = true;
             // A stopped statement's connection is not kept: it is ended now, not drained.
             if (stopped && session.kill) session.kill(this.stopError(stopped));
             else await cursor.close().catch(() => undefined);
           }
         }
       }
-      if (readOnly) await session.rollback();
-      // A stopped statement's connection is closed, not pooled; any other is reset when it returns.
-      if (stopped) broken = true;
+    };
+    try {
+      // The id first, before a connection is even acquired: a client can cancel what it did not name.
+      yield { event: { case: "started", value: { queryId, statementCount: statements.length } } };
+      yield* streamWithSession(this.connections, userId, row, (s) => run.call(this, s), {
+        readOnly,
+        acquired: (s) => {
+          session = s;
+          if (stopped) throw this.stopError(stopped);
+        },
+        // A stopped statement's connection is closed, not pooled; any other is reset when it returns.
+        reusable: () => !stopped,
+      });
     } catch (err) {
-      broken = true;
       // The database's own timer may end the statement before ours fires (SQLite, see its open()).
       if (!stopped && this.runtime.now() - started >= timeoutMs) stopped = "deadline";
       if (row.engine === "sqlite" && err instanceof EngineError) this.hooks.limit?.(err.reason);
@@ -249,7 +252,6 @@ export class Queries {
       signal.removeEventListener("abort", onAbort);
       this.running.delete(key);
       this.relay?.ended(userId, queryId);
-      done?.(broken);
       await this.sync
         .recordHistory(userId, {
           sql: req.sql,
@@ -338,36 +340,15 @@ export class Queries {
   }
 
   /** The plan of one statement; ANALYZE runs inside a read-only transaction that is rolled back. */
-  async explain(userId: string, connectionId: string, sql: string, analyze: boolean): Promise<{ plan: string; format: string }> {
+  async explain(userId: string, connectionId: string, sql: string, analyze: boolean): Promise<Plan> {
     const row = await this.connections.get(userId, connectionId);
     const statements = this.statements(sql, row.engine, true);
     if (statements.length !== 1) throw invalidArgument("sql", "must be exactly one statement");
-    if (analyze && row.engine === "sqlite") throw invalidArgument("analyze", "SQLite has no EXPLAIN ANALYZE");
-    const text = statements[0].sql;
-    const explain =
-      row.engine === "postgresql"
-        ? `EXPLAIN (FORMAT JSON${analyze ? ", ANALYZE, BUFFERS" : ""}) ${text}`
-        : row.engine === "mysql"
-          ? analyze ? `ANALYZE FORMAT=JSON ${text}` : `EXPLAIN FORMAT=JSON ${text}`
-          : `EXPLAIN QUERY PLAN ${text}`;
-    const { session, done } = await this.connections.session(userId, row);
-    let broken = false;
-    try {
-      await session.begin(true);
-      const r = await session.all(explain);
-      await session.rollback();
-      if (row.engine === "sqlite") {
-        const lines = r.rows.map((cells) => cells.map((c) => String(c.kind?.value ?? "")));
-        return { plan: lines.map((l) => `${l[0]}|${l[1]}|${l[3]}`).join("\n"), format: "text" };
-      }
-      return { plan: r.rows.map((cells) => String(cells[0].kind?.value ?? "")).join("\n"), format: "json" };
-    } catch (err) {
-      broken = true;
-      if (err instanceof DatabaseError) throw err;
-      throw err;
-    } finally {
-      done(broken);
-    }
+    const dialect = this.connections.dialectOf(row.engine);
+    if (analyze && !dialect.explainAnalyze) throw invalidArgument("analyze", "SQLite has no EXPLAIN ANALYZE");
+    const explain = dialect.explain(statements[0].sql, analyze);
+    const r = await withSession(this.connections, userId, row, (s) => s.all(explain), { readOnly: true });
+    return dialect.plan(r.rows);
   }
 }
 

@@ -12,9 +12,9 @@ import { QueryService } from "../../gen/sqlstudio/database/v1/query_pb.js";
 import { SchemaService, TableKind } from "../../gen/sqlstudio/database/v1/schema_pb.js";
 import { ExportFormat, FilterOperator, TableService, type Filter, type Sort, type TableRef } from "../../gen/sqlstudio/database/v1/table_pb.js";
 import type { Value } from "../../gen/sqlstudio/database/v1/values_pb.js";
-import { decodePageToken, encodePageToken, pageSize } from "../common/paging.js";
+import { decodePageToken, pageOf, pageSize, type PageScope } from "../common/paging.js";
 import { requestInfoKey, userIdOf } from "../common/caller.js";
-import { invalidArgument, R } from "../common/errors.js";
+import { invalidArgument } from "../common/errors.js";
 import type { HistoryEntry } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
 import { decodePayload } from "../sync/payload.js";
 import type { Sync } from "../sync/sync.js";
@@ -101,21 +101,14 @@ export function connectionService(connections: Connections, pools: Pools): Servi
     },
     async listConnections(req, ctx) {
       const limit = pageSize(req.pageSize);
-      const token = decodePageToken(req.pageToken);
-      let after: { name: string; id: string } | undefined;
-      if (token !== undefined) {
-        try {
-          const [name, id] = JSON.parse(token) as unknown[];
-          if (typeof name !== "string" || typeof id !== "string") throw new Error();
-          after = { name, id };
-        } catch {
-          throw invalidArgument("page_token", "is not a token this server issued", R.INVALID_PAGE_TOKEN);
-        }
-      }
+      const scope: PageScope = ["connections"];
+      const after = decodePageToken(req.pageToken, scope, (key) => {
+        const [name, id] = JSON.parse(key) as unknown[];
+        return typeof name === "string" && typeof id === "string" ? { name, id } : undefined;
+      });
       const rows = await connections.list(userIdOf(ctx), limit + 1, after);
-      const page = rows.slice(0, limit);
-      const last = page[page.length - 1];
-      return { connections: page.map(connectionOut), nextPageToken: rows.length > limit ? encodePageToken(JSON.stringify([last.name, last.id])) : "" };
+      const { page, next } = pageOf(rows, limit, scope, (last) => JSON.stringify([last.name, last.id]));
+      return { connections: page.map(connectionOut), nextPageToken: next };
     },
     async updateConnection(req, ctx) {
       return { connection: connectionOut(await connections.update(userIdOf(ctx), req.id, spec(req.spec), req.clearPassword, ctx.values.get(requestInfoKey))) };

@@ -1,5 +1,5 @@
 import type { Catalog } from "./catalog.js";
-import { withSession } from "./catalog.js";
+import { withSession } from "./session.js";
 import type { Connections } from "./connections.js";
 import type { Cell, EngineName, Session } from "./driver.js";
 import type { TableDescription } from "./introspect/types.js";

@@ -1,11 +1,13 @@
 import { invalidArgument, fail, R } from "../common/errors.js";
-import { checkName, withSession, type Catalog } from "./catalog.js";
+import { checkName, type Catalog } from "./catalog.js";
+import { streamWithSession, withSession } from "./session.js";
 import type { Budget } from "./budget.js";
 import type { Connections } from "./connections.js";
 import { STOP_GRACE_MS } from "./queries.js";
 import { DatabaseError, type Cell, type ColumnInfo, type Session } from "./driver.js";
 import type { TableDescription } from "./introspect/types.js";
-import { deleteRow, insertRow, selectAll, selectByKey, selectPage, updateRow, type FilterSpec, type SortSpec } from "./rows.js";
+import { deleteRow, insertRow, selectAll, selectByKey, selectPage, updateRow, type Built, type FilterSpec, type SortSpec } from "./rows.js";
+import type { Dialect } from "./dialect.js";
 import type { ConnectionRow } from "./store.js";
 import { cellJson, cellText } from "./values.js";
 
@@ -64,72 +66,60 @@ export class Tables {
 
   async insert(userId: string, ref: TableRefSpec, rows: Record<string, Cell>[]) {
     if (rows.length < 1 || rows.length > MAX_EDITS) throw invalidArgument("rows", `takes 1-${MAX_EDITS} rows`);
-    return this.on(
-      userId,
-      ref,
-      (s, t, conn) =>
-        this.transaction(s, async () => {
-          const d = this.connections.dialectOf(conn.engine);
-          const out: Cell[][] = [];
-          for (let i = 0; i < rows.length; i++) {
-            const q = insertRow(d, t, rows[i], `rows.${i}.values`, true);
-            const r = await s.all(q.sql, q.params);
-            out.push(r.rows[0] ?? []);
-          }
-          return { columns: columnsOf(t), rows: out };
-        }),
-      true,
-    );
+    return this.write(userId, ref, async (s, t, d) => {
+      const out: Cell[][] = [];
+      for (let i = 0; i < rows.length; i++) {
+        const q = insertRow(d, t, rows[i], `rows.${i}.values`, true);
+        const r = await s.all(q.sql, q.params);
+        out.push(r.rows[0] ?? []);
+      }
+      return { columns: columnsOf(t), rows: out };
+    });
+  }
+
+  /** An edit of a table, refused on a read-only connection, in one transaction. */
+  private write<T>(userId: string, ref: TableRefSpec, fn: (s: Session, t: TableDescription, d: Dialect) => Promise<T>): Promise<T> {
+    return this.on(userId, ref, (s, t, conn) => this.transaction(s, () => fn(s, t, this.connections.dialectOf(conn.engine))), true);
   }
 
   /** Zero rows matched: the key is gone (NotFound) or the old values changed (Aborted). */
-  private async missed(s: Session, t: TableDescription, engine: ConnectionRow["engine"], key: [string, Cell][], field: string, checked: boolean): Promise<never> {
-    const q = selectByKey(this.connections.dialectOf(engine), t, key);
+  private async missed(s: Session, t: TableDescription, d: Dialect, key: [string, Cell][], field: string, checked: boolean): Promise<never> {
+    const q = selectByKey(d, t, key);
     const exists = (await s.all(q.sql, q.params)).rows.length > 0;
     if (exists && checked) throw fail(R.ROW_CHANGED, `${field}: the row no longer has the expected values`, { field: `${field}.expected` });
     throw fail(R.ROW_NOT_FOUND, `${field}: no row has this key`, { field: `${field}.key` });
   }
 
   async update(userId: string, ref: TableRefSpec, updates: { key: Record<string, Cell>; set: Record<string, Cell>; expected: Record<string, Cell> }[]) {
-    if (updates.length < 1 || updates.length > MAX_EDITS) throw invalidArgument("updates", `takes 1-${MAX_EDITS} updates`);
-    return this.on(
-      userId,
-      ref,
-      (s, t, conn) =>
-        this.transaction(s, async () => {
-          const d = this.connections.dialectOf(conn.engine);
-          let total = 0;
-          for (let i = 0; i < updates.length; i++) {
-            const q = updateRow(d, t, updates[i], `updates.${i}`);
-            const r = await s.all(q.sql, q.params);
-            if (r.affected === 0) await this.missed(s, t, conn.engine, q.key, `updates.${i}`, Object.keys(updates[i].expected).length > 0);
-            total += r.affected;
-          }
-          return total;
-        }),
-      true,
-    );
+    return this.edit(userId, ref, "updates", updates, updateRow);
   }
 
   async delete(userId: string, ref: TableRefSpec, deletes: { key: Record<string, Cell>; expected: Record<string, Cell> }[]) {
-    if (deletes.length < 1 || deletes.length > MAX_EDITS) throw invalidArgument("deletes", `takes 1-${MAX_EDITS} deletes`);
-    return this.on(
-      userId,
-      ref,
-      (s, t, conn) =>
-        this.transaction(s, async () => {
-          const d = this.connections.dialectOf(conn.engine);
-          let total = 0;
-          for (let i = 0; i < deletes.length; i++) {
-            const q = deleteRow(d, t, deletes[i], `deletes.${i}`);
-            const r = await s.all(q.sql, q.params);
-            if (r.affected === 0) await this.missed(s, t, conn.engine, q.key, `deletes.${i}`, Object.keys(deletes[i].expected).length > 0);
-            total += r.affected;
-          }
-          return total;
-        }),
-      true,
-    );
+    return this.edit(userId, ref, "deletes", deletes, deleteRow);
+  }
+
+  /**
+   * Updates or deletes by key, in one transaction: the rows affected in all. An edit that matches
+   * no row fails the whole call (NotFound or Aborted, see `missed`).
+   */
+  private async edit<E extends { expected: Record<string, Cell> }>(
+    userId: string,
+    ref: TableRefSpec,
+    field: "updates" | "deletes",
+    edits: E[],
+    build: (d: Dialect, t: TableDescription, edit: E, field: string) => Built & { key: [string, Cell][] },
+  ): Promise<number> {
+    if (edits.length < 1 || edits.length > MAX_EDITS) throw invalidArgument(field, `takes 1-${MAX_EDITS} ${field}`);
+    return this.write(userId, ref, async (s, t, d) => {
+      let total = 0;
+      for (let i = 0; i < edits.length; i++) {
+        const q = build(d, t, edits[i], `${field}.${i}`);
+        const r = await s.all(q.sql, q.params);
+        if (r.affected === 0) await this.missed(s, t, d, q.key, `${field}.${i}`, Object.keys(edits[i].expected).length > 0);
+        total += r.affected;
+      }
+      return total;
+    });
   }
 
   /**
@@ -156,26 +146,19 @@ export class Tables {
     }
     checkName(ref.table, "table.table", true);
     const row = await this.connections.get(userId, ref.connectionId);
-    const slot = this.budget?.stream(userId);
-    let acquired;
-    try {
-      acquired = await this.connections.session(userId, row);
-    } catch (err) {
-      slot?.();
-      throw err;
-    }
-    const { session, done } = acquired;
-    let broken = true;
+    let held: Session | undefined;
     let forced: NodeJS.Timeout | undefined;
     // A client gone: the statement is canceled, and its connection destroyed if the database does not obey.
     const onAbort = () => {
+      const session = held!;
       void session.cancel().catch(() => undefined);
       forced = setTimeout(() => session.kill?.(new DatabaseError("export canceled", "CANCELED", "canceled")), STOP_GRACE_MS);
       forced.unref();
     };
-    signal.addEventListener("abort", onAbort);
-    if (signal.aborted) onAbort();
-    try {
+    // The chunks, read in a read-only transaction.
+    const chunks = async function* (this: Tables, session: Session): AsyncGenerator<Uint8Array> {
+      // Described before the read-only transaction begins (as it always was): with the catalog
+      // read inside it, the next write to a SQLite file failed with "database is locked".
       const t = await this.catalog.describeOn(session, row.engine, ref.schema, ref.table);
       const q = selectAll(this.connections.dialectOf(row.engine), t, filters, sort, maxRows);
       await session.begin(true);
@@ -205,12 +188,20 @@ export class Tables {
       if (buf.length > 0) yield Buffer.from(buf.join(""), "utf8");
       await cursor.close();
       await session.rollback();
-      broken = false;
+    };
+    const slot = this.budget?.stream(userId);
+    try {
+      yield* streamWithSession(this.connections, userId, row, (session) => chunks.call(this, session), {
+        acquired: (session) => {
+          held = session;
+          signal.addEventListener("abort", onAbort);
+          if (signal.aborted) onAbort();
+        },
+      });
     } finally {
       clearTimeout(forced);
       signal.removeEventListener("abort", onAbort);
       slot?.();
-      done(broken);
     }
   }
 }

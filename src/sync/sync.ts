@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { ChangeSchema, type Change, type HistoryEntrySchema } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
-import { decodePageToken, encodePageToken, pageSize } from "../common/paging.js";
+import { decodePageToken, pageOf, pageSize, type PageScope } from "../common/paging.js";
 import type { Runtime } from "../common/runtime.js";
 import { invalidArgument, limitExceeded, fail, R } from "../common/errors.js";
 import { checkAndRedactChange } from "./payload.js";
@@ -136,9 +136,10 @@ export class Sync {
 
   async listConflicts(userId: string, includeResolved: boolean, size: number, token: string): Promise<{ conflicts: ConflictRow[]; next: string }> {
     const limit = pageSize(size);
-    const rows = await this.store.listConflicts(userId, includeResolved, limit + 1, decodePageToken(token));
-    const page = rows.slice(0, limit);
-    return { conflicts: page, next: rows.length > limit ? encodePageToken(page[page.length - 1].id) : "" };
+    const scope: PageScope = ["conflicts", includeResolved];
+    const rows = await this.store.listConflicts(userId, includeResolved, limit + 1, decodePageToken(token, scope));
+    const { page, next } = pageOf(rows, limit, scope, (last) => last.id);
+    return { conflicts: page, next };
   }
 
   /**
@@ -212,11 +213,11 @@ export class Sync {
   /** The user's history, newest first; the page token is the last seq seen. */
   async history(userId: string, connectionId: string, size: number, token: string): Promise<{ records: RecordRow[]; next: string }> {
     const limit = pageSize(size);
-    const before = decodePageToken(token);
-    if (before !== undefined && !/^\d{1,16}$/.test(before)) throw invalidArgument("page_token", "is not a token this server issued", R.INVALID_PAGE_TOKEN);
-    const rows = await this.store.history(userId, limit + 1, before === undefined ? undefined : Number(before), connectionId);
-    const page = rows.slice(0, limit);
-    return { records: page, next: rows.length > limit ? encodePageToken(String(page[page.length - 1].seq)) : "" };
+    const scope: PageScope = ["history", connectionId];
+    const before = decodePageToken(token, scope, (key) => (/^\d{1,16}$/.test(key) ? Number(key) : undefined));
+    const rows = await this.store.history(userId, limit + 1, before, connectionId);
+    const { page, next } = pageOf(rows, limit, scope, (last) => String(last.seq));
+    return { records: page, next };
   }
 
   async status(userId: string): Promise<{ devices: DeviceRow[]; headSeq: number; openConflicts: number; records: number; usedBytes: number; limits: SyncLimits }> {

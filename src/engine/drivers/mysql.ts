@@ -5,6 +5,7 @@ import { EngineError, type Cell, type ColumnInfo, type Cursor, type Driver, type
 import { protocolViolation } from "../limits.js";
 import type { PooledConn } from "../conn-pool.js";
 import { Lifeline } from "./lifeline.js";
+import { tlsChecks, verifiedTls } from "./tls.js";
 import { authPlugins, RSA_PIN_OPTION } from "./mysql/auth.js";
 import { MysqlCursor, type CursorHost } from "./mysql/cursor.js";
 import { MysqlFrames } from "./mysql/frames.js";
@@ -13,13 +14,8 @@ import { dbError, type Field } from "./mysql/types.js";
 import { R } from "../../common/reasons.js";
 
 function options(t: Target, stream: net.Socket): mysql.ConnectionOptions {
-  const verified = t.sslMode === "verify-ca" || t.sslMode === "verify-full";
-  const ssl =
-    t.sslMode === "disable" || t.sslMode === "prefer"
-      ? undefined
-      : t.sslMode === "require"
-        ? { rejectUnauthorized: false }
-        : { rejectUnauthorized: true, verifyIdentity: t.sslMode === "verify-full" };
+  const checks = tlsChecks(t.sslMode);
+  const ssl = !checks ? undefined : checks.chain ? { rejectUnauthorized: true, verifyIdentity: checks.identity } : { rejectUnauthorized: false };
   return {
     // The socket is ours, to the address the network policy checked; `host` only names the server
     // for TLS (SNI and verify-full's identity check).
@@ -38,7 +34,7 @@ function options(t: Target, stream: net.Socket): mysql.ConnectionOptions {
     charset: "utf8mb4_general_ci",
     timezone: "Z",
     flags: ["-LOCAL_FILES"],
-    authPlugins: authPlugins({ verifiedTls: verified, rsaPin: t.options[RSA_PIN_OPTION] }) as never,
+    authPlugins: authPlugins({ verifiedTls: verifiedTls(t.sslMode), rsaPin: t.options[RSA_PIN_OPTION] }) as never,
   };
 }
 
@@ -70,7 +66,7 @@ class MysqlSession implements Session, PooledConn {
       onClosed();
     });
     socket.once("close", () => this.lifeline.kill(new EngineError("the database closed the connection", R.CONNECTION_CLOSED)));
-    const verifying = target.sslMode === "verify-ca" || target.sslMode === "verify-full";
+    const verifying = verifiedTls(target.sslMode);
     conn.on("error", (err) => this.lifeline.kill(dbError(err, verifying)));
     this.host = { lifeline: this.lifeline, limits: owner.limits, reading: (names) => (this.names = names), cancel: () => this.cancel() };
   }
@@ -92,7 +88,7 @@ class MysqlSession implements Session, PooledConn {
       startTLS.call(this, cb);
       watch(this.stream);
     };
-    const verifying = target.sslMode === "verify-ca" || target.sslMode === "verify-full";
+    const verifying = verifiedTls(target.sslMode);
     try {
       await session.lifeline.guard(new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve()))));
     } catch (err) {

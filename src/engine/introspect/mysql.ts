@@ -1,5 +1,5 @@
 import type { Cell, Session } from "../driver.js";
-import { bool, groupBy, num, str, text, type Introspector, type TableInfo } from "./types.js";
+import { bool, foreignKeysOf, groupBy, num, str, text, type Introspector, type TableInfo } from "./types.js";
 
 const SYSTEM = new Set(["mysql", "information_schema", "performance_schema", "sys"]);
 
@@ -77,15 +77,7 @@ export const mysqlIntrospector: Introspector = {
       }),
       primaryKey: indexes.find((i) => i.primary)?.columns ?? [],
       indexes,
-      foreignKeys: [...groupBy(fks.rows, (r) => str(r[0])).values()].map((rows) => ({
-        name: str(rows[0][0]),
-        columns: rows.map((r) => str(r[1])),
-        referencedSchema: str(rows[0][2]),
-        referencedTable: str(rows[0][3]),
-        referencedColumns: rows.map((r) => str(r[4])),
-        onUpdate: str(rows[0][5]),
-        onDelete: str(rows[0][6]),
-      })),
+      foreignKeys: foreignKeysOf(fks.rows),
     };
   },
 };

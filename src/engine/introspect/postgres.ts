@@ -1,5 +1,5 @@
 import type { Session } from "../driver.js";
-import { bool, groupBy, num, str, text, type Introspector, type Kind, type TableInfo } from "./types.js";
+import { bool, foreignKeysOf, groupBy, num, str, text, type Introspector, type Kind, type TableInfo } from "./types.js";
 
 const KINDS: Record<string, Kind> = { r: "table", p: "table", v: "view", m: "materialized_view", f: "foreign_table" };
 const ACTIONS: Record<string, string> = { a: "NO ACTION", r: "RESTRICT", c: "CASCADE", n: "SET NULL", d: "SET DEFAULT" };
@@ -86,15 +86,7 @@ export const postgresIntrospector: Introspector = {
       })),
       primaryKey: idx.find((i) => i.primary)?.columns ?? [],
       indexes: idx,
-      foreignKeys: [...groupBy(fks.rows, (r) => str(r[0])).values()].map((rows) => ({
-        name: str(rows[0][0]),
-        columns: rows.map((r) => str(r[1])),
-        referencedSchema: str(rows[0][2]),
-        referencedTable: str(rows[0][3]),
-        referencedColumns: rows.map((r) => str(r[4])),
-        onUpdate: ACTIONS[str(rows[0][5])] ?? "",
-        onDelete: ACTIONS[str(rows[0][6])] ?? "",
-      })),
+      foreignKeys: foreignKeysOf(fks.rows, (rule) => ACTIONS[rule] ?? ""),
     };
   },
 };

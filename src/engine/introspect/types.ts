@@ -1,4 +1,4 @@
-import { VALUE, type Cell, type Session } from "../driver.js";
+import { VALUE, type Cell, type EngineName, type Session } from "../driver.js";
 
 export type Kind = "table" | "view" | "materialized_view" | "foreign_table";
 
@@ -56,6 +56,9 @@ export interface Introspector {
   describe(s: Session, schema: string, table: string): Promise<TableDescription | undefined>;
 }
 
+/** The introspector of each engine (engines.ts has the built-in ones). */
+export type Introspectors = Record<EngineName, Introspector>;
+
 /** A cell's value as a string ("" for NULL). */
 export function str(c: Cell | undefined): string {
   const v = c?.kind?.value;
@@ -76,6 +79,22 @@ export function bool(c: Cell | undefined): boolean {
 export const text = (v: string): Cell => ({ $typeName: VALUE, kind: { case: "textValue", value: v } });
 
 /** Groups ordered rows by a key into lists, keeping first-seen order. */
+/**
+ * Foreign keys from catalog rows of (name, column, referenced schema, referenced table, referenced
+ * column, on update, on delete), one row per column in order; `action` spells the rule.
+ */
+export function foreignKeysOf(rows: Cell[][], action: (rule: string) => string = (r) => r): ForeignKeyInfo[] {
+  return [...groupBy(rows, (r) => str(r[0])).values()].map((fk) => ({
+    name: str(fk[0][0]),
+    columns: fk.map((r) => str(r[1])),
+    referencedSchema: str(fk[0][2]),
+    referencedTable: str(fk[0][3]),
+    referencedColumns: fk.map((r) => str(r[4])),
+    onUpdate: action(str(fk[0][5])),
+    onDelete: action(str(fk[0][6])),
+  }));
+}
+
 export function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
   const m = new Map<string, T[]>();
   for (const it of items) {

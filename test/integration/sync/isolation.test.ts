@@ -144,7 +144,9 @@ describe("user B and user A's data", () => {
     const bList = await b.c.listConflicts({ includeResolved: true });
     expect(bList.conflicts.every((c) => c.id !== f.conflictId)).toBe(true);
     expect(bList.conflicts.every((c) => (c.server?.payload.value as { title?: string } | undefined)?.title?.startsWith("bob") ?? true)).toBe(true);
-    for (const pageToken of [encodePageToken(""), encodePageToken("0"), encodePageToken(f.conflictId.slice(0, 8))]) {
+    // Tokens of this very list (ListConflicts, include_resolved), so the server reads the key in them.
+    const token = (key: string) => encodePageToken(key, ["conflicts", true]);
+    for (const pageToken of [token(""), token("0"), token(f.conflictId.slice(0, 8))]) {
       const page = await b.c.listConflicts({ includeResolved: true, pageToken });
       expect(page.conflicts.map((c) => c.id)).not.toContain(f.conflictId);
     }

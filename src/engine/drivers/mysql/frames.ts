@@ -1,4 +1,5 @@
 import { cellTooLarge, protocolViolation, type WireLimits } from "../../limits.js";
+import { FrameWatch } from "../frames.js";
 
 const MAX_PACKET = 0xffffff;
 /** Per-column length prefixes a row may add to its cells (9 bytes each at most). */
@@ -12,7 +13,7 @@ const ROW_SLACK = 64 * 1024;
  * headers are read for ordinary packets; a packet's columns are scanned only when it is large.
  * The failure is reported after mysql2 has parsed the chunk at hand (so the result's columns are known).
  */
-export class MysqlFrames {
+export class MysqlFrames extends FrameWatch {
   private readonly head = Buffer.alloc(4);
   private headLen = 0;
   private remaining = 0;
@@ -23,17 +24,17 @@ export class MysqlFrames {
   private continuing = false;
   private firstByte = false;
   private scanner: RowScanner | undefined;
-  private stopped = false;
 
   constructor(
     private readonly limits: WireLimits,
     /** The current result's column names, when a result is being read (else undefined). */
     private readonly columns: () => string[] | undefined,
-    private readonly fail: (err: Error) => void,
-  ) {}
+    fail: (err: Error) => void,
+  ) {
+    super(fail);
+  }
 
-  feed(chunk: Buffer): void {
-    if (this.stopped) return;
+  protected read(chunk: Buffer): void {
     const n = chunk.length;
     const l = this.limits;
     let i = 0;
@@ -88,10 +89,6 @@ export class MysqlFrames {
     }
   }
 
-  private stop(err: () => Error): void {
-    this.stopped = true;
-    process.nextTick(() => this.fail(err()));
-  }
 }
 
 /** Reads a text row's length-encoded prefixes (skipping the values) until a column crosses the cap. */

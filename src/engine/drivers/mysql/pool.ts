@@ -1,8 +1,9 @@
 import { R } from "../../../common/reasons.js";
-import { ConnPool, openAdmitted, type PooledConn } from "../../conn-pool.js";
-import { EngineError, type EnginePool, type PoolLimits, type Session, type Target } from "../../driver.js";
-import { DEFAULT_WIRE_LIMITS, protocolViolation, type WireLimits } from "../../limits.js";
+import type { PooledConn } from "../../conn-pool.js";
+import { EngineError, type PoolLimits, type Session, type Target } from "../../driver.js";
+import { protocolViolation, type WireLimits } from "../../limits.js";
 import type { Lifeline } from "../lifeline.js";
+import { NetPool } from "../net-pool.js";
 
 /** What the pool uses of a connection (mysql.ts's MysqlSession). */
 export interface MysqlConn extends Session, PooledConn {
@@ -21,54 +22,17 @@ export interface MysqlOwner {
 type Open = (target: Target, owner: MysqlOwner, onClosed: () => void) => Promise<MysqlConn>;
 
 /** The connections of one (user, profile) to a MySQL or MariaDB server. */
-export class MysqlPool implements EnginePool, MysqlOwner {
-  readonly limits: WireLimits;
-  private readonly conns: ConnPool<MysqlConn>;
-
+export class MysqlPool extends NetPool<MysqlConn> implements MysqlOwner {
   constructor(
-    private readonly target: Target,
-    private readonly poolLimits: PoolLimits,
+    target: Target,
+    poolLimits: PoolLimits,
     private readonly openSession: Open,
   ) {
-    this.limits = poolLimits.wire ?? DEFAULT_WIRE_LIMITS;
-    this.conns = new ConnPool(() => this.connect(), poolLimits, poolLimits.now);
+    super(target, poolLimits, "SELECT VERSION()");
   }
 
-  private connect(): Promise<MysqlConn> {
-    return openAdmitted(() => this.poolLimits.admit?.(), (release) => this.openSession(this.target, this, release));
-  }
-
-  observe(reason: Error): void {
-    if (reason instanceof EngineError && reason.reason !== R.CONNECTION_CLOSED) this.poolLimits.onLimit?.(reason.reason);
-  }
-
-  acquire(): Promise<Session> {
-    return this.conns.acquire();
-  }
-
-  release(conn: MysqlConn, broken: boolean): void {
-    this.conns.release(conn, broken);
-  }
-
-  stats() {
-    return this.conns.stats();
-  }
-
-  closeIdle(n: number): number {
-    return this.conns.closeIdle(n);
-  }
-
-  async version(): Promise<string> {
-    const s = await this.conns.acquire();
-    let broken = true;
-    try {
-      const r = await s.lifeline.within(s.all("SELECT VERSION()"), this.target.connectTimeoutMs, () => protocolViolation("no answer to SELECT VERSION()"));
-      broken = false;
-      const k = r.rows[0]?.[0]?.kind;
-      return k?.case === "textValue" ? k.value : "";
-    } finally {
-      s.release(broken);
-    }
+  protected open(onClosed: () => void): Promise<MysqlConn> {
+    return this.openSession(this.target, this, onClosed);
   }
 
   /**
@@ -92,9 +56,5 @@ export class MysqlPool implements EnginePool, MysqlOwner {
       clearTimeout(timer);
       work.catch(() => undefined).finally(() => s?.destroy(new EngineError("done", R.CONNECTION_CLOSED)));
     }
-  }
-
-  async end(): Promise<void> {
-    this.conns.end();
   }
 }

@@ -7,6 +7,7 @@ import { cellParam } from "../../values.js";
 import type { RawColumn } from "../../wire.js";
 import type { PooledConn } from "../../conn-pool.js";
 import { Lifeline } from "../lifeline.js";
+import { tlsChecks, verifiedTls } from "../tls.js";
 import { guardPassword } from "./auth.js";
 import { sendCancel } from "./cancel.js";
 import { PgFrames } from "./frames.js";
@@ -22,19 +23,12 @@ const CLOSE_TIMEOUT_MS = 2_000;
 const TLS_VERIFY = /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|CERT_UNTRUSTED|CERT_REJECTED|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH)$/;
 
 export function sslOption(t: Target): tls.ConnectionOptions | false {
+  const checks = tlsChecks(t.sslMode);
+  if (!checks) return false;
   // SNI and the identity check use the profile's host name; an address is checked as itself (no SNI).
   const name = isIP(t.serverName) === 0 ? { servername: t.serverName } : { host: t.serverName };
-  switch (t.sslMode) {
-    case "disable":
-    case "prefer": // pg cannot fall back from TLS to plain; prefer means plain here (docs/engine.md)
-      return false;
-    case "require":
-      return { rejectUnauthorized: false, ...name };
-    case "verify-ca":
-      return { rejectUnauthorized: true, ...name, checkServerIdentity: () => undefined };
-    case "verify-full":
-      return { rejectUnauthorized: true, ...name };
-  }
+  if (!checks.chain) return { rejectUnauthorized: false, ...name };
+  return checks.identity ? { rejectUnauthorized: true, ...name } : { rejectUnauthorized: true, ...name, checkServerIdentity: () => undefined };
 }
 
 export function dbError(err: unknown): Error {
@@ -98,7 +92,7 @@ export class PgConn implements Session, PooledConn {
     // (PgFrames) and the socket ended by us. test/unit/engine/pg-internals.test.ts fails when pg
     // stops having them.
     const connection = (this.client as unknown as { connection: { stream: import("node:net").Socket; once(e: string, f: () => void): void } }).connection;
-    guardPassword(this.client, target.sslMode === "verify-ca" || target.sslMode === "verify-full");
+    guardPassword(this.client, verifiedTls(target.sslMode));
     const frames = new PgFrames(owner.limits, (i) => this.current?.fields[i]?.name, (err) => this.lifeline.kill(err));
     const watch = (s: import("node:net").Socket) => s.prependListener("data", (d: Buffer) => frames.feed(d));
     // With TLS the messages are read from the TLS socket pg makes after the handshake.

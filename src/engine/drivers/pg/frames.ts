@@ -1,4 +1,5 @@
 import { cellTooLarge, protocolViolation, type WireLimits } from "../../limits.js";
+import { FrameWatch } from "../frames.js";
 
 const D = 0x44; // DataRow
 const E = 0x45; // ErrorResponse
@@ -14,23 +15,22 @@ const COPY_DATA = 0x64;
  * columns are scanned only when the row as a whole is over the cap. The failure is reported after
  * pg has parsed the chunk at hand (a row description in the same chunk names the columns).
  */
-export class PgFrames {
+export class PgFrames extends FrameWatch {
   private readonly head = Buffer.alloc(5);
   private headLen = 0;
   /** Body bytes of the current message still to come. */
   private remaining = 0;
   private scanner: RowScanner | undefined;
-  private stopped = false;
 
   constructor(
     private readonly limits: WireLimits,
     private readonly columnName: (i: number) => string | undefined,
-    private readonly fail: (err: Error) => void,
-  ) {}
+    fail: (err: Error) => void,
+  ) {
+    super(fail);
+  }
 
-  /** Every chunk the socket delivers, in order. */
-  feed(chunk: Buffer): void {
-    if (this.stopped) return;
+  protected read(chunk: Buffer): void {
     const n = chunk.length;
     let i = 0;
     while (i < n) {
@@ -81,10 +81,6 @@ export class PgFrames {
     }
   }
 
-  private stop(err: () => Error): void {
-    this.stopped = true;
-    process.nextTick(() => this.fail(err()));
-  }
 }
 
 /** Reads a DataRow's column count and length prefixes (skipping the values) until a column crosses the cap. */

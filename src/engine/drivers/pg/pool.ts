@@ -1,10 +1,9 @@
-import { ConnPool, openAdmitted } from "../../conn-pool.js";
-import { EngineError, VALUE, VALUE_LIST, type Cell, type ColumnInfo, type EnginePool, type PoolLimits, type Session, type Target } from "../../driver.js";
-import { DEFAULT_WIRE_LIMITS, protocolViolation, type WireLimits } from "../../limits.js";
+import { VALUE, VALUE_LIST, type Cell, type ColumnInfo, type PoolLimits, type Target } from "../../driver.js";
+import { protocolViolation } from "../../limits.js";
+import { NetPool } from "../net-pool.js";
 import { PgConn, type PgConnOwner } from "./conn.js";
 import type { PortalField } from "./portal.js";
 import { TYPE_NAMES } from "./types.js";
-import { R } from "../../../common/reasons.js";
 
 const intArray = (list: number[]): Cell => ({
   $typeName: VALUE,
@@ -15,55 +14,15 @@ const intArray = (list: number[]): Cell => ({
 const DESCRIBE_TIMEOUT_MS = 2_000;
 
 /** The connections of one (user, profile) to a PostgreSQL server. */
-export class PgPool implements EnginePool, PgConnOwner {
-  readonly limits: WireLimits;
-  private readonly conns: ConnPool<PgConn>;
+export class PgPool extends NetPool<PgConn> implements PgConnOwner {
   private readonly types = new Map<string, ColumnInfo>();
 
-  constructor(
-    private readonly target: Target,
-    private readonly poolLimits: PoolLimits,
-  ) {
-    this.limits = poolLimits.wire ?? DEFAULT_WIRE_LIMITS;
-    this.conns = new ConnPool(() => this.connect(), poolLimits, poolLimits.now);
+  constructor(target: Target, poolLimits: PoolLimits) {
+    super(target, poolLimits, "SELECT version()");
   }
 
-  private connect(): Promise<PgConn> {
-    return openAdmitted(() => this.poolLimits.admit?.(), (release) => PgConn.open(this.target, this, release));
-  }
-
-  observe(reason: Error): void {
-    if (reason instanceof EngineError && reason.reason !== R.CONNECTION_CLOSED) this.poolLimits.onLimit?.(reason.reason);
-  }
-
-  acquire(): Promise<Session> {
-    return this.conns.acquire();
-  }
-
-  release(conn: PgConn, broken: boolean): void {
-    this.conns.release(conn, broken);
-  }
-
-  stats() {
-    return this.conns.stats();
-  }
-
-  closeIdle(n: number): number {
-    return this.conns.closeIdle(n);
-  }
-
-  async version(): Promise<string> {
-    const s = await this.conns.acquire();
-    let broken = true;
-    try {
-      // Bounded: the health check job asks this of every open pool.
-      const r = await (s as PgConn).lifeline.within(s.all("SELECT version()"), this.target.connectTimeoutMs, () => protocolViolation("no answer to SELECT version()"));
-      broken = false;
-      const k = r.rows[0]?.[0]?.kind;
-      return k?.case === "textValue" ? k.value : "";
-    } finally {
-      s.release(broken);
-    }
+  protected open(onClosed: () => void): Promise<PgConn> {
+    return PgConn.open(this.target, this, onClosed);
   }
 
   /**
@@ -133,9 +92,5 @@ export class PgPool implements EnginePool, PgConnOwner {
       clearTimeout(timer);
       work.catch(() => undefined);
     }
-  }
-
-  async end(): Promise<void> {
-    this.conns.end();
   }
 }
