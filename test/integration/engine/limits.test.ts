@@ -78,8 +78,9 @@ it("refuses SQL longer than ENGINE_MAX_SQL_BYTES (default 1 MiB) with InvalidArg
   const id = await createConnection(v, sqliteSpec("big-sql.db"));
   // Multi-byte characters count as their UTF-8 bytes: 350,000 × 3 bytes is over 1 MiB.
   for (const sql of [`SELECT '${"x".repeat(1024 * 1024)}'`, `SELECT '${"€".repeat(350_000)}'`]) {
-    for (const call of [run(v, id, sql), v.queries.explainQuery({ connectionId: id, sql })]) {
-      const err = await codeOf(call);
+    // Each call made and awaited in turn: both made first, the second's refusal could land before anything awaited it.
+    for (const call of [() => run(v, id, sql), () => v.queries.explainQuery({ connectionId: id, sql })]) {
+      const err = await codeOf(call());
       expect(err).toBeInstanceOf(ConnectError);
       expect((err as ConnectError).code).toBe(Code.InvalidArgument);
       const info = (err as ConnectError).findDetails(ErrorInfoSchema)[0];
