@@ -35,6 +35,8 @@ import * as grpcWeb from "@connectrpc/connect/protocol-grpc-web";
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ServiceEntry } from "../common/service.js";
+import { isRequestFault } from "./errors.js";
+import { answerRequestFaults } from "./request-faults.js";
 
 /**
  * The unary fast path (issue 13). Unary RPCs in all three protocols (Connect JSON and binary,
@@ -119,7 +121,8 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
         method: m,
         serialization: createMethodSerializationLookup(m, opt.binaryOptions, jsonOptions, opt) as never,
         get: m.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS,
-        fallback: router.handlers[router.handlers.length - 1]!,
+        // Wrapped as connect-node's own routes are (app.ts): bad request bytes answer InvalidArgument.
+        fallback: answerRequestFaults(router.handlers[router.handlers.length - 1]!),
       });
     }
   }
@@ -246,9 +249,16 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
     try {
       if (compression.error) throw compression.error;
       if (timeout.error) throw timeout.error;
-      if (isGrpc) bytes = (await envelopeDecompress({ flags: compressed ? 1 : 0, data: bytes }, compression.request, readMaxBytes)).data;
-      else if (compression.request) bytes = await compression.request.decompress(bytes, readMaxBytes);
-      const input = m.serialization.getI(binary).parse(bytes);
+      let input;
+      try {
+        if (isGrpc) bytes = (await envelopeDecompress({ flags: compressed ? 1 : 0, data: bytes }, compression.request, readMaxBytes)).data;
+        else if (compression.request) bytes = await compression.request.decompress(bytes, readMaxBytes);
+        input = m.serialization.getI(binary).parse(bytes);
+      } catch (e) {
+        // Request bytes connect cannot read are the client's fault, as on connect-node's routes (request-faults.ts).
+        const err = ConnectError.from(e);
+        throw isRequestFault(err.code, err.rawMessage) ? new ConnectError(err.rawMessage, Code.InvalidArgument) : e;
+      }
       const output = await invoke(m, context, input, interceptors);
       out = m.serialization.getO(binary).serialize(output as never);
     } catch (e) {
