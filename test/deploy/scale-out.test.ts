@@ -272,7 +272,7 @@ describe.skipIf(!!unavailable)("three instances on one database behind nginx (HT
       const mine = runs.filter((r) => r.job === job);
       // A lease lasts 0.9 of the interval: never two runs closer than that, whichever instances ran them.
       const gaps = mine.slice(1).map((r, i) => r.start - mine[i].start);
-      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(0.9 * JOB_INTERVAL_MS);
+      expect(Math.min(...gaps), `${job}: runs (instance@start) ${mine.map((r) => `${r.instance}@${r.start}`).join(" ")}`).toBeGreaterThanOrEqual(0.9 * JOB_INTERVAL_MS);
       // Once per period: without leases each of the three would run it every period (18 runs here).
       expect(mine.length).toBeGreaterThanOrEqual(windowMs / JOB_INTERVAL_MS - 2);
       expect(mine.length).toBeLessThanOrEqual(Math.ceil(windowMs / (0.9 * JOB_INTERVAL_MS)) + 1);
