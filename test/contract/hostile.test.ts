@@ -211,11 +211,11 @@ describe("bodies", () => {
     });
   }
 
-  it("malformed protobuf on gRPC: a protocol error (Internal from Connect's parser), no stack, no crash", async () => {
+  it("malformed protobuf on gRPC: InvalidArgument with Connect's parse message (the client's fault, not Internal), no stack, no crash", async () => {
     const a = await h2Request(server.url, { ":path": CHECK, ...GRPC }, grpcFrame(new Uint8Array([0xff, 0xff, 0xff])));
     expect(a.status).toBe(200);
     const s = grpcStatus(a);
-    expect(Code[s.code]).toBe(Code[Code.Internal]);
+    expect(Code[s.code]).toBe(Code[Code.InvalidArgument]);
     expect(s.message).toMatch(/^parse binary/);
     expect(s.message).not.toMatch(/\n|\bat /);
   });
@@ -226,14 +226,14 @@ describe("bodies", () => {
     const { envelopes } = decodeEnvelopes(new Uint8Array(await res.arrayBuffer()));
     expect(envelopes).toHaveLength(1);
     expect(envelopes[0].flags & GRPC_WEB_TRAILER).toBe(GRPC_WEB_TRAILER);
-    expect(parseTrailerBlock(envelopes[0].data)["grpc-status"]).toBe(String(Code.Internal));
+    expect(parseTrailerBlock(envelopes[0].data)["grpc-status"]).toBe(String(Code.InvalidArgument));
   });
 
-  it("malformed protobuf on Connect binary: 500 internal with Connect's parse message only", async () => {
+  it("malformed protobuf on Connect binary: 400 invalid_argument with Connect's parse message only", async () => {
     const res = await fetch(`${server.url}${CHECK}`, { method: "POST", headers: { "content-type": "application/proto" }, body: new Uint8Array([0xff]) });
-    expect(res.status).toBe(500);
+    expect(res.status).toBe(400);
     const body = await res.json();
-    expect(body).toEqual({ code: "internal", message: expect.stringMatching(/^parse binary/) });
+    expect(body).toEqual({ code: "invalid_argument", message: expect.stringMatching(/^parse binary/) });
   });
 
   it("a gRPC envelope shorter than it says: InvalidArgument (incomplete envelope)", async () => {
