@@ -1,6 +1,7 @@
 /**
- * Rate limit budgets for benchmarks that drive one user or one address far beyond normal use. The
- * limiter still runs (its cost is part of what they measure), with budgets no benchmark reaches.
+ * Rate limit budgets for tests and benchmarks that drive one user or one address far beyond normal
+ * use (testEnv sets them for every test server). The limiter still runs (its cost is part of what
+ * benchmarks measure), with budgets nothing here reaches; the limiter's own tests set theirs.
  */
 export const LOAD_RATE_LIMITS: Record<string, string> = {
   RATE_LIMIT_READ_PER_USER: "1000000000",

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { LOAD_RATE_LIMITS } from "./rate-limits.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,6 +30,9 @@ export function testEnv(dir: string, extra: Record<string, string> = {}): Record
     ENGINE_SQLITE_DIR: join(dir, "sqlite"),
     // CI runs the contract tests with the unary fast path on and off (vitest.config.ts, project "contract-slow-path").
     ...(process.env.RPC_FAST_PATH !== undefined ? { RPC_FAST_PATH: process.env.RPC_FAST_PATH } : {}),
+    // Tests drive one user and one address far harder than a person does (hundreds of schema calls
+    // a second): out of the way of every test but those of the limiter, which set their own.
+    ...LOAD_RATE_LIMITS,
     ...extra,
   };
 }
