@@ -178,17 +178,20 @@ describe("JobRunner", () => {
   it("a lease the database granted only after it had run out (the write waited) runs nothing: two such instances never both run", async () => {
     const clock = manualRuntime();
     // The libSQL client of each instance, seen as if its writes waited a whole interval for a busy
-    // database: the clock moves on while the lease's INSERT is under way.
-    const waiting = (database: Db) =>
-      new Proxy(database, {
-        get(target, prop, receiver) {
-          if (prop !== "execute") return Reflect.get(target, prop, receiver) as unknown;
+    // database: the clock moves on while the lease's INSERT is under way (in its transaction).
+    const slowLease = <T extends object>(target: T): T =>
+      new Proxy(target, {
+        get(t, prop, receiver) {
+          const value = Reflect.get(t, prop, receiver) as unknown;
+          if (prop === "transaction") return async (...args: unknown[]) => slowLease(await (value as (...a: unknown[]) => Promise<object>).apply(t, args));
+          if (prop !== "execute" || typeof value !== "function") return typeof value === "function" ? value.bind(t) : value;
           return async (stmt: Parameters<Db["execute"]>[0]) => {
             if (typeof stmt !== "string" && (stmt as { sql: string }).sql.includes("job_leases (job_name")) clock.advance(HOUR);
-            return target.execute(stmt);
+            return (value as Db["execute"]).call(t, stmt);
           };
         },
       });
+    const waiting = (database: Db) => slowLease(database);
     const jobA = countingJob("late-lease", HOUR);
     const jobB = countingJob("late-lease", HOUR);
     const mA = new Metrics();
