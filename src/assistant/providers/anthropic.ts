@@ -1,6 +1,6 @@
 import Anthropic from "@anthropic-ai/sdk";
 import { MAX_RETRY_WAIT_MS, providerFetch } from "./fetch.js";
-import { ProviderFailure, type ModelReply, type ModelRequest, type Provider, type ProviderSettings, type StreamEvent } from "./types.js";
+import { sdkFailure, type ModelReply, type ModelRequest, type Provider, type ProviderSettings, type StreamEvent } from "./types.js";
 
 /**
  * The Anthropic Messages API through `@anthropic-ai/sdk`. Everything comes from config: the SDK's
@@ -63,10 +63,4 @@ export function anthropicProvider(s: ProviderSettings, fetchImpl: typeof fetch =
 }
 
 /** The SDK's error in neutral terms (types.ts); anything else unchanged. */
-function failure(err: unknown): unknown {
-  if (err instanceof Anthropic.APIConnectionTimeoutError) return new ProviderFailure("timeout", err.message);
-  if (err instanceof Anthropic.APIConnectionError) return new ProviderFailure("connection", err.message);
-  if (err instanceof Anthropic.APIUserAbortError) return new ProviderFailure("aborted", err.message);
-  if (err instanceof Anthropic.APIError && typeof err.status === "number") return new ProviderFailure("http", err.message, err.status, err.headers);
-  return err;
-}
+const failure = (err: unknown): unknown => sdkFailure(Anthropic, err);

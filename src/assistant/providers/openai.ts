@@ -1,7 +1,7 @@
 import OpenAI from "openai";
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { MAX_RETRY_WAIT_MS, providerFetch } from "./fetch.js";
-import { estimateTokens, ProviderFailure, type ModelReply, type ModelRequest, type Provider, type ProviderSettings, type StreamEvent } from "./types.js";
+import { estimateTokens, sdkFailure, type ModelReply, type ModelRequest, type Provider, type ProviderSettings, type StreamEvent } from "./types.js";
 
 /**
  * The OpenAI chat.completions API through the `openai` SDK: OpenAI itself, or with a base URL any
@@ -66,10 +66,4 @@ export function openaiProvider(s: ProviderSettings, fetchImpl: typeof fetch = fe
 }
 
 /** The SDK's error in neutral terms (types.ts); anything else unchanged. */
-function failure(err: unknown): unknown {
-  if (err instanceof OpenAI.APIConnectionTimeoutError) return new ProviderFailure("timeout", err.message);
-  if (err instanceof OpenAI.APIConnectionError) return new ProviderFailure("connection", err.message);
-  if (err instanceof OpenAI.APIUserAbortError) return new ProviderFailure("aborted", err.message);
-  if (err instanceof OpenAI.APIError && typeof err.status === "number") return new ProviderFailure("http", err.message, err.status, err.headers);
-  return err;
-}
+const failure = (err: unknown): unknown => sdkFailure(OpenAI, err);

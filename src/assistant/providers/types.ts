@@ -67,3 +67,22 @@ export class ProviderFailure extends Error {
     this.name = "ProviderFailure";
   }
 }
+
+/** The error classes both SDKs export (the same names and shapes). */
+type ErrorClass<T = object> = abstract new (...args: never[]) => T;
+export interface SdkErrors {
+  APIConnectionTimeoutError: ErrorClass;
+  APIConnectionError: ErrorClass;
+  APIUserAbortError: ErrorClass;
+  APIError: ErrorClass<{ status?: unknown; headers?: unknown }>;
+}
+
+/** An SDK's error in neutral terms; anything else unchanged. */
+export function sdkFailure(sdk: SdkErrors, err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  if (err instanceof sdk.APIConnectionTimeoutError) return new ProviderFailure("timeout", err.message);
+  if (err instanceof sdk.APIConnectionError) return new ProviderFailure("connection", err.message);
+  if (err instanceof sdk.APIUserAbortError) return new ProviderFailure("aborted", err.message);
+  if (err instanceof sdk.APIError && typeof err.status === "number") return new ProviderFailure("http", err.message, err.status, err.headers as Headers | undefined);
+  return err;
+}
