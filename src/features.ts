@@ -111,37 +111,37 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
   const a = config.auth;
   const store = new AuthStore(db);
   const hour = { windowMs: 3_600_000 };
-  const mail = new AccountMail(
+  const mail = new AccountMail({
     outbox,
     store,
     runtime,
-    { perAccount: { max: config.email.maxPerAccountPerHour, ...hour }, perAddress: { max: config.email.maxPerAddressPerHour, ...hour } },
+    rules: { perAccount: { max: config.email.maxPerAccountPerHour, ...hour }, perAddress: { max: config.email.maxPerAddressPerHour, ...hour } },
     logger,
     secret,
-  );
+  });
   const hasher = new PasswordHasher(a.bcryptCost);
   const realtimeStore = new RealtimeStore(db);
   const hub = new RealtimeHub(realtimeStore, runtime, logger, deps.metrics, {
     pollMs: config.realtime.pollMs,
     maxPerUser: config.realtime.maxSubscriptionsPerUser,
   });
-  const accounts = new Accounts(
+  const accounts = new Accounts({
     store,
     hasher,
-    new AccessTokens({ secret, previousSecret: a.jwtPreviousSecret, issuer: a.jwtIssuer, audience: a.jwtAudience, ttlMs: a.accessTokenTtlMs }, runtime),
-    new RefreshTokens([secret, a.jwtPreviousSecret], runtime),
-    new Sealer(secret, "refresh-grace", runtime),
+    tokens: new AccessTokens({ secret, previousSecret: a.jwtPreviousSecret, issuer: a.jwtIssuer, audience: a.jwtAudience, ttlMs: a.accessTokenTtlMs }, runtime),
+    refreshTokens: new RefreshTokens([secret, a.jwtPreviousSecret], runtime),
+    graceSealer: new Sealer(secret, "refresh-grace", runtime),
     mail,
     runtime,
-    { publicUrl, refreshTokenTtlMs: a.refreshTokenTtlMs, refreshGraceMs: a.refreshGraceMs, sessionCacheMs: a.sessionCacheMs },
     logger,
-    {
+    config: { publicUrl, refreshTokenTtlMs: a.refreshTokenTtlMs, refreshGraceMs: a.refreshGraceMs, sessionCacheMs: a.sessionCacheMs },
+    hooks: {
       onLogin: (result) => deps.metrics.logins.inc({ result }),
       onSessionsRevoked: (userId, ids) => {
         hub.publishQuietly(userId, ...ids.map((sessionId) => ({ case: "sessionRevoked" as const, sessionId })));
       },
     },
-  );
+  });
   const gate = new SubscribeGate(hub, () => deps.metrics.limitHits.inc({ limit: SUBSCRIPTION_LIMIT }), writeStreamError);
   const syncStore = new SyncStore(db);
   const sync = new Sync(syncStore, runtime, config.sync, {
