@@ -76,7 +76,7 @@ export class EmailFlows {
     const now = runtime.now();
     const token = newOpaqueToken(runtime);
     await mail.reserveOrRefuse(user.id, [user.email]);
-    await store.addEmailToken(hashToken(token), user.id, "verify_email", user.email, now + VERIFY_TOKEN_TTL_MS, now);
+    await store.addEmailToken({ hash: hashToken(token), userId: user.id, purpose: "verify_email", email: user.email, expiresAt: now + VERIFY_TOKEN_TTL_MS }, now);
     mail.enqueueReserved(verificationEmail(user.email, this.link("verify-email", token)));
     return true;
   }
@@ -97,7 +97,7 @@ export class EmailFlows {
     const event = securityEvent(runtime, { userId: user.id, type: "password_reset_requested", info });
     const { wait } = await mail.reserveAlong(user.id, [user.email], {
       hits: [{ bucket: `reset:email:${user.id}`, ...rateLimits.resetPerEmail }],
-      statements: store.emailTokenStmts(hashToken(token), user.id, "reset_password", user.email, now + RESET_TOKEN_TTL_MS, now, event),
+      statements: store.emailTokenStmts({ hash: hashToken(token), userId: user.id, purpose: "reset_password", email: user.email, expiresAt: now + RESET_TOKEN_TTL_MS }, now, event),
     });
     // Over a limit: the token stays unsent (it expires unused); the answer is OK either way.
     if (wait > 0) return;

@@ -76,7 +76,7 @@ export class Sessions {
     const oldHash = hashToken(refreshToken);
     const next = this.d.refreshTokens.issue(sessionId);
     const expiresAt = now + this.d.refreshTokenTtlMs;
-    const rotated = await store.rotateRefresh(sessionId, oldHash, hashToken(next), this.d.graceSealer.seal(next), now, expiresAt, info.ip);
+    const rotated = await store.rotateRefresh(sessionId, oldHash, { hash: hashToken(next), graceSealed: this.d.graceSealer.seal(next), expiresAt }, now, info.ip);
     if (rotated) return this.pair({ userId: rotated.userId, sessionId, refreshToken: next, refreshExpiresAt: expiresAt });
 
     const prev = await store.sessionByPreviousRefresh(oldHash);

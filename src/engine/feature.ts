@@ -85,26 +85,31 @@ export function engineFeature(deps: EngineFeatureDeps): EngineFeature {
     budget,
   });
   const connectionStore = new ConnectionStore(deps.db);
-  const connections = new Connections(
-    connectionStore,
-    new SecretBox(engineKey(e, logger)),
+  const connections = new Connections({
+    store: connectionStore,
+    box: new SecretBox(engineKey(e, logger)),
     runtime,
-    { allowPrivateHosts: e.allowPrivateHosts, allowlist: e.hostAllowlist, sqliteDir: e.sqliteDir, connectTimeoutMs: e.connectTimeoutMs, maxPerUser: e.maxConnectionsPerUser },
+    settings: { allowPrivateHosts: e.allowPrivateHosts, allowlist: e.hostAllowlist, sqliteDir: e.sqliteDir, connectTimeoutMs: e.connectTimeoutMs, maxPerUser: e.maxConnectionsPerUser },
     pools,
-    deps.onProfileMoved,
-  );
+    onMove: deps.onProfileMoved,
+  });
   const runningStore = new RunningQueryStore(deps.db);
   // The relay stops a query of this instance when another instance was asked to cancel it.
-  const relay = new CancelRelay(runningStore, runtime.newId(), config.realtime.pollMs, () => runtime.now(), logger, (userId, queryId) =>
-    queries.stopLocal(userId, queryId),
-  );
-  const queries = new Queries(
+  const relay = new CancelRelay({
+    store: runningStore,
+    instance: runtime.newId(),
+    pollMs: config.realtime.pollMs,
+    now: () => runtime.now(),
+    logger,
+    stop: (userId, queryId) => queries.stopLocal(userId, queryId),
+  });
+  const queries = new Queries({
     connections,
-    e,
-    deps.sync,
+    settings: e,
+    sync: deps.sync,
     runtime,
     logger,
-    {
+    hooks: {
       statement: (engine, result, rows) => {
         metrics.engineStatements.inc({ engine, result });
         if (rows > 0) metrics.engineRows.inc({ engine }, rows);
@@ -114,7 +119,7 @@ export function engineFeature(deps: EngineFeatureDeps): EngineFeature {
     },
     relay,
     budget,
-  );
+  });
   const catalog = new Catalog(connections, engines.introspectors);
   return {
     services: [

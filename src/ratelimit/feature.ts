@@ -37,7 +37,7 @@ export function rateLimitFeature(deps: RateLimitFeatureDeps): RateLimitFeature {
     maxKeys: rl.maxKeys,
     now: () => runtime.now(),
     grant: async (bucket, windowStart, want, limit, now) => {
-      const granted = await store.grant(bucket, windowStart, want, limit, now, userOfBucket(bucket));
+      const granted = await store.grant(bucket, windowStart, { want, limit }, now, userOfBucket(bucket));
       metrics.rateLimitRequests.inc({ result: granted < want ? "short" : "granted" });
       return granted;
     },
