@@ -17,18 +17,21 @@ export interface MailRules {
  * can turn the product's sender against an inbox, and no inbox gets more than its share whoever
  * asks. Recipient buckets hold a keyed hash of the address, never the address.
  */
+export interface AccountMailDeps {
+  outbox: Outbox;
+  store: AuthStore;
+  runtime: Runtime;
+  rules: MailRules;
+  logger: Logger;
+  /** The key of the recipient buckets' hashes is derived from it. */
+  secret: string;
+}
+
 export class AccountMail {
   private readonly key: Buffer;
 
-  constructor(
-    private readonly outbox: Outbox,
-    private readonly store: AuthStore,
-    private readonly runtime: Runtime,
-    private readonly rules: MailRules,
-    private readonly logger: Logger,
-    secret: string,
-  ) {
-    this.key = Buffer.from(hkdfSync("sha256", Buffer.from(secret, "utf8"), Buffer.alloc(0), "sqlstudio:mail-address", 32));
+  constructor(private readonly d: AccountMailDeps) {
+    this.key = Buffer.from(hkdfSync("sha256", Buffer.from(d.secret, "utf8"), Buffer.alloc(0), "sqlstudio:mail-address", 32));
   }
 
   /** The rate-limit buckets that name an account or an address (DeleteAccount removes them). */
@@ -58,15 +61,15 @@ export class AccountMail {
     to: string[],
     along: { hits: { bucket: string; max: number; windowMs: number }[]; statements: InStatement[] },
   ): Promise<{ wait: number }> {
-    const now = this.runtime.now();
+    const now = this.d.runtime.now();
     const start = (rule: { windowMs: number }) => now - (now % rule.windowMs);
     const wait = (rule: { windowMs: number }) => rule.windowMs - (now % rule.windowMs);
     const rules = [
-      ...(userId === undefined ? [] : [{ bucket: `mail:user:${userId}`, by: to.length, ...this.rules.perAccount }]),
-      ...to.map((a) => ({ bucket: this.addressBucket(a), by: 1, ...this.rules.perAddress })),
+      ...(userId === undefined ? [] : [{ bucket: `mail:user:${userId}`, by: to.length, ...this.d.rules.perAccount }]),
+      ...to.map((a) => ({ bucket: this.addressBucket(a), by: 1, ...this.d.rules.perAddress })),
       ...along.hits.map((h) => ({ ...h, by: 1 })),
     ];
-    const counts = await this.store.hitMany(
+    const counts = await this.d.store.hitMany(
       rules.map((r) => ({ bucket: r.bucket, windowStart: start(r), by: r.by })),
       now,
       along.statements,
@@ -83,17 +86,17 @@ export class AccountMail {
 
   /** Sends an email already counted by reserve / reserveOrRefuse. */
   enqueueReserved(email: Email): void {
-    this.outbox.enqueue(email);
+    this.d.outbox.enqueue(email);
   }
 
   /** Sends when within the limits, else drops it (a notice whose action already happened); true when sent. */
   async sendOrSkip(userId: string, email: Email): Promise<boolean> {
     const wait = await this.reserve(userId, [email.to]);
     if (wait > 0) {
-      this.logger.warn({ kind: email.kind, userId }, "email not sent: the account's or the address's email limit is reached");
+      this.d.logger.warn({ kind: email.kind, userId }, "email not sent: the account's or the address's email limit is reached");
       return false;
     }
-    this.outbox.enqueue(email);
+    this.d.outbox.enqueue(email);
     return true;
   }
 }

@@ -24,7 +24,8 @@ export type EventType =
   | "profile_updated"
   | "email_change_requested"
   | "email_changed"
-  | "account_secured";
+  | "account_secured"
+  | "connection_moved";
 
 export function securityEvent(
   runtime: Runtime,

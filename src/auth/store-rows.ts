@@ -49,6 +49,15 @@ export interface SecurityEventRow {
 
 export type EmailTokenPurpose = "verify_email" | "reset_password" | "secure_account";
 
+/** An emailed token to store: only its hash, whose it is, what for, the address it went to. */
+export interface EmailToken {
+  hash: string;
+  userId: string;
+  purpose: EmailTokenPurpose;
+  email: string;
+  expiresAt: number;
+}
+
 export const USER_COLS = "id, email, username, display_name, password_hash, role, email_verified, pending_email, password_changed_at, created_at";
 export const SESSION_COLS = "id, user_id, device_name, user_agent, ip_address, expires_at, revoked_at, last_seen_at, created_at";
 

@@ -1,11 +1,11 @@
 import type { InStatement } from "@libsql/client";
 import { inWriteTransaction, type Db } from "../db/client.js";
 import { AbuseStore } from "./abuse-store.js";
-import { SESSION_COLS, session, USER_COLS, user, type EmailTokenPurpose, type SecurityEventRow, type SessionCheck, type SessionRow, type UserRow } from "./store-rows.js";
+import { SESSION_COLS, session, USER_COLS, user, type EmailToken, type EmailTokenPurpose, type SecurityEventRow, type SessionCheck, type SessionRow, type UserRow } from "./store-rows.js";
 
 /** The only code with SQL for the auth tables (migrations/0002_auth.sql). */
 
-export type { EmailTokenPurpose, SecurityEventRow, SessionCheck, SessionRow, UserRow } from "./store-rows.js";
+export type { EmailToken, EmailTokenPurpose, SecurityEventRow, SessionCheck, SessionRow, UserRow } from "./store-rows.js";
 export { uniqueViolation } from "./store-rows.js";
 
 export class AuthStore extends AbuseStore {
@@ -28,7 +28,7 @@ export class AuthStore extends AbuseStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           args: [u.id, u.email, u.username, u.username.toLowerCase(), u.displayName, u.passwordHash, u.now, u.now, u.now],
         },
-        this.insertTokenStmt(token.hash, u.id, "verify_email", u.email, token.expiresAt, u.now),
+        this.insertTokenStmt({ hash: token.hash, userId: u.id, purpose: "verify_email", email: u.email, expiresAt: token.expiresAt }, u.now),
         this.insertEventStmt(event),
       ],
       "write",
@@ -91,8 +91,8 @@ export class AuthStore extends AbuseStore {
           args: [now, now, userId, current],
         },
         { sql: "UPDATE users SET pending_email = ?, updated_at = ? WHERE id = ?", args: [next, now, userId] },
-        this.insertTokenStmt(verify.hash, userId, "verify_email", next, verify.expiresAt, now),
-        this.insertTokenStmt(secure.hash, userId, "secure_account", current, secure.expiresAt, now),
+        this.insertTokenStmt({ hash: verify.hash, userId, purpose: "verify_email", email: next, expiresAt: verify.expiresAt }, now),
+        this.insertTokenStmt({ hash: secure.hash, userId, purpose: "secure_account", email: current, expiresAt: secure.expiresAt }, now),
       );
     }
     for (const e of events) stmts.push(this.insertEventStmt(e));
@@ -163,15 +163,15 @@ export class AuthStore extends AbuseStore {
 
   // ── email tokens ─────────────────────────────────────────────────────────
 
-  private insertTokenStmt(hash: string, userId: string, purpose: EmailTokenPurpose, email: string, expiresAt: number, now: number): InStatement {
+  private insertTokenStmt(t: EmailToken, now: number): InStatement {
     return {
       sql: "INSERT INTO email_tokens (token_hash, user_id, purpose, email, expires_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      args: [hash, userId, purpose, email, expiresAt, now, now],
+      args: [t.hash, t.userId, t.purpose, t.email, t.expiresAt, now, now],
     };
   }
 
-  async addEmailToken(hash: string, userId: string, purpose: EmailTokenPurpose, email: string, expiresAt: number, now: number, event?: SecurityEventRow): Promise<void> {
-    const stmts = [this.insertTokenStmt(hash, userId, purpose, email, expiresAt, now)];
+  async addEmailToken(t: EmailToken, now: number, event?: SecurityEventRow): Promise<void> {
+    const stmts = [this.insertTokenStmt(t, now)];
     if (event) stmts.push(this.insertEventStmt(event));
     await this.db.batch(stmts, "write");
   }
@@ -301,7 +301,14 @@ export class AuthStore extends AbuseStore {
    * concurrent rotations with the same token exactly one matches. The new token is kept
    * encrypted (`graceSealed`) only so that a retry within the grace window can get it back.
    */
-  async rotateRefresh(sessionId: string, oldHash: string, newHash: string, graceSealed: string, now: number, expiresAt: number, ip: string): Promise<{ sessionId: string; userId: string } | undefined> {
+  async rotateRefresh(
+    sessionId: string,
+    oldHash: string,
+    next: { hash: string; graceSealed: string; expiresAt: number },
+    now: number,
+    ip: string,
+  ): Promise<{ sessionId: string; userId: string } | undefined> {
+    const { hash: newHash, graceSealed, expiresAt } = next;
     const rs = await this.db.execute({
       sql: `UPDATE sessions SET previous_hash = refresh_hash, refresh_hash = ?, grace_sealed = ?, rotated_at = ?,
               last_seen_at = ?, expires_at = ?, ip_address = CASE WHEN ? = '' THEN ip_address ELSE ? END, updated_at = ?
@@ -372,8 +379,8 @@ export class AuthStore extends AbuseStore {
   }
 
   /** The statements that store an emailed token (and its event) in someone else's batch. */
-  emailTokenStmts(hash: string, userId: string, purpose: EmailTokenPurpose, email: string, expiresAt: number, now: number, event?: SecurityEventRow): InStatement[] {
-    return [this.insertTokenStmt(hash, userId, purpose, email, expiresAt, now), ...(event ? [this.insertEventStmt(event)] : [])];
+  emailTokenStmts(t: EmailToken, now: number, event?: SecurityEventRow): InStatement[] {
+    return [this.insertTokenStmt(t, now), ...(event ? [this.insertEventStmt(event)] : [])];
   }
 
   // ── security events (insertEventStmt: abuse-store.ts) ───────────────────

@@ -7,20 +7,32 @@ import type { RunningQueryStore } from "./store.js";
  * running instance, which polls for marks while it has queries running, stops the query.
  * Recording is not awaited by the query (a cancel that arrives before it lands is NotFound).
  */
+export interface CancelRelayDeps {
+  store: RunningQueryStore;
+  /** This instance's id (its rows in running_queries). */
+  instance: string;
+  pollMs: number;
+  now: () => number;
+  logger: Logger;
+  /** Stops a query of this instance, if it still runs. */
+  stop: (userId: string, queryId: string) => void;
+}
+
 export class CancelRelay {
   private running = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly writes = new Set<Promise<void>>();
 
-  constructor(
-    private readonly store: RunningQueryStore,
-    private readonly instance: string,
-    private readonly pollMs: number,
-    private readonly now: () => number,
-    private readonly logger: Logger,
-    /** Stops a query of this instance, if it still runs. */
-    private readonly stop: (userId: string, queryId: string) => void,
-  ) {}
+  private readonly store: RunningQueryStore;
+  private readonly instance: string;
+  private readonly pollMs: number;
+  private readonly now: () => number;
+  private readonly logger: Logger;
+  private readonly stop: CancelRelayDeps["stop"];
+
+  constructor(d: CancelRelayDeps) {
+    ({ store: this.store, instance: this.instance, pollMs: this.pollMs, now: this.now, logger: this.logger, stop: this.stop } = d);
+  }
 
   private track(p: Promise<void>) {
     const w = p.catch((err: unknown) => this.logger.warn({ err }, "running-query record not written"));

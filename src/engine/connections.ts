@@ -68,17 +68,30 @@ function stored(spec: Spec & { engine: EngineName }) {
 
 const where = (r: { engine: string; username: string; host: string; port: number }) => `${r.engine}://${r.username}@${r.host}:${r.port}`;
 
+export interface ConnectionsDeps {
+  store: ConnectionStore;
+  /** Seals stored passwords. */
+  box: SecretBox;
+  runtime: Runtime;
+  settings: EngineSettings;
+  pools: Pools;
+  /** Told when a profile moves (a security event). */
+  onMove?: (userId: string, move: ProfileMove, from: RequestInfo) => Promise<void>;
+}
+
 /** Connection profiles of users: the logic behind ConnectionService. Every query is scoped by user. */
 export class Connections {
-  constructor(
-    private readonly store: ConnectionStore,
-    private readonly box: SecretBox,
-    private readonly runtime: Runtime,
-    private readonly settings: EngineSettings,
-    private readonly pools: Pools,
-    /** Told when a profile moves (a security event). */
-    private readonly onMove: (userId: string, move: ProfileMove, from: RequestInfo) => Promise<void> = async () => undefined,
-  ) {}
+  private readonly store: ConnectionStore;
+  private readonly box: SecretBox;
+  private readonly runtime: Runtime;
+  private readonly settings: EngineSettings;
+  private readonly pools: Pools;
+  private readonly onMove: NonNullable<ConnectionsDeps["onMove"]>;
+
+  constructor(d: ConnectionsDeps) {
+    ({ store: this.store, box: this.box, runtime: this.runtime, settings: this.settings, pools: this.pools } = d);
+    this.onMove = d.onMove ?? (async () => undefined);
+  }
 
   private seal(userId: string, id: string, password: string): string | null {
     return password === "" ? null : this.box.seal(password, `${userId}:${id}`);

@@ -85,22 +85,37 @@ export function rowBytes(row: Cell[]): number {
   return n;
 }
 
+export interface QueriesDeps {
+  connections: Connections;
+  settings: QuerySettings;
+  /** Statements run are recorded in the user's synced history. */
+  sync: Sync;
+  runtime: Runtime;
+  logger: Logger;
+  hooks?: QueryHooks;
+  /** Tells other instances which queries run here, so their CancelQuery reaches them. */
+  relay?: Pick<CancelRelay, "started" | "ended" | "request">;
+  /** Streams per user (ENGINE_MAX_STREAMS_PER_USER). */
+  budget?: Pick<Budget, "stream">;
+}
+
 /** Runs SQL for users: statements in order, streamed with backpressure, cancellable in the database. */
 export class Queries {
   private readonly running = new Map<string, Running>();
 
-  constructor(
-    private readonly connections: Connections,
-    private readonly settings: QuerySettings,
-    private readonly sync: Sync,
-    private readonly runtime: Runtime,
-    private readonly logger: Logger,
-    private readonly hooks: QueryHooks = {},
-    /** Tells other instances which queries run here, so their CancelQuery reaches them. */
-    private readonly relay?: Pick<CancelRelay, "started" | "ended" | "request">,
-    /** Streams per user (ENGINE_MAX_STREAMS_PER_USER). */
-    private readonly budget?: Pick<Budget, "stream">,
-  ) {}
+  private readonly connections: Connections;
+  private readonly settings: QuerySettings;
+  private readonly sync: Sync;
+  private readonly runtime: Runtime;
+  private readonly logger: Logger;
+  private readonly hooks: QueryHooks;
+  private readonly relay?: QueriesDeps["relay"];
+  private readonly budget?: QueriesDeps["budget"];
+
+  constructor(d: QueriesDeps) {
+    ({ connections: this.connections, settings: this.settings, sync: this.sync, runtime: this.runtime, logger: this.logger, relay: this.relay, budget: this.budget } = d);
+    this.hooks = d.hooks ?? {};
+  }
 
   /** Stops a query running here (a cancel relayed from another instance). */
   stopLocal(userId: string, queryId: string): void {

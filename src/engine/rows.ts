@@ -123,7 +123,15 @@ const writeToken = (t: Token) => Buffer.from(JSON.stringify(t), "utf8").toString
  * SELECT for one page. Without a custom sort the page follows the primary key (keyset: the
  * database seeks to the last key); with a sort, or without a key, it goes by offset.
  */
-export function selectPage(d: Dialect, t: TableDescription, filters: FilterSpec[], sort: SortSpec[], pageSize: number, token: string) {
+/** One page asked for: filters, sort, size and the previous page's token ("" for the first). */
+export interface PageSpec {
+  filters: FilterSpec[];
+  sort: SortSpec[];
+  pageSize: number;
+  token: string;
+}
+
+export function selectPage(d: Dialect, t: TableDescription, { filters, sort, pageSize, token }: PageSpec) {
   const p = new Params(d);
   const conds = where(d, t, filters, p);
   sort.forEach((s, i) => checkColumn(t, s.column, `sort.${i}.column`));

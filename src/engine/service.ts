@@ -237,7 +237,7 @@ const sortOf = (ss: Sort[]): SortSpec[] => ss.map((s) => ({ column: s.column, de
 export function tableService(tables: Tables): ServiceImpl<typeof TableService> {
   return {
     async getRows(req, ctx) {
-      const out = await tables.getRows(userIdOf(ctx), ref(req.table), filtersOf(req.filters), sortOf(req.sort), req.pageSize, req.pageToken);
+      const out = await tables.getRows(userIdOf(ctx), ref(req.table), { filters: filtersOf(req.filters), sort: sortOf(req.sort), pageSize: req.pageSize, token: req.pageToken });
       return { columns: out.columns, rows: out.rows.map((values) => ({ values })), nextPageToken: out.next, primaryKey: out.primaryKey };
     },
     async insertRows(req, ctx) {
@@ -254,7 +254,12 @@ export function tableService(tables: Tables): ServiceImpl<typeof TableService> {
     },
     async *exportRows(req, ctx) {
       const format = req.format === ExportFormat.CSV ? "csv" : req.format === ExportFormat.NDJSON ? "ndjson" : undefined;
-      for await (const chunk of tables.export(userIdOf(ctx), ref(req.table), filtersOf(req.filters), sortOf(req.sort), format, Number(req.maxRows), ctx.signal, { csvNull: req.csvNull })) {
+      for await (const chunk of tables.export(
+        userIdOf(ctx),
+        ref(req.table),
+        { filters: filtersOf(req.filters), sort: sortOf(req.sort), format, maxRows: Number(req.maxRows), csvNull: req.csvNull },
+        ctx.signal,
+      )) {
         yield { chunk };
       }
     },

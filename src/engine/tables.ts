@@ -6,7 +6,7 @@ import type { Connections } from "./connections.js";
 import { STOP_GRACE_MS } from "./queries.js";
 import { DatabaseError, type Cell, type ColumnInfo, type Session } from "./driver.js";
 import type { TableDescription } from "./introspect/types.js";
-import { deleteRow, insertRow, selectAll, selectByKey, selectPage, updateRow, type Built, type FilterSpec, type SortSpec } from "./rows.js";
+import { deleteRow, insertRow, selectAll, selectByKey, selectPage, updateRow, type Built, type FilterSpec, type PageSpec, type SortSpec } from "./rows.js";
 import type { Dialect } from "./dialect.js";
 import type { ConnectionRow } from "./store.js";
 import { cellJson, cellText } from "./values.js";
@@ -25,6 +25,17 @@ function columnsOf(t: TableDescription): ColumnInfo[] {
   return t.columns.map((c) => ({ name: c.name, databaseType: c.databaseType, nullable: c.nullable }));
 }
 
+/** What ExportRows asks for: which rows, in which format, how many at most (0: all). */
+export interface ExportSpec {
+  filters: FilterSpec[];
+  sort: SortSpec[];
+  format: "csv" | "ndjson" | undefined;
+  maxRows: number;
+  /** CSV's text for NULL (else an empty field). */
+  csvNull?: string;
+  chunkBytes?: number;
+}
+
 /** Row browsing and editing (TableService): one transaction per edit call, by primary key. */
 export class Tables {
   constructor(
@@ -41,11 +52,11 @@ export class Tables {
     return withSession(this.connections, userId, row, async (s) => fn(s, await this.catalog.describeOn(s, row.engine, ref.schema, ref.table), row));
   }
 
-  async getRows(userId: string, ref: TableRefSpec, filters: FilterSpec[], sort: SortSpec[], pageSize: number, token: string) {
-    if (pageSize < 0) throw invalidArgument("page_size", "must not be negative");
-    const size = pageSize === 0 ? 100 : Math.min(pageSize, 5000);
+  async getRows(userId: string, ref: TableRefSpec, page: PageSpec) {
+    if (page.pageSize < 0) throw invalidArgument("page_size", "must not be negative");
+    const size = page.pageSize === 0 ? 100 : Math.min(page.pageSize, 5000);
     return this.on(userId, ref, async (s, t, conn) => {
-      const q = selectPage(this.connections.dialectOf(conn.engine), t, filters, sort, size, token);
+      const q = selectPage(this.connections.dialectOf(conn.engine), t, { ...page, pageSize: size });
       const r = await s.all(q.sql, q.params);
       return { columns: columnsOf(t), rows: r.rows.slice(0, size), next: q.next(r.rows), primaryKey: t.primaryKey };
     });
@@ -83,7 +94,8 @@ export class Tables {
   }
 
   /** Zero rows matched: the key is gone (NotFound) or the old values changed (Aborted). */
-  private async missed(s: Session, t: TableDescription, d: Dialect, key: [string, Cell][], field: string, checked: boolean): Promise<never> {
+  private async missed(s: Session, t: TableDescription, d: Dialect, key: [string, Cell][], at: { field: string; checked: boolean }): Promise<never> {
+    const { field, checked } = at;
     const q = selectByKey(d, t, key);
     const exists = (await s.all(q.sql, q.params)).rows.length > 0;
     if (exists && checked) throw fail(R.ROW_CHANGED, `${field}: the row no longer has the expected values`, { field: `${field}.expected` });
@@ -115,7 +127,7 @@ export class Tables {
       for (let i = 0; i < edits.length; i++) {
         const q = build(d, t, edits[i], `${field}.${i}`);
         const r = await s.all(q.sql, q.params);
-        if (r.affected === 0) await this.missed(s, t, d, q.key, `${field}.${i}`, Object.keys(edits[i].expected).length > 0);
+        if (r.affected === 0) await this.missed(s, t, d, q.key, { field: `${field}.${i}`, checked: Object.keys(edits[i].expected).length > 0 });
         total += r.affected;
       }
       return total;
@@ -126,16 +138,8 @@ export class Tables {
    * The rows as CSV or NDJSON, in chunks of about `chunkBytes`, read from a cursor as the client
    * reads. CSV writes NULL as `csvNull` (unquoted) when given, else as an empty field.
    */
-  async *export(
-    userId: string,
-    ref: TableRefSpec,
-    filters: FilterSpec[],
-    sort: SortSpec[],
-    format: "csv" | "ndjson" | undefined,
-    maxRows: number,
-    signal: AbortSignal,
-    opts: { csvNull?: string; chunkBytes?: number } = {},
-  ): AsyncGenerator<Uint8Array> {
+  async *export(userId: string, ref: TableRefSpec, spec: ExportSpec, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+    const { filters, sort, format, maxRows, ...opts } = spec;
     const chunkBytes = opts.chunkBytes ?? 64 * 1024;
     if (!format) throw invalidArgument("format", "is required");
     if (maxRows < 0) throw invalidArgument("max_rows", "must not be negative");

@@ -21,14 +21,17 @@ export class JobRunner {
   private readonly running = new Map<string, Promise<void>>();
   private stopped = false;
 
-  constructor(
-    private readonly jobs: Job[],
-    private readonly store: JobStore,
-    private readonly runtime: Runtime,
-    private readonly logger: Logger,
-    private readonly metrics: Metrics,
-    readonly holder: string,
-  ) {}
+  private readonly jobs: Job[];
+  private readonly store: JobStore;
+  private readonly runtime: Runtime;
+  private readonly logger: Logger;
+  private readonly metrics: Metrics;
+  /** This process's name in the lease rows. */
+  readonly holder: string;
+
+  constructor(d: { jobs: Job[]; store: JobStore; runtime: Runtime; logger: Logger; metrics: Metrics; holder: string }) {
+    ({ jobs: this.jobs, store: this.store, runtime: this.runtime, logger: this.logger, metrics: this.metrics, holder: this.holder } = d);
+  }
 
   start(): void {
     for (const job of this.jobs) {

@@ -8,7 +8,8 @@ export class RateLimitStore {
    * Grants up to `want` tokens of the bucket's window, at most what is left under `limit`, in one
    * atomic statement (every instance counts against the same row). Returns the tokens granted.
    */
-  async grant(bucket: string, windowStart: number, want: number, limit: number, now: number, userId: string | null): Promise<number> {
+  async grant(bucket: string, windowStart: number, ask: { want: number; limit: number }, now: number, userId: string | null): Promise<number> {
+    const { want, limit } = ask;
     const first = Math.min(want, limit);
     // SET expressions all read the row as it was before the update: last_grant and used agree.
     const rs = await this.db.execute({

@@ -4,7 +4,7 @@ import type { WebSocket } from "ws";
 import { ClientMessageSchema, ServerEventSchema, type ServerEvent } from "../../gen/sqlstudio/realtime/v1/realtime_pb.js";
 import { create } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
-import type { Accounts } from "../auth/accounts.js";
+import type { AuthContext } from "../common/caller.js";
 import { SUBSCRIPTION_LIMIT, type EndReason, type RealtimeHub } from "./hub.js";
 import { KeyedSlots, RateBucket } from "./limits.js";
 
@@ -30,6 +30,11 @@ export const StreamClose = {
 export const UNAUTHENTICATED_LIMIT = "WS_MAX_UNAUTHENTICATED_PER_ADDRESS";
 export const AUTH_RATE_LIMIT = "WS_AUTH_MESSAGES_PER_MINUTE";
 
+/** Checks the access token a socket's `authenticate` message carries (auth's sessions). */
+export interface Authenticator {
+  authenticate(authorization: string | null): Promise<AuthContext>;
+}
+
 export interface WsOptions {
   authTimeoutMs: number;
   /** The server clock (the injected Runtime's), for token expiry. */
@@ -53,7 +58,7 @@ export interface WsOptions {
  * token expires (4401) — unless the client sends `authenticate` again with a fresh token of the
  * same session, which extends the socket. Any other message closes it (4400).
  */
-export function realtimeSocketHandler(hub: RealtimeHub, accounts: Accounts, opts: WsOptions) {
+export function realtimeSocketHandler(hub: RealtimeHub, authenticator: Authenticator, opts: WsOptions) {
   // The hub hands every subscriber the same event object: encode it once per frame format.
   const json = new WeakMap<ServerEvent, string>();
   const bin = new WeakMap<ServerEvent, Uint8Array>();
@@ -125,7 +130,7 @@ export function realtimeSocketHandler(hub: RealtimeHub, accounts: Accounts, opts
       }
       const renewing = state === "open";
       if (!renewing) state = "authenticating";
-      accounts.authenticate(`Bearer ${token}`).then(
+      authenticator.authenticate(`Bearer ${token}`).then(
         (auth) => {
           if (state === "closed") return;
           const expiry = "access token expired: send authenticate with a fresh token, or reconnect";

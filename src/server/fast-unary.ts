@@ -288,10 +288,10 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
 
     let wire: Uint8Array;
     try {
-      wire = await grpcBody(proto, out, error, responseTrailer, compression.response, compressMinBytes);
+      wire = await grpcBody(proto, out, error, responseTrailer, { compression: compression.response, minBytes: compressMinBytes });
     } catch (e) {
       // Compressing failed: what the pipeline would answer, the error in the trailers and no message.
-      wire = await grpcBody(proto, EMPTY, ConnectError.from(e, Code.Internal), responseTrailer, compression.response, compressMinBytes).catch(() => EMPTY);
+      wire = await grpcBody(proto, EMPTY, ConnectError.from(e, Code.Internal), responseTrailer, { compression: compression.response, minBytes: compressMinBytes }).catch(() => EMPTY);
     }
     if (res.destroyed) return;
     // Headers first (no content-length: HTTP/1.1 answers chunked, as connect-node's do), then the body
@@ -434,9 +434,9 @@ async function grpcBody(
   out: Uint8Array,
   error: ConnectError | undefined,
   trailer: Headers,
-  compression: Compression | null,
-  compressMinBytes: number,
+  compress: { compression: Compression | null; minBytes: number },
 ): Promise<Uint8Array> {
+  const { compression, minBytes: compressMinBytes } = compress;
   if (error) grpc.setTrailerStatus(trailer, error);
   const parts: Uint8Array[] = [];
   if (!error) {

@@ -126,7 +126,7 @@ export async function startServer<F extends ServerFeatures>(config: Config, opts
   // JOB_INTERVAL_MS: every leased job at one interval instead of its own (per-instance jobs keep theirs).
   const every = config.jobs.intervalMs;
   const scheduled = every ? features.jobs.map((j) => (j.perInstance ? j : { ...j, intervalMs: every })) : features.jobs;
-  const jobs = new JobRunner(scheduled, new JobStore(db), runtime, logger, metrics, `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`);
+  const jobs = new JobRunner({ jobs: scheduled, store: new JobStore(db), runtime, logger, metrics, holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}` });
   if (opts.jobs !== false) jobs.start();
 
   let stopping: Promise<void> | undefined;

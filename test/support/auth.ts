@@ -251,18 +251,18 @@ export function directAccounts(db: Db, runtime: Runtime, cfg: Partial<AccountsCo
   const outbox = new Outbox({ send: async (e) => void sent.push(e) }, logger);
   const store = new AuthStore(db);
   const limit = { max: 1000, windowMs: 3_600_000 };
-  const mail = new AccountMail(outbox, store, runtime, { perAccount: limit, perAddress: limit }, logger, TEST_JWT_SECRET);
-  const accounts = new Accounts(
+  const mail = new AccountMail({ outbox, store, runtime, rules: { perAccount: limit, perAddress: limit }, logger, secret: TEST_JWT_SECRET });
+  const accounts = new Accounts({
     store,
-    new PasswordHasher(4),
-    new AccessTokens({ secret: TEST_JWT_SECRET, issuer: "sqlstudio", audience: "sqlstudio-api", ttlMs: 15 * 60_000 }, runtime),
-    new RefreshTokens([TEST_JWT_SECRET], runtime),
-    new Sealer(TEST_JWT_SECRET, "refresh-grace", runtime),
+    hasher: new PasswordHasher(4),
+    tokens: new AccessTokens({ secret: TEST_JWT_SECRET, issuer: "sqlstudio", audience: "sqlstudio-api", ttlMs: 15 * 60_000 }, runtime),
+    refreshTokens: new RefreshTokens([TEST_JWT_SECRET], runtime),
+    graceSealer: new Sealer(TEST_JWT_SECRET, "refresh-grace", runtime),
     mail,
     runtime,
-    { publicUrl: PUBLIC_URL, refreshTokenTtlMs: 30 * 24 * 3_600_000, refreshGraceMs: 30_000, sessionCacheMs: 0, ...cfg },
     logger,
-  );
+    config: { publicUrl: PUBLIC_URL, refreshTokenTtlMs: 30 * 24 * 3_600_000, refreshGraceMs: 30_000, sessionCacheMs: 0, ...cfg },
+  });
   return { accounts, store, sent, logs, logger, outbox };
 }
 

@@ -67,7 +67,7 @@ function countingJob(name: string, intervalMs = HOUR) {
 
 function runner(jobs: Job[], database: Db, clock = manualRuntime(), holder = "test", metrics = new Metrics()) {
   const { logger } = directAccounts(database, clock);
-  return new JobRunner(jobs, new JobStore(database), clock, logger, metrics, holder);
+  return new JobRunner({ jobs, store: new JobStore(database), runtime: clock, logger, metrics, holder });
 }
 
 async function runsOf(metrics: Metrics, job: string, result: string): Promise<number> {
@@ -219,7 +219,7 @@ describe("JobRunner", () => {
     };
     const clock = manualRuntime();
     const { logger, logs } = directAccounts(db, clock);
-    const r = new JobRunner([job], new JobStore(db), clock, logger, metrics, "flaky-holder");
+    const r = new JobRunner({ jobs: [job], store: new JobStore(db), runtime: clock, logger, metrics, holder: "flaky-holder" });
     await r.runOnce(job);
     await r.runOnce(job);
     expect(calls).toBe(2);
@@ -253,7 +253,7 @@ describe("auth cleanup jobs", () => {
     d = directAccounts(db, clock, { refreshTokenTtlMs: 30 * DAY, refreshGraceMs: 30_000 });
     logs = d.logs;
     jobs = authJobs(d.store, { refreshGraceMs: 30_000 });
-    jr = new JobRunner(jobs, new JobStore(db), clock, d.logger, metrics, "cleanup");
+    jr = new JobRunner({ jobs, store: new JobStore(db), runtime: clock, logger: d.logger, metrics, holder: "cleanup" });
 
     // U: registered (verification token), verified (token used), a reset requested (token, 1 h).
     const u = newUser("clean");

@@ -100,7 +100,7 @@ const lookups: [string, () => Promise<unknown>][] = [
   ["user by id", () => store.userById("x")],
   ["session by id (interceptor)", () => store.checkSession(sessionId, now)],
   ["session by id and user", () => store.sessionById(userId, sessionId)],
-  ["rotateRefresh WHERE refresh_hash", () => store.rotateRefresh(sessionId, h, "1".repeat(64), "sealed", now, now + 1000, "")],
+  ["rotateRefresh WHERE refresh_hash", () => store.rotateRefresh(sessionId, h, { hash: "1".repeat(64), graceSealed: "sealed", expiresAt: now + 1000 }, now, "")],
   ["sessionByPreviousRefresh", () => store.sessionByPreviousRefresh(h)],
   ["sessionOwner (reuse detection)", () => store.sessionOwner(sessionId)],
   ["login attempt: counts of the identifier and the address", () => store.countLoginAttempt("user:x", "10.0.0.1", now, { key: now - 1000, ip: now - 1000 }, () => ({ admit: false, why: "locked", retryAfterMs: 1 }))],

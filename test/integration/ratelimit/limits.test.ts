@@ -154,11 +154,11 @@ describe("the database side", () => {
   it("a grant is at most what is left under the limit, one atomic statement per chunk", async () => {
     const store = new RateLimitStore(server.db);
     const b = `test:${randomUUID()}`;
-    expect(await store.grant(b, 0, 5, 12, 1, null)).toBe(5);
-    expect(await store.grant(b, 0, 5, 12, 2, null)).toBe(5);
-    expect(await store.grant(b, 0, 5, 12, 3, null)).toBe(2);
-    expect(await store.grant(b, 0, 5, 12, 4, null)).toBe(0);
-    expect(await store.grant(b, WINDOW, 5, 12, 5, null)).toBe(5);
+    expect(await store.grant(b, 0, { want: 5, limit: 12 }, 1, null)).toBe(5);
+    expect(await store.grant(b, 0, { want: 5, limit: 12 }, 2, null)).toBe(5);
+    expect(await store.grant(b, 0, { want: 5, limit: 12 }, 3, null)).toBe(2);
+    expect(await store.grant(b, 0, { want: 5, limit: 12 }, 4, null)).toBe(0);
+    expect(await store.grant(b, WINDOW, { want: 5, limit: 12 }, 5, null)).toBe(5);
     const rs = await server.db.execute({ sql: "SELECT window_start, used FROM rpc_rate_limits WHERE bucket = ? ORDER BY window_start", args: [b] });
     expect(rs.rows.map((r) => [Number(r.window_start), Number(r.used)])).toEqual([
       [0, 12],
@@ -173,7 +173,7 @@ describe("the database side", () => {
     expect(job.name).toBe("ratelimit.windows");
     const b = `job:${randomUUID()}`;
     const now = 100 * WINDOW + 5_000;
-    for (const w of [97, 98, 99, 100]) await store.grant(b, w * WINDOW, 1, 10, now, null);
+    for (const w of [97, 98, 99, 100]) await store.grant(b, w * WINDOW, { want: 1, limit: 10 }, now, null);
     await job.run(now);
     const rs = await server.db.execute({ sql: "SELECT window_start FROM rpc_rate_limits WHERE bucket = ? ORDER BY window_start", args: [b] });
     expect(rs.rows.map((r) => Number(r.window_start) / WINDOW)).toEqual([99, 100]);

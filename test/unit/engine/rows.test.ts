@@ -43,7 +43,7 @@ function throwsArg(fn: () => unknown, field: string, reason?: string, code = Cod
 }
 
 const f = (column: string, operator: Operator | undefined, ...values: Cell[]): FilterSpec => ({ column, operator, values });
-const page = (t: TableDescription, filters: FilterSpec[] = [], sort: SortSpec[] = [], size = 100, token = "", d: Dialect = postgresDialect) => selectPage(d, t, filters, sort, size, token);
+const page = (t: TableDescription, filters: FilterSpec[] = [], sort: SortSpec[] = [], size = 100, token = "", d: Dialect = postgresDialect) => selectPage(d, t, { filters, sort, pageSize: size, token });
 /** The values of bound cells (a token's key comes back as protobuf messages). */
 const kinds = (cells: Cell[]) => cells.map((c) => c.kind);
 /** Rows of table T / C as the database would return them (cells in column order). */
