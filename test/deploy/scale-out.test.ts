@@ -18,7 +18,7 @@ import { Engine } from "../../gen/sqlstudio/database/v1/connection_pb.js";
 import { ChangeStatus, type Change } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
 import { ProxyClients, startCluster, verifiedAccount, type Account, type Cluster } from "../support/cluster.js";
 import { nginxUnavailable, ROUTE_HEADER } from "../support/nginx.js";
-import { StreamClient } from "../integration/realtime/helpers.js";
+import { StreamClient } from "../support/realtime.js";
 
 const unavailable = nginxUnavailable();
 if (unavailable) console.warn(`scale-out test skipped: ${unavailable}`);

@@ -21,7 +21,7 @@ import { RealtimeService } from "../../gen/sqlstudio/realtime/v1/realtime_pb.js"
 import { errorInfoOf, registerAndLogin, startAuthServer, type AuthTestServer } from "../support/auth.js";
 import { H2_EMPTY_SETTINGS, H2_PREFACE, rawConnect } from "../support/clients/raw.js";
 import { startTestServer, type TestServer } from "../support/server.js";
-import { newQuery, push, until } from "../integration/realtime/helpers.js";
+import { newQuery, push, until } from "../support/realtime.js";
 
 const MAX_STREAMS = 50;
 const MAX_HEADER_BYTES = 8 * 1024;

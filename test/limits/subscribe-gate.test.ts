@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RealtimeService, SubscribeRequestSchema, SubscribeResponseSchema } from "../../gen/sqlstudio/realtime/v1/realtime_pb.js";
 import { errorInfoOf, login, registerAndLogin, startAuthServer, type AuthTestServer } from "../support/auth.js";
 import { grpcFrame, h2Request } from "../support/clients/raw.js";
-import { until } from "../integration/realtime/helpers.js";
+import { until } from "../support/realtime.js";
 
 const PER_USER = 3;
 let server: AuthTestServer;

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { RealtimeService } from "../../gen/sqlstudio/realtime/v1/realtime_pb.js";
 import { errorInfoOf, freshIp, registerAndLogin, startAuthServer, type AuthTestServer } from "../support/auth.js";
-import { StreamClient, streamUrl, until } from "../integration/realtime/helpers.js";
+import { StreamClient, streamUrl, until } from "../support/realtime.js";
 
 const UNAUTH_PER_ADDRESS = 10;
 const PER_USER = 12;

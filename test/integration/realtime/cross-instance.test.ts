@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authEnv, call, login, registerAndLogin } from "../../support/auth.js";
 import { spawnServer, type ChildServer } from "../../support/server.js";
-import { newQuery, PROTO, push, sleep, StreamClient, streamUrl } from "./helpers.js";
+import { newQuery, PROTO, push, sleep, StreamClient, streamUrl } from "../../support/realtime.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sqlstudio-rt-two-"));
 // authEnv() carries the same JWT_SECRET for both; the session cache stays at its default (2 s).

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RealtimeService, type ServerEvent } from "../../../gen/sqlstudio/realtime/v1/realtime_pb.js";
 import { RealtimeStore } from "../../../src/realtime/store.js";
 import { registerAndLogin, startAuthServer, type AuthTestServer } from "../../support/auth.js";
-import { editQuery, newQuery, push, StreamClient, streamUrl, until } from "./helpers.js";
+import { editQuery, newQuery, push, StreamClient, streamUrl, until } from "../../support/realtime.js";
 
 let server: AuthTestServer;
 const sockets: StreamClient[] = [];

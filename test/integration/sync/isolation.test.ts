@@ -13,7 +13,7 @@ import { ChangeStatus, SyncService } from "../../../gen/sqlstudio/sync/v1/sync_p
 import { encodePageToken } from "../../../src/common/paging.js";
 import { registerAndLogin, startAuthServer } from "../../support/auth.js";
 import type { TestServer } from "../../support/server.js";
-import { bearer, connection, history, remove, savedQuery, SYNC_METHODS, syncCall, syncClient, uuid, type SyncClient } from "./helpers.js";
+import { bearer, connection, history, remove, savedQuery, SYNC_METHODS, syncCall, syncClient, uuid, type SyncClient } from "../../support/sync.js";
 
 const RECORD_LIMIT = 8;
 let server: TestServer;

@@ -24,7 +24,7 @@ import {
   syncTablesText,
   uuid,
   type SyncClient,
-} from "./helpers.js";
+} from "../../support/sync.js";
 
 const LIMITS = { changes: 50, bytes: 65_536, records: 30 };
 
