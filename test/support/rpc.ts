@@ -64,13 +64,26 @@ export interface RpcFailure {
 
 /** The reason of a catalog entry (R.X), or its name as a string. */
 type ReasonName = Reason | (string & {});
+/** What the ErrorInfo must say: its reason, or its reason and/or field. */
+export type Expected = ReasonName | { reason?: ReasonName; field?: string | RegExp };
 
 /**
  * Expects the call (a promise, or a function that starts it) to fail with `code` and, where given,
- * an ErrorInfo with this `reason` and this `field` (exact, or matching a RegExp). Answers the error
- * and its ErrorInfo for further checks.
+ * an ErrorInfo with this `reason` and this `field` (exact, or matching a RegExp); `{ reason, field }`
+ * says the same, and names a field without a reason. Answers the error and its ErrorInfo for
+ * further checks.
  */
-export async function expectRpcError(call: Promise<unknown> | (() => Promise<unknown>), code: Code, reason?: ReasonName, field?: string | RegExp): Promise<RpcFailure> {
+export async function expectRpcError(call: Promise<unknown> | (() => Promise<unknown>), code: Code, reason?: Expected, field?: string | RegExp): Promise<RpcFailure> {
+  return checkError(await failure(call, `expected ${Code[code]}, got success`), code, reason, field);
+}
+
+/** Expects the call to fail, whatever the code (the test then looks at the message). */
+export async function expectRpcFailure(call: Promise<unknown> | (() => Promise<unknown>)): Promise<RpcFailure> {
+  const error = await failure(call, "expected a failure, got success");
+  return { error, info: error.findDetails(ErrorInfoSchema)[0] };
+}
+
+async function failure(call: Promise<unknown> | (() => Promise<unknown>), what: string): Promise<ConnectError> {
   let caught: unknown;
   let threw = false;
   try {
@@ -79,12 +92,12 @@ export async function expectRpcError(call: Promise<unknown> | (() => Promise<unk
     caught = err;
     threw = true;
   }
-  expect(threw, `expected ${Code[code]}, got success`).toBe(true);
-  return checkError(ConnectError.from(caught), code, reason, field);
+  expect(threw, what).toBe(true);
+  return ConnectError.from(caught);
 }
 
 /** expectRpcError for code that throws synchronously (a validator, a decoder): it must throw a ConnectError. */
-export function expectRpcThrow(fn: () => unknown, code: Code, reason?: ReasonName, field?: string | RegExp): RpcFailure {
+export function expectRpcThrow(fn: () => unknown, code: Code, reason?: Expected, field?: string | RegExp): RpcFailure {
   let caught: unknown;
   try {
     fn();
@@ -95,7 +108,8 @@ export function expectRpcThrow(fn: () => unknown, code: Code, reason?: ReasonNam
   return checkError(caught as ConnectError, code, reason, field);
 }
 
-function checkError(error: ConnectError, code: Code, reason?: ReasonName, field?: string | RegExp): RpcFailure {
+function checkError(error: ConnectError, code: Code, expected?: Expected, fieldArg?: string | RegExp): RpcFailure {
+  const { reason, field } = typeof expected === "object" ? { field: fieldArg, ...expected } : { reason: expected, field: fieldArg };
   // The message in the comparison: a wrong code shows what the server said.
   expect(`${Code[error.code]}: ${error.rawMessage}`).toMatch(new RegExp(`^${Code[code]}:`));
   const info = error.findDetails(ErrorInfoSchema)[0];
