@@ -14,7 +14,6 @@ import {
 } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
 import type { Db } from "../../src/db/client.js";
 import { call, type JsonReply } from "./auth.js";
-import { bearer } from "./rpc.js";
 
 export const SYNC = "sqlstudio.sync.v1.SyncService";
 export const SYNC_METHODS = ["Push", "Pull", "ListConflicts", "ResolveConflict", "GetSyncStatus"] as const;
@@ -98,9 +97,6 @@ export function syncClient(base: { url: string }, token: string) {
   };
 }
 export type SyncClient = ReturnType<typeof syncClient>;
-
-/** A gRPC/Connect interceptor that sends the bearer token. */
-export { bearer };
 
 /** The sync rows of one user (or all users), for "nothing was stored" checks. */
 export async function syncRows(db: Db, userId?: string): Promise<{ records: number; mutations: number; conflicts: number; head: number }> {
