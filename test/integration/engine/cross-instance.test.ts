@@ -5,20 +5,17 @@
  * stream ends Canceled. Another user cancelling through B gets NotFound and changes nothing.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Code } from "@connectrpc/connect";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { authEnv, login, registerAndLogin } from "../../support/auth.js";
 import { startPostgres, type ServerInfo } from "../../support/databases.js";
 import { clientsFor, specFor, type EngineClients } from "../../support/engine.js";
-import { spawnServer, type ChildServer } from "../../support/server.js";
+import { spawnInstances, type ChildServer, type Instances } from "../../support/server.js";
 import { rpcCode } from "../../support/rpc.js";
 
-const dir = mkdtempSync(join(tmpdir(), "sqlstudio-engine-two-"));
 const env = authEnv();
+let instances: Instances;
 let a: ChildServer;
 let b: ChildServer;
 let db: ServerInfo;
@@ -28,14 +25,12 @@ beforeAll(async () => {
   db = await (await startPostgres()).createDatabase("cross_instance");
   admin = new pg.Client({ host: db.host, port: db.port, user: db.user, password: db.password, database: db.database });
   await admin.connect();
-  // One after the other: the first migrates the shared file, the second finds it current.
-  a = await spawnServer({ dir, env });
-  b = await spawnServer({ dir, env });
+  instances = await spawnInstances(2, env, "sqlstudio-engine-two-");
+  [a, b] = instances.servers;
 }, 60_000);
 afterAll(async () => {
   await admin?.end();
-  await Promise.all([a?.stop(), b?.stop()]);
-  rmSync(dir, { recursive: true, force: true });
+  await instances?.stop();
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
