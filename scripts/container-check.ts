@@ -34,7 +34,7 @@ import { ConnectionService, Engine } from "../gen/sqlstudio/database/v1/connecti
 import { QueryService } from "../gen/sqlstudio/database/v1/query_pb.js";
 import { ConfigError, loadConfig } from "../src/config/load.js";
 import { startResendStandIn, tokenFromEmail, type ResendStandIn } from "../test/support/resend.js";
-import { newQuery, push, StreamClient } from "../test/integration/realtime/helpers.js";
+import { newQuery, push, StreamClient } from "../test/support/realtime.js";
 
 const run = promisify(execFile);
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");

@@ -18,7 +18,7 @@ import { startResendStandIn, tokenFromEmail } from "../support/resend.js";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, spawnServer } from "../support/server.js";
-import { StreamClient } from "../integration/realtime/helpers.js";
+import { StreamClient } from "../support/realtime.js";
 
 const entry = join(ROOT, "dist/src/main.js");
 if (!existsSync(entry)) throw new Error(`${entry} missing: npm run build first`);

@@ -11,14 +11,15 @@
  */
 import { randomUUID } from "node:crypto";
 import { createClient as createDbClient } from "@libsql/client";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Engine } from "../../gen/sqlstudio/database/v1/connection_pb.js";
 import { ChangeStatus, type Change } from "../../gen/sqlstudio/sync/v1/sync_pb.js";
 import { ProxyClients, startCluster, verifiedAccount, type Account, type Cluster } from "../support/cluster.js";
 import { nginxUnavailable, ROUTE_HEADER } from "../support/nginx.js";
-import { StreamClient } from "../integration/realtime/helpers.js";
+import { StreamClient } from "../support/realtime.js";
+import { rpcCode } from "../support/rpc.js";
 
 const unavailable = nginxUnavailable();
 if (unavailable) console.warn(`scale-out test skipped: ${unavailable}`);
@@ -33,7 +34,6 @@ let c: ProxyClients;
 const figures: Record<string, string> = {};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const codeOf = (p: Promise<unknown>) => p.then(() => "ok" as const, (e: unknown) => ConnectError.from(e).code);
 const codeName = (code: Code | "ok") => (code === "ok" ? "ok" : Code[code]);
 const ms = (x: number) => `${Math.round(x)} ms`;
 /** Awaits `p`, failing with `what` after `limit` ms: a step that hangs names itself instead of timing the test out. */
@@ -147,7 +147,7 @@ describe.skipIf(!!unavailable)("three instances on one database behind nginx (HT
     const refusedAfter = await Promise.all(
       [1, 2, 3].map(async (i) => {
         for (;;) {
-          const code = await codeOf(c.auth.getCurrentUser({}, c.via(i, refreshed.accessToken).options));
+          const code = await rpcCode(c.auth.getCurrentUser({}, c.via(i, refreshed.accessToken).options));
           const after = performance.now() - revokedAt;
           if (code === Code.Unauthenticated) return after;
           expect(code).toBe("ok");
@@ -158,8 +158,8 @@ describe.skipIf(!!unavailable)("three instances on one database behind nginx (HT
     );
     expect(Math.max(...refusedAfter)).toBeLessThan(5_000);
     // The session's refresh token is dead too; the other session lives on, on every instance.
-    expect(await codeOf(c.auth.refreshToken({ refreshToken: refreshed.refreshToken }, c.via(1).options))).toBe(Code.Unauthenticated);
-    for (const i of [1, 2, 3]) expect(await codeOf(c.auth.getCurrentUser({}, c.via(i, admin.accessToken).options))).toBe("ok");
+    expect(await rpcCode(c.auth.refreshToken({ refreshToken: refreshed.refreshToken }, c.via(1).options))).toBe(Code.Unauthenticated);
+    for (const i of [1, 2, 3]) expect(await rpcCode(c.auth.getCurrentUser({}, c.via(i, admin.accessToken).options))).toBe("ok");
     figures["revoked token refused (instances 1, 2, 3)"] = refusedAfter.map(ms).join(", ");
     figures["register → verify → login → refresh → revoke journey"] = ms(revokedAt - t0);
   }, 60_000);
@@ -196,7 +196,7 @@ describe.skipIf(!!unavailable)("three instances on one database behind nginx (HT
       [
         [1, desk],
         [3, laptop],
-      ].map(([i, token]) => codeOf(c.sync.resolveConflict({ conflictId, resolution: { case: "keepClient", value: true } }, c.via(i as number, token as string).options))),
+      ].map(([i, token]) => rpcCode(c.sync.resolveConflict({ conflictId, resolution: { case: "keepClient", value: true } }, c.via(i as number, token as string).options))),
     );
     expect(resolutions).toEqual(["ok", "ok"]);
     const after = (await pullAll(desk, 2)).filter((r) => r.id === rec);
@@ -242,11 +242,10 @@ describe.skipIf(!!unavailable)("three instances on one database behind nginx (HT
     const first = await stream.next();
     expect(first.value?.event.case).toBe("started");
     expect(v.served).toBe(1);
-    const ended = (async () => {
-      for (;;) if ((await stream.next()).done) return "ok" as const;
-    })().then(
-      (x) => x,
-      (e: unknown) => ConnectError.from(e).code,
+    const ended = rpcCode(
+      (async () => {
+        for (;;) if ((await stream.next()).done) return;
+      })(),
     );
     await sleep(300);
     const t0 = performance.now();
@@ -295,11 +294,10 @@ describe.skipIf(!!unavailable)("three instances on one database behind nginx (HT
     const stream = c.queries.executeQuery({ connectionId: made.connection!.id, sql: ENDLESS, queryId: `q-${randomUUID()}` }, qv.options)[Symbol.asyncIterator]();
     expect((await within("query started", stream.next())).value?.event.case).toBe("started");
     expect(qv.served).toBe(2);
-    const streamEnd = (async () => {
-      for (;;) if ((await stream.next()).done) return "ok" as const;
-    })().then(
-      (x) => x,
-      (e: unknown) => ConnectError.from(e).code,
+    const streamEnd = rpcCode(
+      (async () => {
+        for (;;) if ((await stream.next()).done) return;
+      })(),
     );
 
     const PER_PUSH = 25;
@@ -310,7 +308,7 @@ describe.skipIf(!!unavailable)("three instances on one database behind nginx (HT
       for (let n = 0; !killedAt; n++) {
         const id = `w${w}n${n}`;
         const changes = Array.from({ length: PER_PUSH }, (_, k) => savedQuery(randomUUID(), 0n, `${id}-${k}`));
-        const code = await codeOf(c.sync.push({ deviceId: `dev${w}`, clientVersion: "test/1", changes }, c.via(2, token).options));
+        const code = await rpcCode(c.sync.push({ deviceId: `dev${w}`, clientVersion: "test/1", changes }, c.via(2, token).options));
         pushes.push({ id, code, settled: performance.now() });
         if (code === "ok") pushed++;
       }
@@ -348,7 +346,7 @@ describe.skipIf(!!unavailable)("three instances on one database behind nginx (HT
     expect(wsClose.code).not.toBe(1000);
     // A new call for instance 2 fails at once with Unavailable (the proxy cannot reach it).
     const t0 = performance.now();
-    expect(await within("call to the dead instance", codeOf(c.health.check({}, c.via(2).options)))).toBe(Code.Unavailable);
+    expect(await within("call to the dead instance", rpcCode(c.health.check({}, c.via(2).options)))).toBe(Code.Unavailable);
     const refusedIn = performance.now() - t0;
 
     // The other two serve on: unpinned calls all succeed, from instances 1 and 3.

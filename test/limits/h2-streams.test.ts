@@ -14,14 +14,14 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RealtimeService } from "../../gen/sqlstudio/realtime/v1/realtime_pb.js";
 import { errorInfoOf, registerAndLogin, startAuthServer, type AuthTestServer } from "../support/auth.js";
 import { H2_EMPTY_SETTINGS, H2_PREFACE, rawConnect } from "../support/clients/raw.js";
 import { startTestServer, type TestServer } from "../support/server.js";
-import { newQuery, push, until } from "../integration/realtime/helpers.js";
+import { newQuery, push, until } from "../support/realtime.js";
+import { clientFor } from "../support/rpc.js";
 
 const MAX_STREAMS = 50;
 const MAX_HEADER_BYTES = 8 * 1024;
@@ -319,7 +319,7 @@ describe("RealtimeService/Subscribe streams per user", () => {
 
   it("connect-node (gRPC over HTTP/2): the refusal is ResourceExhausted with ErrorInfo naming REALTIME_MAX_SUBSCRIPTIONS_PER_USER", async () => {
     const { session } = await registerAndLogin(server, "h2sub2");
-    const client = createClient(RealtimeService, createGrpcTransport({ baseUrl: server.url }));
+    const client = clientFor(RealtimeService, server, undefined, "grpc");
     const abort = new AbortController();
     const errors: ConnectError[] = [];
     const calls = Array.from({ length: PER_USER + 5 }, async () => {

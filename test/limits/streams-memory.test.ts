@@ -21,7 +21,7 @@ import { Worker } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AUTH, authEnv, registerAndLogin, type LoginReply } from "../support/auth.js";
 import { spawnServer, type ChildServer } from "../support/server.js";
-import { until } from "../integration/realtime/helpers.js";
+import { until } from "../support/realtime.js";
 
 const STREAMS = 2_000;
 const SOCKETS = 200;

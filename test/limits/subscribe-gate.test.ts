@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RealtimeService, SubscribeRequestSchema, SubscribeResponseSchema } from "../../gen/sqlstudio/realtime/v1/realtime_pb.js";
 import { errorInfoOf, login, registerAndLogin, startAuthServer, type AuthTestServer } from "../support/auth.js";
 import { grpcFrame, h2Request } from "../support/clients/raw.js";
-import { until } from "../integration/realtime/helpers.js";
+import { until } from "../support/realtime.js";
+import { expectRpcError } from "../support/rpc.js";
 
 const PER_USER = 3;
 let server: AuthTestServer;
@@ -136,14 +137,13 @@ describe("Subscribe refused before Connect's pipeline", () => {
     try {
       await until(() => server.features.hub.subscriptionsOf(userId) === PER_USER, 5_000, "the held subscriptions");
       const rpcBefore = await counter("rpc_requests_total", { method: "Subscribe", code: "resource_exhausted" });
-      const err = await (async () => {
-        for await (const _ of client.subscribe({}, { headers: { authorization: `Bearer ${other.accessToken}` } })) return undefined;
-      })().then(
-        () => undefined,
-        (e: unknown) => ConnectError.from(e),
+      await expectRpcError(
+        (async () => {
+          for await (const _ of client.subscribe({}, { headers: { authorization: `Bearer ${other.accessToken}` } })) return undefined;
+        })(),
+        Code.ResourceExhausted,
+        "TOO_MANY_SUBSCRIPTIONS",
       );
-      expect(err?.code).toBe(Code.ResourceExhausted);
-      expect(errorInfoOf(err)?.reason).toBe("TOO_MANY_SUBSCRIPTIONS");
       expect(await counter("rpc_requests_total", { method: "Subscribe", code: "resource_exhausted" })).toBe(rpcBefore + 1);
     } finally {
       abort.abort();

@@ -16,7 +16,7 @@ import type { Db } from "../../src/db/client.js";
 import { syncJobs } from "../../src/sync/jobs.js";
 import { SyncStore } from "../../src/sync/store.js";
 import { registerAndLogin, startAuthServer, type AuthTestServer } from "../support/auth.js";
-import { history, remove, savedQuery, syncClient, syncRows, uuid, type JsonChange, type SyncClient } from "../integration/sync/helpers.js";
+import { history, remove, savedQuery, syncClient, syncRows, uuid, type JsonChange, type SyncClient } from "../support/sync.js";
 
 const PER_RECORD = 5;
 const PER_USER = 8;

@@ -9,13 +9,13 @@
  *   WS_AUTH_MESSAGES_PER_MINUTE, and the server verified no more tokens than that;
  * - every refusal is counted in limit_hits_total{limit}.
  */
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { RealtimeService } from "../../gen/sqlstudio/realtime/v1/realtime_pb.js";
-import { errorInfoOf, freshIp, registerAndLogin, startAuthServer, type AuthTestServer } from "../support/auth.js";
-import { StreamClient, streamUrl, until } from "../integration/realtime/helpers.js";
+import { freshIp, registerAndLogin, startAuthServer, type AuthTestServer } from "../support/auth.js";
+import { StreamClient, streamUrl, until } from "../support/realtime.js";
+import { clientFor, expectRpcError } from "../support/rpc.js";
 
 const UNAUTH_PER_ADDRESS = 10;
 const PER_USER = 12;
@@ -105,12 +105,11 @@ describe("/v1/stream limits", () => {
     expect(await limitHits("REALTIME_MAX_SUBSCRIPTIONS_PER_USER")).toBe(hitsBefore + 300 - PER_USER);
 
     // A Subscribe stream of the same user is refused while the sockets hold the budget...
-    const client = createClient(RealtimeService, createGrpcTransport({ baseUrl: server.url }));
+    const client = clientFor(RealtimeService, server, undefined, "grpc");
     const headers = { authorization: `Bearer ${session.accessToken}` };
     const first = client.subscribe({}, { headers })[Symbol.asyncIterator]();
-    const err = await first.next().then(() => undefined, (e: unknown) => ConnectError.from(e));
-    expect(err?.code).toBe(Code.ResourceExhausted);
-    expect(errorInfoOf(err)?.metadata.limit).toBe("REALTIME_MAX_SUBSCRIPTIONS_PER_USER");
+    const { info } = await expectRpcError(first.next(), Code.ResourceExhausted);
+    expect(info?.metadata.limit).toBe("REALTIME_MAX_SUBSCRIPTIONS_PER_USER");
     // ...and accepted once a socket has closed.
     ready[0].close();
     await until(() => server.features.hub.subscriptionsOf(userId) < PER_USER, 5_000, "the closed socket to leave the hub");

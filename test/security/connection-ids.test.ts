@@ -4,10 +4,11 @@
  * has their own profile under the same id. Real server, real HTTP, two accounts.
  */
 import { randomUUID } from "node:crypto";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { errorInfoOf, type AuthTestServer } from "../support/auth.js";
+import type { AuthTestServer } from "../support/auth.js";
 import { engineUser, run, sqliteSpec, startEngineServer, type EngineUser } from "../support/engine.js";
+import { expectRpcError } from "../support/rpc.js";
 
 let server: AuthTestServer;
 let alice: EngineUser;
@@ -38,15 +39,7 @@ it("bob can create a profile with the id alice uses; each sees only their own", 
 it("the same user reusing an id still gets AlreadyExists CONNECTION_EXISTS", async () => {
   const id = randomUUID();
   await alice.connections.createConnection({ id, spec: sqliteSpec("c.db") });
-  let caught: unknown;
-  try {
-    await alice.connections.createConnection({ id, spec: sqliteSpec("d.db") });
-  } catch (err) {
-    caught = err;
-  }
-  const err = ConnectError.from(caught);
-  expect(err.code).toBe(Code.AlreadyExists);
-  expect(errorInfoOf(err)).toMatchObject({ reason: "CONNECTION_EXISTS", field: "id" });
+  await expectRpcError(alice.connections.createConnection({ id, spec: sqliteSpec("d.db") }), Code.AlreadyExists, "CONNECTION_EXISTS", "id");
 });
 
 it("migration 0008 keeps every stored profile and keys them by (user, id)", async () => {

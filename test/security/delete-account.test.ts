@@ -16,7 +16,7 @@ import { openDb, type Db } from "../../src/db/client.js";
 import { migrate } from "../../src/db/migrator.js";
 import { call, freshIp, login, ok, registerAndLogin, sleep, startAuthServer, type AuthTestServer, type LoginReply, type NewUser } from "../support/auth.js";
 import { startResendStandIn, type ResendStandIn } from "../support/resend.js";
-import { connection, history, savedQuery, syncCall, uuid } from "../integration/sync/helpers.js";
+import { connection, history, savedQuery, syncCall, uuid } from "../support/sync.js";
 import { clientsFor, run, sqliteSpec } from "../support/engine.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sqlstudio-erase-"));

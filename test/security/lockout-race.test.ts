@@ -5,28 +5,25 @@
  * password is judged, and forgiven on success: 30 concurrent wrong passwords spread over two
  * server processes on one database judge at most the limit (5), and the account is locked.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lockoutPolicy } from "../../src/auth/lockout.js";
 import { openDb, type Db } from "../../src/db/client.js";
 import { call, freshIp, newUser, register, TEST_JWT_SECRET, type JsonReply } from "../support/auth.js";
-import { spawnServer, type ChildServer } from "../support/server.js";
+import { spawnInstances, type ChildServer, type Instances } from "../support/server.js";
 
-const dir = mkdtempSync(join(tmpdir(), "sqlstudio-race-"));
 // bcrypt at cost 10 (tens of ms) keeps every attempt in flight at once, as a real attack over the network would.
 const env = { JWT_SECRET: TEST_JWT_SECRET, BCRYPT_COST: "10", TRUST_PROXY: "1" };
+let instances: Instances;
 let a: ChildServer;
 let b: ChildServer;
 
 beforeAll(async () => {
-  a = await spawnServer({ dir, env });
-  b = await spawnServer({ dir, env });
+  instances = await spawnInstances(2, env, "sqlstudio-race-");
+  [a, b] = instances.servers;
 }, 60_000);
 afterAll(async () => {
-  await Promise.all([a?.stop(), b?.stop()]);
-  rmSync(dir, { recursive: true, force: true });
+  await instances?.stop();
 });
 
 /**
@@ -34,7 +31,7 @@ afterAll(async () => {
  * (a third process holding the file open disturbs the servers' writes: they retry on SQLITE_BUSY).
  */
 async function failedLogins(userId: string): Promise<number> {
-  const db: Db = await openDb({ url: `file:${join(dir, "app.db")}` });
+  const db: Db = await openDb({ url: `file:${join(instances.dir, "app.db")}` });
   try {
     const rs = await db.execute({ sql: "SELECT COUNT(*) AS n FROM security_events WHERE user_id = ? AND type = 'login_failed'", args: [userId] });
     return Number(rs.rows[0].n);

@@ -8,11 +8,12 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { errorInfoOf, type AuthTestServer } from "../support/auth.js";
+import type { AuthTestServer } from "../support/auth.js";
 import { startMariadb, startPostgres } from "../support/databases.js";
 import { createConnection, engineUser, run, specFor, startEngineServer, type EngineUser } from "../support/engine.js";
+import { expectRpcError } from "../support/rpc.js";
 
 const postgres = await startPostgres();
 const mariadb = await startMariadb();
@@ -41,39 +42,26 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function refusedReadOnly(id: string, sql: string): Promise<void> {
-  let caught: unknown;
-  try {
-    await run(u, id, sql);
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `not refused: ${sql}`).toBeDefined();
-  const err = ConnectError.from(caught);
-  expect(err.code, err.rawMessage).toBe(Code.PermissionDenied);
-  expect(errorInfoOf(err)?.reason).toBe("READ_ONLY");
-}
-
 const count = async (id: string) => (await run(u, id, "SELECT count(*) FROM t"))[0].rows[0][0].kind.value;
 
 describe("MariaDB: a read-only profile stays read-only", () => {
   const note = mariadbMissing ? ` (skipped: ${mariadbMissing})` : "";
   it.skipIf(mariadbMissing)(`versioned comments the server skips cannot turn the session read-write${note}`, async () => {
-    await refusedReadOnly(ids.my.ro, "/*M!999999 SELECT */ SET SESSION TRANSACTION READ WRITE; /*M!999999 SELECT */ COMMIT; INSERT INTO t VALUES (2)");
-    await refusedReadOnly(ids.my.ro, "/*!99999 SELECT */ COMMIT");
-    await refusedReadOnly(ids.my.ro, "SET SESSION TRANSACTION READ WRITE; COMMIT; INSERT INTO t VALUES (3)");
+    await expectRpcError(run(u, ids.my.ro, "/*M!999999 SELECT */ SET SESSION TRANSACTION READ WRITE; /*M!999999 SELECT */ COMMIT; INSERT INTO t VALUES (2)"), Code.PermissionDenied, "READ_ONLY");
+    await expectRpcError(run(u, ids.my.ro, "/*!99999 SELECT */ COMMIT"), Code.PermissionDenied, "READ_ONLY");
+    await expectRpcError(run(u, ids.my.ro, "SET SESSION TRANSACTION READ WRITE; COMMIT; INSERT INTO t VALUES (3)"), Code.PermissionDenied, "READ_ONLY");
     expect(await count(ids.my.rw)).toBe(1n);
   });
 
   it.skipIf(mariadbMissing)(`SELECT … INTO with a versioned OUTFILE writes no file${note}`, async () => {
     const file = outFile("outfile");
-    await refusedReadOnly(ids.my.ro, `SELECT 1 INTO /*M!999999 x */ OUTFILE '${file}'`);
+    await expectRpcError(run(u, ids.my.ro, `SELECT 1 INTO /*M!999999 x */ OUTFILE '${file}'`), Code.PermissionDenied, "READ_ONLY");
     expect(existsSync(file)).toBe(false);
   });
 
   it.skipIf(mariadbMissing)(`the server enforces it first: a write in the read-only transaction fails in MariaDB${note}`, async () => {
-    await refusedReadOnly(ids.my.ro, "INSERT INTO t VALUES (4)");
-    await refusedReadOnly(ids.my.ro, "SELECT GET_LOCK('x', 0)");
+    await expectRpcError(run(u, ids.my.ro, "INSERT INTO t VALUES (4)"), Code.PermissionDenied, "READ_ONLY");
+    await expectRpcError(run(u, ids.my.ro, "SELECT GET_LOCK('x', 0)"), Code.PermissionDenied, "READ_ONLY");
     expect(await count(ids.my.rw)).toBe(1n);
   });
 });
@@ -81,8 +69,8 @@ describe("MariaDB: a read-only profile stays read-only", () => {
 describe("PostgreSQL: a read-only profile reaches no file, no other connection, no lock beyond it", () => {
   it("lo_export writes no file on the database host", async () => {
     const file = outFile("lo_export");
-    await refusedReadOnly(ids.pg.ro, `SELECT lo_export(lo_from_bytea(0, 'x'), '${file}')`);
-    await refusedReadOnly(ids.pg.ro, `SELECT "lo_export"(1, '${file}')`);
+    await expectRpcError(run(u, ids.pg.ro, `SELECT lo_export(lo_from_bytea(0, 'x'), '${file}')`), Code.PermissionDenied, "READ_ONLY");
+    await expectRpcError(run(u, ids.pg.ro, `SELECT "lo_export"(1, '${file}')`), Code.PermissionDenied, "READ_ONLY");
     expect(existsSync(file)).toBe(false);
   });
 
@@ -97,7 +85,7 @@ describe("PostgreSQL: a read-only profile reaches no file, no other connection, 
     "COPY t TO PROGRAM 'true'",
     "SELECT query_to_xml('select 1', true, false, '')",
   ])("%s is refused", async (sql) => {
-    await refusedReadOnly(ids.pg.ro, sql);
+    await expectRpcError(run(u, ids.pg.ro, sql), Code.PermissionDenied, "READ_ONLY");
   });
 
   it("after all that, no advisory lock is held and the table is unchanged", async () => {

@@ -6,12 +6,12 @@
  */
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ErrorInfoSchema } from "../../gen/sqlstudio/common/v1/error_pb.js";
 import { ALLOWED_FUNCTIONS, ALLOWED_MODULES, DENIED_TABLES } from "../../src/engine/drivers/sqlite-rules.js";
 import type { AuthTestServer } from "../support/auth.js";
 import { createConnection, engineUser, run, sqliteSpec, startEngineServer, type EngineUser } from "../support/engine.js";
+import { expectRpcError } from "../support/rpc.js";
 
 /** Denied functions and why (docs/security.md, "SQLite confinement"). */
 const DENIED_FUNCTIONS: Record<string, string> = {
@@ -75,15 +75,7 @@ describe("what a user's SQLite connection offers is the reviewed list", () => {
     // Called with a number of arguments it takes (a wrong count is another error).
     const narg = Number((await names(`SELECT max(narg) FROM pragma_function_list WHERE name = '${fn}'`))[0]);
     const args = Array.from({ length: Math.max(narg, narg < 0 ? 1 : 0) }, () => "'x'").join(", ");
-    let caught: unknown;
-    try {
-      await run(u, id, `SELECT ${fn}(${args})`);
-    } catch (err) {
-      caught = err;
-    }
-    const err = ConnectError.from(caught);
-    expect(err.code).toBe(Code.PermissionDenied);
-    expect(err.findDetails(ErrorInfoSchema)[0]).toMatchObject({ reason: "SQLITE_NOT_AUTHORIZED", field: "sql" });
+    await expectRpcError(run(u, id, `SELECT ${fn}(${args})`), Code.PermissionDenied, "SQLITE_NOT_AUTHORIZED", "sql");
   });
 
   it("allowed functions run, in any letter case", async () => {

@@ -2,21 +2,22 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createClient as createLibsql } from "@libsql/client";
-import { createClient, type Client } from "@connectrpc/connect";
+import type { Client } from "@connectrpc/connect";
 import mysql from "mysql2/promise";
 import pg from "pg";
 import { AssistantService } from "../../gen/sqlstudio/ai/v1/assistant_pb.js";
 import { startProviderStandIn, type ModelCall, type ProviderKind, type ProviderStandIn, type Reply } from "./ai-provider.js";
 import { type AuthTestServer } from "./auth.js";
 import type { ServerInfo } from "./databases.js";
-import { createConnection, engineUser, specFor, sqliteSpec, startEngineServer, transportFor, type EngineUser, type Protocol } from "./engine.js";
+import { createConnection, engineUser, specFor, sqliteSpec, startEngineServer, type EngineUser } from "./engine.js";
+import { clientFor, type Protocol } from "./rpc.js";
 
 export interface AssistantUser extends EngineUser {
   ai: Client<typeof AssistantService>;
 }
 
 export function assistantClient(url: string, token: string, protocol: Protocol = "connect"): Client<typeof AssistantService> {
-  return createClient(AssistantService, transportFor(url, token, protocol));
+  return clientFor(AssistantService, url, token, protocol);
 }
 
 export async function assistantUser(server: AuthTestServer, prefix = "ai", protocol: Protocol = "connect"): Promise<AssistantUser> {

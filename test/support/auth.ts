@@ -2,7 +2,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import { fromBinary } from "@bufbuild/protobuf";
-import { ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema, type ErrorInfo } from "../../gen/sqlstudio/common/v1/error_pb.js";
 import { Accounts, type AccountsConfig } from "../../src/auth/accounts.js";
 import { AccountMail } from "../../src/auth/mail.js";
@@ -17,6 +16,7 @@ import { createLogger, type Logger } from "../../src/observability/logger.js";
 import type { ServiceEntry } from "../../src/common/service.js";
 import type { RequestInfo } from "../../src/common/caller.js";
 import { startResendStandIn, tokenFromEmail, type ResendStandIn, type SentEmail } from "./resend.js";
+import { errorInfoOf } from "./rpc.js";
 import { startTestServer, type TestServer } from "./server.js";
 
 export const AUTH = "sqlstudio.auth.v1.AuthService";
@@ -101,9 +101,7 @@ export function errorInfoOfJson(body: Record<string, unknown>): ErrorInfo | unde
   return d ? fromBinary(ErrorInfoSchema, Buffer.from(d.value, "base64")) : undefined;
 }
 
-export function errorInfoOf(err: unknown): ErrorInfo | undefined {
-  return ConnectError.from(err).findDetails(ErrorInfoSchema)[0];
-}
+export { errorInfoOf };
 
 /**
  * A unary Connect call with JSON, exactly as a browser or curl would make it. `method` is an

@@ -1,6 +1,5 @@
 /** Helpers for the database engine tests: a server, a signed-in user, typed clients for the four services. */
-import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { ConnectionService, Engine, SslMode } from "../../gen/sqlstudio/database/v1/connection_pb.js";
 import { QueryService, type ExecuteQueryResponse } from "../../gen/sqlstudio/database/v1/query_pb.js";
 import { SchemaService } from "../../gen/sqlstudio/database/v1/schema_pb.js";
@@ -8,6 +7,7 @@ import { TableService } from "../../gen/sqlstudio/database/v1/table_pb.js";
 import type { Value } from "../../gen/sqlstudio/database/v1/values_pb.js";
 import { registerAndLogin, startAuthServer, type AuthTestServer } from "./auth.js";
 import type { ServerInfo } from "./databases.js";
+import { transportFor, type Protocol } from "./rpc.js";
 
 /** A ConnectionSpec as a plain object. */
 export interface SpecInit {
@@ -23,8 +23,7 @@ export interface SpecInit {
   readOnly?: boolean;
 }
 
-/** "connect" is Connect with JSON (connect-node's default); "connect-binary" Connect with protobuf. */
-export type Protocol = "connect" | "connect-binary" | "grpc" | "grpc-web";
+export type { Protocol };
 
 export interface EngineClients {
   /** The transport the clients share (for the helpers of src/client/query.ts). */
@@ -35,16 +34,7 @@ export interface EngineClients {
   tables: Client<typeof TableService>;
 }
 
-export function transportFor(url: string, token: string, protocol: Protocol = "connect"): Transport {
-  const auth: Interceptor = (next) => (req) => {
-    req.header.set("authorization", `Bearer ${token}`);
-    return next(req);
-  };
-  const common = { baseUrl: url, interceptors: [auth] };
-  if (protocol === "grpc") return createGrpcTransport({ ...common });
-  if (protocol === "grpc-web") return createGrpcWebTransport({ ...common, httpVersion: "1.1" });
-  return createConnectTransport({ ...common, httpVersion: "1.1", useBinaryFormat: protocol === "connect-binary" });
-}
+export { transportFor };
 
 export function clientsFor(url: string, token: string, protocol: Protocol = "connect"): EngineClients {
   const t = transportFor(url, token, protocol);

@@ -84,6 +84,34 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   };
 }
 
+export interface Instances {
+  /** The folder of their shared database file (`app.db`). */
+  dir: string;
+  servers: ChildServer[];
+  /** Stops every instance, then deletes the folder. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `count` instances (`src/main.ts` as children) on one database file in a new folder, as behind a load
+ * balancer. Started one after the other: the first migrates the file, the others find it current.
+ */
+export async function spawnInstances(count: number, env: Record<string, string>, prefix = "sqlstudio-instances-"): Promise<Instances> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const servers: ChildServer[] = [];
+  const stop = async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < count; i++) servers.push(await spawnServer({ dir, env }));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { dir, servers, stop };
+}
+
 export interface ChildServer {
   child: ChildProcess;
   ports: { api: number; ws: number; metrics: number };

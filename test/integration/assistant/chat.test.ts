@@ -2,12 +2,12 @@
 // goes away, the RPC deadline and the server's shutdown abort the provider request through the
 // SDK's AbortSignal: the stand-in sees its connection closed within 1 s. Shutdown ends the stream
 // with Unavailable.
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Role } from "../../../gen/sqlstudio/ai/v1/assistant_pb.js";
 import type { SeenRequest } from "../../support/ai-provider.js";
 import { assistantUser, createShop, startAssistantServer, type AssistantUser, type Shop } from "../../support/assistant.js";
-import { errorInfoOf } from "../../support/auth.js";
+import { expectRpcError, rpcCode } from "../../support/rpc.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ANSWER = "```sql\nSELECT o.id, c.full_name FROM orders o JOIN customers c ON c.id = o.customer_id\n```\nOrders with their customers.";
@@ -74,9 +74,7 @@ describe.each(["openai", "anthropic"] as const)("%s", (kind) => {
     expect(got.messages[1].usage?.outputTokens).toBeGreaterThan(0n);
 
     await u.ai.deleteConversation({ id: conversationId });
-    const gone = await u.ai.getConversation({ id: conversationId }).catch((e: unknown) => e);
-    expect(ConnectError.from(gone).code).toBe(Code.NotFound);
-    expect(errorInfoOf(gone)?.reason).toBe("CONVERSATION_NOT_FOUND");
+    await expectRpcError(u.ai.getConversation({ id: conversationId }), Code.NotFound, "CONVERSATION_NOT_FOUND");
   });
 
   it("a client that goes away mid-stream: the provider's connection is closed within 1 s; the question stays, no answer is stored", async () => {
@@ -85,15 +83,17 @@ describe.each(["openai", "anthropic"] as const)("%s", (kind) => {
     const abort = new AbortController();
     let conversationId = "";
     let abortedAt = 0;
-    const result = (async () => {
-      for await (const m of u.ai.chat({ connectionId: shop.connectionId, message: "tell me about orders" }, { signal: abort.signal })) {
-        if (m.event.case === "started") conversationId = m.event.value.conversationId;
-        if (m.event.case === "delta") {
-          abortedAt = performance.now();
-          abort.abort();
+    const result = rpcCode(
+      (async () => {
+        for await (const m of u.ai.chat({ connectionId: shop.connectionId, message: "tell me about orders" }, { signal: abort.signal })) {
+          if (m.event.case === "started") conversationId = m.event.value.conversationId;
+          if (m.event.case === "delta") {
+            abortedAt = performance.now();
+            abort.abort();
+          }
         }
-      }
-    })().catch((e: unknown) => ConnectError.from(e).code);
+      })(),
+    );
     expect(await result).toBe(Code.Canceled);
     const call = ctx.standIn.calls()[before];
     const at = await closed(call);
@@ -109,11 +109,10 @@ describe.each(["openai", "anthropic"] as const)("%s", (kind) => {
     ctx.standIn.setReply(() => ({ text: LONG, pieces: 50, hang: true }));
     const before = ctx.standIn.calls().length;
     const t0 = performance.now();
-    const code = await (async () => {
-      for await (const _ of u.ai.chat({ connectionId: shop.connectionId, message: "tell me about orders" }, { timeoutMs: 1_500 })) void _;
-    })().then(
-      () => "ok",
-      (e: unknown) => ConnectError.from(e).code,
+    const code = await rpcCode(
+      (async () => {
+        for await (const _ of u.ai.chat({ connectionId: shop.connectionId, message: "tell me about orders" }, { timeoutMs: 1_500 })) void _;
+      })(),
     );
     expect(code).toBe(Code.DeadlineExceeded);
     const at = await closed(ctx.standIn.calls()[before]);
@@ -127,13 +126,12 @@ it("shutdown ends a Chat stream with Unavailable and closes the provider's conne
     const u = await assistantUser(ctx.server, "chatdown");
     const shop = await createShop("sqlite", ctx.server, u);
     let stopping: Promise<void> | undefined;
-    const code = await (async () => {
-      for await (const m of u.ai.chat({ connectionId: shop.connectionId, message: "tell me about orders" })) {
-        if (m.event.case === "delta") stopping ??= ctx.server.shutdown("test");
-      }
-    })().then(
-      () => "ok",
-      (e: unknown) => ConnectError.from(e).code,
+    const code = await rpcCode(
+      (async () => {
+        for await (const m of u.ai.chat({ connectionId: shop.connectionId, message: "tell me about orders" })) {
+          if (m.event.case === "delta") stopping ??= ctx.server.shutdown("test");
+        }
+      })(),
     );
     expect(code).toBe(Code.Unavailable);
     const call = ctx.standIn.calls()[0];

@@ -1,18 +1,15 @@
 // The per-user limits live in the shared app database: two server processes on one database file
 // count the same requests per minute and the same tokens per day.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startProviderStandIn, type ProviderStandIn } from "../../support/ai-provider.js";
 import { assistantClient, createShop, type Shop } from "../../support/assistant.js";
 import { authEnv, errorInfoOf, login, registerAndLogin } from "../../support/auth.js";
 import { clientsFor } from "../../support/engine.js";
-import { spawnServer, type ChildServer } from "../../support/server.js";
+import { spawnInstances, type ChildServer, type Instances } from "../../support/server.js";
 
-const dir = mkdtempSync(join(tmpdir(), "sqlstudio-ai-two-"));
 let standIn: ProviderStandIn;
+let instances: Instances;
 let a: ChildServer;
 let b: ChildServer;
 const shops: Shop[] = [];
@@ -20,15 +17,13 @@ const shops: Shop[] = [];
 beforeAll(async () => {
   standIn = await startProviderStandIn("openai", () => ({ text: "```sql\nSELECT 1\n```", usage: { input: 1, output: 1 } }));
   const env = authEnv(standIn.env({ AI_REQUESTS_PER_MINUTE: "3", AI_TOKENS_PER_DAY: "1000" }));
-  // One after the other: the first migrates the shared file, the second finds it current.
-  a = await spawnServer({ dir, env });
-  b = await spawnServer({ dir, env });
+  instances = await spawnInstances(2, env, "sqlstudio-ai-two-");
+  [a, b] = instances.servers;
 }, 90_000);
 afterAll(async () => {
   for (const s of shops) await s.close();
-  await Promise.all([a?.stop(), b?.stop()]);
+  await instances?.stop();
   await standIn?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** A user signed in on both instances, with a shop created through A. */
@@ -36,7 +31,7 @@ async function userOnBoth(prefix: string) {
   const { user, session } = await registerAndLogin(a, prefix);
   const tokenB = (await login(b, user, { device: "b" })).accessToken;
   const engineA = clientsFor(a.url, session.accessToken);
-  const shop = await createShop("sqlite", { dir }, { ...engineA, token: session.accessToken, userId: "" });
+  const shop = await createShop("sqlite", { dir: instances.dir }, { ...engineA, token: session.accessToken, userId: "" });
   shops.push(shop);
   return { onA: assistantClient(a.url, session.accessToken), onB: assistantClient(b.url, tokenB), connectionId: shop.connectionId };
 }

@@ -10,8 +10,7 @@
 import { createHmac } from "node:crypto";
 import { create, createFileRegistry, type DescService } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema, file_google_protobuf_empty } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { Code } from "@connectrpc/connect";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../../gen/sqlstudio/auth/v1/auth_pb.js";
@@ -21,7 +20,6 @@ import {
   AUTH,
   call,
   emailToken,
-  errorInfoOf,
   errorInfoOfJson,
   manualRuntime,
   registerAndLogin,
@@ -31,6 +29,7 @@ import {
 } from "../../support/auth.js";
 import { startResendStandIn, type ResendStandIn } from "../../support/resend.js";
 import type { TestServer } from "../../support/server.js";
+import { clientFor, expectRpcError } from "../../support/rpc.js";
 
 /** A protected service that is not AuthService: one Empty → Empty method. */
 function probeService(): DescService {
@@ -107,7 +106,7 @@ describe("public services", () => {
   });
 
   it("reflection answers without a token (gRPC)", async () => {
-    const client = createClient(ServerReflection, createGrpcTransport({ baseUrl: server.url }));
+    const client = clientFor(ServerReflection, server, undefined, "grpc");
     async function* one() {
       yield { messageRequest: { case: "listServices" as const, value: "" } };
     }
@@ -137,14 +136,9 @@ describe("protected RPCs refuse callers without a valid token of a live session"
   });
 
   it("without a token over gRPC and gRPC-Web too", async () => {
-    for (const transport of [createGrpcTransport({ baseUrl: server.url }), createGrpcWebTransport({ baseUrl: server.url, httpVersion: "1.1" })]) {
-      const client = createClient(AuthService, transport);
-      const err = await client.getCurrentUser({}).then(
-        () => undefined,
-        (e: unknown) => ConnectError.from(e),
-      );
-      expect(err?.code).toBe(Code.Unauthenticated);
-      expect(errorInfoOf(err)?.reason).toBe("MISSING_TOKEN");
+    for (const protocol of ["grpc", "grpc-web"] as const) {
+      const client = clientFor(AuthService, server, undefined, protocol);
+      await expectRpcError(client.getCurrentUser({}), Code.Unauthenticated, "MISSING_TOKEN");
       // A valid token works on the same transport.
       const me = await client.getCurrentUser({}, { headers: { authorization: `Bearer ${owner.session.accessToken}` } });
       expect(me.user?.id).toBe(owner.id);

@@ -6,14 +6,12 @@
  * email provider is retried with backoff and the account is kept; and no password, token or
  * hash reaches any log line of everything this file did.
  */
-import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
-import { createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { Code, createClient, type Client, type Transport } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService, Role } from "../../../gen/sqlstudio/auth/v1/auth_pb.js";
 import {
   call,
   emailToken,
-  errorInfoOf,
   freshIp,
   login,
   newUser,
@@ -24,6 +22,7 @@ import {
 } from "../../support/auth.js";
 import { startResendStandIn, type ResendStandIn } from "../../support/resend.js";
 import type { TestServer } from "../../support/server.js";
+import { expectRpcError, transportFor } from "../../support/rpc.js";
 
 let resend: ResendStandIn;
 let server: TestServer;
@@ -142,22 +141,17 @@ async function journey(transport: Transport, label: string): Promise<void> {
   await client.logout({}, auth(r.accessToken));
 
   for (const old of [r.accessToken, s.accessToken]) {
-    const err = await client.getCurrentUser({}, auth(old)).then(
-      () => undefined,
-      (e: unknown) => ConnectError.from(e),
-    );
-    expect(err?.code, `${label}: old access token must be refused`).toBe(Code.Unauthenticated);
-    expect(errorInfoOf(err)?.reason).toBe("SESSION_REVOKED");
+    await expectRpcError(client.getCurrentUser({}, auth(old)), Code.Unauthenticated, "SESSION_REVOKED");
   }
 }
 
 describe("the same journey over gRPC and gRPC-Web", () => {
   it("gRPC (HTTP/2)", async () => {
-    await journey(createGrpcTransport({ baseUrl: server.url }), "grpc");
+    await journey(transportFor(server, undefined, "grpc"), "grpc");
   });
 
   it("gRPC-Web (HTTP/1.1)", async () => {
-    await journey(createGrpcWebTransport({ baseUrl: server.url, httpVersion: "1.1" }), "grpcweb");
+    await journey(transportFor(server, undefined, "grpc-web"), "grpcweb");
   });
 });
 

@@ -3,26 +3,21 @@
  * (`src/main.ts`) on one database file with the same JWT secret and the default session cache.
  * A token works on both; revoked on A, B refuses it within 5 s.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, freshIp, ok, registerAndLogin, sleep, TEST_JWT_SECRET, type LoginReply } from "../../support/auth.js";
-import { spawnServer, type ChildServer } from "../../support/server.js";
+import { spawnInstances, type ChildServer, type Instances } from "../../support/server.js";
 
-const dir = mkdtempSync(join(tmpdir(), "sqlstudio-two-"));
 const env = { JWT_SECRET: TEST_JWT_SECRET, BCRYPT_COST: "4" };
+let instances: Instances;
 let a: ChildServer;
 let b: ChildServer;
 
 beforeAll(async () => {
-  // One after the other: the first migrates the shared file, the second finds it current.
-  a = await spawnServer({ dir, env });
-  b = await spawnServer({ dir, env });
+  instances = await spawnInstances(2, env, "sqlstudio-two-");
+  [a, b] = instances.servers;
 }, 60_000);
 afterAll(async () => {
-  await Promise.all([a?.stop(), b?.stop()]);
-  rmSync(dir, { recursive: true, force: true });
+  await instances?.stop();
 });
 
 /** Polls B with the token until it is refused; returns the ms it took. */

@@ -15,6 +15,7 @@ import { ExecuteQueryRequestSchema } from "../../../gen/sqlstudio/database/v1/qu
 import type { AuthTestServer } from "../../support/auth.js";
 import { startMariadb, startPostgres, type DatabaseServer, type ServerInfo } from "../../support/databases.js";
 import { collect, createConnection, engineUser, run, specFor, sqliteSpec, startEngineServer, type EngineUser, type StatementResult } from "../../support/engine.js";
+import { expectRpcError, rpcCode } from "../../support/rpc.js";
 
 let server: AuthTestServer;
 let u: EngineUser;
@@ -126,11 +127,7 @@ describe.each(["postgresql", "mysql"] as const)("%s: the statement stops in the 
     await until(() => running[engine](marker), 10_000);
     expect((await u.queries.cancelQuery({ queryId: started.value.queryId })).canceled).toBe(true);
     expect(await until(async () => !(await running[engine](marker)), 1_000)).toBeLessThan(1_000);
-    const end = await stream.next().then(
-      () => "ok",
-      (e: unknown) => ConnectError.from(e).code,
-    );
-    expect(end).toBe(Code.Canceled);
+    expect(await rpcCode(stream.next())).toBe(Code.Canceled);
   });
 
   it.skipIf(engine === "mysql" && myUnavailable !== "")(`by a client abort${myUnavailable && engine === "mysql" ? ` (skipped: ${myUnavailable})` : ""}`, async () => {
@@ -157,11 +154,7 @@ describe.each(["postgresql", "mysql"] as const)("%s: the statement stops in the 
     const queryId = `done-${randomUUID()}`;
     await run(u, ids[engine], "SELECT 1", { queryId });
     for (const id of [queryId, `never-${randomUUID()}`]) {
-      const err = await u.queries.cancelQuery({ queryId: id }).then(
-        () => undefined,
-        (e: unknown) => ConnectError.from(e),
-      );
-      expect(err?.code).toBe(Code.NotFound);
+      await expectRpcError(u.queries.cancelQuery({ queryId: id }), Code.NotFound);
     }
   });
 });

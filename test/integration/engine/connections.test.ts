@@ -7,7 +7,6 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { toJsonString, type DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConnectionService, Engine, SslMode, type Connection } from "../../../gen/sqlstudio/database/v1/connection_pb.js";
 import { QueryService, type ExecuteQueryResponse } from "../../../gen/sqlstudio/database/v1/query_pb.js";
@@ -16,6 +15,7 @@ import { ExportFormat, TableService } from "../../../gen/sqlstudio/database/v1/t
 import { errorInfoOf, registerAndLogin, type AuthTestServer } from "../../support/auth.js";
 import { startMariadb, startPostgres, type ServerInfo } from "../../support/databases.js";
 import { cell, collect, run, specFor, sqliteSpec, startEngineServer, type EngineClients, type StatementResult } from "../../support/engine.js";
+import { expectRpcError, expectRpcFailure, transportFor } from "../../support/rpc.js";
 
 // Known at collection time, so a skip (and its reason) shows in the test names.
 const postgres = await startPostgres();
@@ -75,11 +75,7 @@ async function recordingUser(server: AuthTestServer, prefix: string): Promise<Re
   const u = await registerAndLogin(server, prefix);
   const token = u.session.accessToken;
   const seen: string[] = [];
-  const auth: Interceptor = (next) => (req) => {
-    req.header.set("authorization", `Bearer ${token}`);
-    return next(req);
-  };
-  const t = createConnectTransport({ baseUrl: server.url, httpVersion: "1.1", interceptors: [auth, recorder(seen)] });
+  const t = transportFor(server, token, "connect", [recorder(seen)]);
   return {
     connections: createClient(ConnectionService, t),
     queries: createClient(QueryService, t),
@@ -89,32 +85,6 @@ async function recordingUser(server: AuthTestServer, prefix: string): Promise<Re
     token,
     seen,
   };
-}
-
-/** Expects the call to fail with this code; answers the error and its ErrorInfo. */
-async function fails(p: Promise<unknown> | (() => Promise<unknown>), code: Code) {
-  let caught: unknown;
-  try {
-    await (typeof p === "function" ? p() : p);
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `expected ${Code[code]}, got success`).toBeDefined();
-  const e = ConnectError.from(caught);
-  expect(`${Code[e.code]}: ${e.rawMessage}`).toMatch(new RegExp(`^${Code[code]}:`));
-  return { error: e, info: errorInfoOf(e) };
-}
-
-/** Expects the call to fail, whatever the code. */
-async function failsAny(p: () => Promise<unknown>): Promise<ConnectError> {
-  let caught: unknown;
-  try {
-    await p();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, "expected a failure, got success").toBeDefined();
-  return ConnectError.from(caught);
 }
 
 /** Reads a server stream to its end. */
@@ -194,7 +164,7 @@ describe("profiles: create, get, list, update, delete", () => {
     const { connection } = await a.connections.createConnection({ id, spec: sqliteSpec("chosen.db") });
     expect(connection!.id).toBe(id);
     expect(connection!.hasPassword).toBe(false);
-    const again = await fails(a.connections.createConnection({ id, spec: sqliteSpec("chosen.db") }), Code.AlreadyExists);
+    const again = await expectRpcError(a.connections.createConnection({ id, spec: sqliteSpec("chosen.db") }), Code.AlreadyExists);
     expect(again.info?.field).toBe("id");
   });
 
@@ -214,9 +184,9 @@ describe("profiles: create, get, list, update, delete", () => {
   it("deletes a profile: gone from get and list, a second delete is NotFound", async () => {
     const id = (await a.connections.createConnection({ spec: sqliteSpec("deleted.db", { name: "to delete" }) })).connection!.id;
     await a.connections.deleteConnection({ id });
-    await fails(a.connections.getConnection({ id }), Code.NotFound);
-    await fails(a.connections.deleteConnection({ id }), Code.NotFound);
-    await fails(a.connections.updateConnection({ id, spec: sqliteSpec("deleted.db") }), Code.NotFound);
+    await expectRpcError(a.connections.getConnection({ id }), Code.NotFound);
+    await expectRpcError(a.connections.deleteConnection({ id }), Code.NotFound);
+    await expectRpcError(a.connections.updateConnection({ id, spec: sqliteSpec("deleted.db") }), Code.NotFound);
     const all = await a.connections.listConnections({ pageSize: 200 });
     expect(all.connections.map((c) => c.id)).not.toContain(id);
   });
@@ -277,7 +247,7 @@ describe("profiles: validation names the field", () => {
     ["list: a forged page token", () => a.connections.listConnections({ pageToken: Buffer.from(JSON.stringify({ k: "not json" })).toString("base64url") }), "page_token"],
   ];
   it.each(cases)("%s → InvalidArgument on %s", async (_what, call, field) => {
-    const { info, error } = await fails(call, Code.InvalidArgument);
+    const { info, error } = await expectRpcError(call, Code.InvalidArgument);
     expect(info?.field).toBe(field);
     expect(error.rawMessage.startsWith(`${field}`) || error.rawMessage.includes(field)).toBe(true);
   });
@@ -297,7 +267,7 @@ describe("the stored password", () => {
     expect(cleared.hasPassword).toBe(false);
     expect((await a.connections.getConnection({ id })).connection!.hasPassword).toBe(false);
     // Without its password the server refuses the login.
-    const error = await failsAny(() => run(a, id, "SELECT 7"));
+    const error = (await expectRpcFailure(() => run(a, id, "SELECT 7"))).error;
     expect(error.rawMessage).toMatch(/password|authentication|SASL/i);
 
     const set = (await a.connections.updateConnection({ id, spec: specFor(pgA, { name: "password set" }) })).connection!;
@@ -327,12 +297,12 @@ describe("the stored password", () => {
     const wrongSpecs = [specFor(pgA, { name: "wrong pg", password: wrong })];
     if (myA) wrongSpecs.push(specFor(myA, { name: "wrong my", password: wrong }));
     for (const spec of wrongSpecs) {
-      const t = await fails(a.connections.testConnection({ target: { case: "spec", value: spec } }), Code.FailedPrecondition);
+      const t = await expectRpcError(a.connections.testConnection({ target: { case: "spec", value: spec } }), Code.FailedPrecondition);
       expect(t.info?.reason).toBe("CONNECTION_FAILED");
       expect(t.error.rawMessage).not.toContain(wrong);
       const id = (await a.connections.createConnection({ spec })).connection!.id;
-      await fails(a.connections.testConnection({ target: { case: "id", value: id } }), Code.FailedPrecondition);
-      const q = await failsAny(() => run(a, id, "SELECT 1"));
+      await expectRpcError(a.connections.testConnection({ target: { case: "id", value: id } }), Code.FailedPrecondition);
+      const q = (await expectRpcFailure(() => run(a, id, "SELECT 1"))).error;
       expect(q.rawMessage).toMatch(/password|denied|authentication/i);
       expect(q.rawMessage).not.toContain(wrong);
     }
@@ -379,7 +349,7 @@ describe("TestConnection", () => {
   });
 
   it("a server nobody listens on answers FailedPrecondition CONNECTION_FAILED", async () => {
-    const t = await fails(a.connections.testConnection({ target: { case: "spec", value: { ...specFor(pgA), port: 1 } } }), Code.FailedPrecondition);
+    const t = await expectRpcError(a.connections.testConnection({ target: { case: "spec", value: { ...specFor(pgA), port: 1 } } }), Code.FailedPrecondition);
     expect(t.info?.reason).toBe("CONNECTION_FAILED");
   });
 });
@@ -409,7 +379,7 @@ describe("GetConnectionHealth", () => {
     await a.connections.updateConnection({ id, spec: { ...spec, name: "health sqlite 2" } });
     expect((await a.connections.getConnectionHealth({ id })).poolOpen).toBe(false);
     await a.connections.deleteConnection({ id });
-    await fails(a.connections.getConnectionHealth({ id }), Code.NotFound);
+    await expectRpcError(a.connections.getConnectionHealth({ id }), Code.NotFound);
   });
 });
 
@@ -432,13 +402,13 @@ describe("network policy", () => {
   const refusedHosts = ["127.0.0.1", "localhost", "169.254.169.254", "::1", "10.0.0.1", "192.168.1.1", "metadata.google.internal"];
 
   it.each(refusedHosts)("private hosts refused: creating a profile for %s is PermissionDenied HOST_REFUSED", async (host) => {
-    const r = await fails(p.connections.createConnection({ spec: { ...specFor(pgA), host } }), Code.PermissionDenied);
+    const r = await expectRpcError(p.connections.createConnection({ spec: { ...specFor(pgA), host } }), Code.PermissionDenied);
     expect(r.info).toMatchObject({ reason: "HOST_REFUSED", field: "spec.host" });
     expect((await p.connections.listConnections({})).connections).toEqual([]);
   });
 
   it.each(refusedHosts)("private hosts refused: testing an unsaved profile for %s is PermissionDenied HOST_REFUSED", async (host) => {
-    const r = await fails(p.connections.testConnection({ target: { case: "spec", value: { ...specFor(pgA), host } } }), Code.PermissionDenied);
+    const r = await expectRpcError(p.connections.testConnection({ target: { case: "spec", value: { ...specFor(pgA), host } } }), Code.PermissionDenied);
     expect(r.info).toMatchObject({ reason: "HOST_REFUSED", field: "spec.host" });
   });
 
@@ -448,20 +418,20 @@ describe("network policy", () => {
     expect(t.serverVersion).toMatch(/^PostgreSQL/);
     expect(cell((await run(q, id, "SELECT 5"))[0].rows[0][0])).toEqual(["intValue", 5n]);
     for (const host of ["localhost", "169.254.169.254", "127.0.0.2"]) {
-      const r = await fails(q.connections.createConnection({ spec: { ...specFor(pgA), host } }), Code.PermissionDenied);
+      const r = await expectRpcError(q.connections.createConnection({ spec: { ...specFor(pgA), host } }), Code.PermissionDenied);
       expect(r.info?.reason, host).toBe("HOST_REFUSED");
     }
     // Moving the allowed profile to a refused host is refused, and the profile stays as it was.
-    const moved = await fails(q.connections.updateConnection({ id, spec: { ...specFor(pgA, { name: "moved" }), host: "localhost" } }), Code.PermissionDenied);
+    const moved = await expectRpcError(q.connections.updateConnection({ id, spec: { ...specFor(pgA, { name: "moved" }), host: "localhost" } }), Code.PermissionDenied);
     expect(moved.info?.reason).toBe("HOST_REFUSED");
     expect((await q.connections.getConnection({ id })).connection).toMatchObject({ name: "allowed", host: "127.0.0.1" });
   });
 
   it.each(["../outside.db", "/etc/passwd", "sub/../../outside.db", "file:x.db", ":memory:"])("a SQLite path outside the directory (%s) is PermissionDenied SQLITE_PATH_REFUSED", async (path) => {
     for (const user of [a, p]) {
-      const created = await fails(user.connections.createConnection({ spec: sqliteSpec(path) }), Code.PermissionDenied);
+      const created = await expectRpcError(user.connections.createConnection({ spec: sqliteSpec(path) }), Code.PermissionDenied);
       expect(created.info).toMatchObject({ reason: "SQLITE_PATH_REFUSED", field: "spec.host" });
-      const tested = await fails(user.connections.testConnection({ target: { case: "spec", value: sqliteSpec(path) } }), Code.PermissionDenied);
+      const tested = await expectRpcError(user.connections.testConnection({ target: { case: "spec", value: sqliteSpec(path) } }), Code.PermissionDenied);
       expect(tested.info?.reason).toBe("SQLITE_PATH_REFUSED");
     }
   });
@@ -500,14 +470,14 @@ describe("isolation: another user's connection id is NotFound everywhere", () =>
   ];
 
   it.each(rpcs)("%s", async (_name, call) => {
-    const r = await fails(call, Code.NotFound);
+    const r = await expectRpcError(call, Code.NotFound);
     expect(r.info?.reason).toBe("CONNECTION_NOT_FOUND");
   });
 
   it("answers exactly as for an id that does not exist (no existence oracle)", async () => {
-    const mine = await fails(b.connections.getConnection({ id }), Code.NotFound);
-    const none = await fails(b.connections.getConnection({ id: randomUUID() }), Code.NotFound);
-    const malformed = await fails(b.connections.getConnection({ id: "x" }), Code.NotFound);
+    const mine = await expectRpcError(b.connections.getConnection({ id }), Code.NotFound);
+    const none = await expectRpcError(b.connections.getConnection({ id: randomUUID() }), Code.NotFound);
+    const malformed = await expectRpcError(b.connections.getConnection({ id: "x" }), Code.NotFound);
     expect(mine.error.rawMessage).toBe(none.error.rawMessage);
     expect(malformed.error.rawMessage).toBe(none.error.rawMessage);
     expect(mine.info).toEqual(none.info);
@@ -538,7 +508,7 @@ describe("isolation: another user's connection id is NotFound everywhere", () =>
       for await (const m of a.queries.executeQuery({ connectionId: id, sql: `SELECT pg_sleep(1.2), 42 AS answer -- ${queryId}`, queryId })) collect(results, m as ExecuteQueryResponse);
     })();
     await waitRunning();
-    expect((await fails(() => b.queries.cancelQuery({ queryId }), Code.NotFound)).info?.reason).toBe("QUERY_NOT_FOUND");
+    expect((await expectRpcError(() => b.queries.cancelQuery({ queryId }), Code.NotFound)).info?.reason).toBe("QUERY_NOT_FOUND");
     await new Promise((r) => setTimeout(r, 100));
     expect(await running()).toBe(1);
     await first;
@@ -552,12 +522,12 @@ describe("isolation: another user's connection id is NotFound everywhere", () =>
       (err: unknown) => Code[ConnectError.from(err).code],
     );
     await waitRunning();
-    await fails(() => b.queries.cancelQuery({ queryId }), Code.NotFound);
+    await expectRpcError(() => b.queries.cancelQuery({ queryId }), Code.NotFound);
     expect(await running()).toBe(1);
     expect((await a.queries.cancelQuery({ queryId })).canceled).toBe(true);
     expect(await outcome).toBe("Canceled");
     // Finished: nothing of A's runs under that id any more.
-    await fails(() => a.queries.cancelQuery({ queryId }), Code.NotFound);
+    await expectRpcError(() => a.queries.cancelQuery({ queryId }), Code.NotFound);
   });
 });
 
@@ -568,8 +538,8 @@ describe("query history: one's own entries, redacted", () => {
     const bSqlite = (await b.connections.createConnection({ spec: sqliteSpec("history-b.db", { name: "history b" }) })).connection!.id;
 
     await run(a, aSqlite, `SELECT 1 AS one -- ALTER ROLE bob PASSWORD 'hunter2-${tag}'`);
-    await fails(() => run(a, aSqlite, `CREATE USER bob IDENTIFIED BY 'opensesame-${tag}'`), Code.InvalidArgument);
-    await fails(() => run(a, aPg, `ALTER ROLE nobody_${tag} WITH PASSWORD 'hunter2-${tag}'`), Code.InvalidArgument);
+    await expectRpcError(() => run(a, aSqlite, `CREATE USER bob IDENTIFIED BY 'opensesame-${tag}'`), Code.InvalidArgument);
+    await expectRpcError(() => run(a, aPg, `ALTER ROLE nobody_${tag} WITH PASSWORD 'hunter2-${tag}'`), Code.InvalidArgument);
     await run(b, bSqlite, `SELECT 2 AS two -- b-${tag}`);
 
     const mine = (await a.queries.listQueryHistory({ pageSize: 200 })).entries;

@@ -5,19 +5,17 @@
  * stream ends Canceled. Another user cancelling through B gets NotFound and changes nothing.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { authEnv, login, registerAndLogin } from "../../support/auth.js";
 import { startPostgres, type ServerInfo } from "../../support/databases.js";
 import { clientsFor, specFor, type EngineClients } from "../../support/engine.js";
-import { spawnServer, type ChildServer } from "../../support/server.js";
+import { spawnInstances, type ChildServer, type Instances } from "../../support/server.js";
+import { rpcCode } from "../../support/rpc.js";
 
-const dir = mkdtempSync(join(tmpdir(), "sqlstudio-engine-two-"));
 const env = authEnv();
+let instances: Instances;
 let a: ChildServer;
 let b: ChildServer;
 let db: ServerInfo;
@@ -27,20 +25,17 @@ beforeAll(async () => {
   db = await (await startPostgres()).createDatabase("cross_instance");
   admin = new pg.Client({ host: db.host, port: db.port, user: db.user, password: db.password, database: db.database });
   await admin.connect();
-  // One after the other: the first migrates the shared file, the second finds it current.
-  a = await spawnServer({ dir, env });
-  b = await spawnServer({ dir, env });
+  instances = await spawnInstances(2, env, "sqlstudio-engine-two-");
+  [a, b] = instances.servers;
 }, 60_000);
 afterAll(async () => {
   await admin?.end();
-  await Promise.all([a?.stop(), b?.stop()]);
-  rmSync(dir, { recursive: true, force: true });
+  await instances?.stop();
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const running = async (marker: string) =>
   (await admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()", [`%${marker}%`])).rows[0].n > 0;
-const codeOf = (p: Promise<unknown>) => p.then(() => "ok" as const, (e: unknown) => ConnectError.from(e).code);
 
 async function drain(c: EngineClients, connectionId: string, sql: string, queryId: string) {
   for await (const _ of c.queries.executeQuery({ connectionId, sql, queryId })) void _;
@@ -55,12 +50,12 @@ it("a CancelQuery sent to instance B stops a query streaming on instance A withi
 
   const marker = `m${randomUUID().replace(/-/g, "")}`;
   const queryId = `q-${marker}`;
-  const ended = codeOf(drain(onA, connectionId, `SELECT pg_sleep(30) /* ${marker} */`, queryId));
+  const ended = rpcCode(drain(onA, connectionId, `SELECT pg_sleep(30) /* ${marker} */`, queryId));
   for (let i = 0; i < 200 && !(await running(marker)); i++) await sleep(25);
   expect(await running(marker)).toBe(true);
 
   // Another user, same query id, through B: NotFound, and the query runs on.
-  expect(await codeOf(stranger.queries.cancelQuery({ queryId }))).toBe(Code.NotFound);
+  expect(await rpcCode(stranger.queries.cancelQuery({ queryId }))).toBe(Code.NotFound);
   await sleep(600);
   expect(await running(marker)).toBe(true);
 
@@ -73,5 +68,5 @@ it("a CancelQuery sent to instance B stops a query streaming on instance A withi
   console.log(`cancel through B stopped the query on A in ${Date.now() - t0} ms`);
   expect(await ended).toBe(Code.Canceled);
   // Finished: no instance has it any more.
-  expect(await codeOf(onB.queries.cancelQuery({ queryId }))).toBe(Code.NotFound);
+  expect(await rpcCode(onB.queries.cancelQuery({ queryId }))).toBe(Code.NotFound);
 }, 60_000);

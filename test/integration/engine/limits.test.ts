@@ -1,9 +1,9 @@
 /** Per-user limits of the engine: stored profiles, and pools held open in one instance. */
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { ErrorInfoSchema } from "../../../gen/sqlstudio/common/v1/error_pb.js";
 import type { AuthTestServer } from "../../support/auth.js";
 import { createConnection, engineUser, run, sqliteSpec, startEngineServer, type EngineUser } from "../../support/engine.js";
+import { expectRpcError, rpcCode } from "../../support/rpc.js";
 
 let server: AuthTestServer;
 let u: EngineUser;
@@ -16,15 +16,12 @@ afterAll(async () => {
   await server?.stop();
 });
 
-const codeOf = (p: Promise<unknown>) => p.then(() => "ok", (e: unknown) => ConnectError.from(e));
 const ENDLESS = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
 
 it("stores at most ENGINE_MAX_CONNECTIONS_PER_USER profiles per user", async () => {
   const ids = [];
   for (let i = 0; i < 3; i++) ids.push(await createConnection(u, sqliteSpec(`l${i}.db`)));
-  const err = await codeOf(u.connections.createConnection({ spec: sqliteSpec("l3.db") }));
-  expect(err).toBeInstanceOf(ConnectError);
-  expect((err as ConnectError).code).toBe(Code.ResourceExhausted);
+  await expectRpcError(u.connections.createConnection({ spec: sqliteSpec("l3.db") }), Code.ResourceExhausted);
   // Another user is not affected.
   const other = await engineUser(server, "limits-b");
   await createConnection(other, sqliteSpec("mine.db"));
@@ -42,13 +39,12 @@ it("holds at most ENGINE_POOLS_PER_USER pools: an idle one is closed for a new o
   // Two queries keep two pools busy: a third profile cannot get a pool until one ends.
   const busy = ids.slice(1).map((id, i) => {
     const queryId = `busy-${i}`;
-    return { queryId, done: codeOf(run(u, id, ENDLESS, { queryId })) };
+    return { queryId, done: rpcCode(run(u, id, ENDLESS, { queryId })) };
   });
   await new Promise((r) => setTimeout(r, 300));
-  const refused = await codeOf(run(u, ids[0], "SELECT 1"));
-  expect((refused as ConnectError).code).toBe(Code.ResourceExhausted);
+  expect(await rpcCode(run(u, ids[0], "SELECT 1"))).toBe(Code.ResourceExhausted);
   for (const b of busy) expect((await u.queries.cancelQuery({ queryId: b.queryId })).canceled).toBe(true);
-  for (const b of busy) expect(((await b.done) as ConnectError).code).toBe(Code.Canceled);
+  for (const b of busy) expect(await b.done).toBe(Code.Canceled);
   expect((await run(u, ids[0], "SELECT 1"))[0].rows).toHaveLength(1);
 });
 
@@ -80,11 +76,7 @@ it("refuses SQL longer than ENGINE_MAX_SQL_BYTES (default 1 MiB) with InvalidArg
   for (const sql of [`SELECT '${"x".repeat(1024 * 1024)}'`, `SELECT '${"€".repeat(350_000)}'`]) {
     // Each call made and awaited in turn: both made first, the second's refusal could land before anything awaited it.
     for (const call of [() => run(v, id, sql), () => v.queries.explainQuery({ connectionId: id, sql })]) {
-      const err = await codeOf(call());
-      expect(err).toBeInstanceOf(ConnectError);
-      expect((err as ConnectError).code).toBe(Code.InvalidArgument);
-      const info = (err as ConnectError).findDetails(ErrorInfoSchema)[0];
-      expect(info).toMatchObject({ reason: "SQL_TOO_LARGE", field: "sql" });
+      await expectRpcError(call, Code.InvalidArgument, "SQL_TOO_LARGE", "sql");
     }
   }
   // Just under the cap still runs.

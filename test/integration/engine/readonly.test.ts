@@ -7,11 +7,12 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { errorInfoOf, type AuthTestServer } from "../../support/auth.js";
+import type { AuthTestServer } from "../../support/auth.js";
 import { startMariadb, startPostgres, type ServerInfo } from "../../support/databases.js";
 import { cell, createConnection, engineUser, run, specFor, sqliteSpec, startEngineServer, type EngineUser } from "../../support/engine.js";
+import { expectRpcError, expectRpcFailure } from "../../support/rpc.js";
 
 // Known at collection time, so a skip (and its reason) shows in the test names.
 const postgres = await startPostgres();
@@ -52,20 +53,6 @@ async function contents(engine: Engine): Promise<unknown[][]> {
 /** Runs `sql` read-only in the given mode. */
 function runReadOnly(engine: Engine, mode: Mode, sql: string) {
   return mode === "request" ? run(u, ids[engine].rw, sql, { readOnly: true }) : run(u, ids[engine].ro, sql);
-}
-
-async function expectPermissionDenied(p: Promise<unknown>): Promise<ConnectError> {
-  let caught: unknown;
-  try {
-    await p;
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, "the statement was not refused").toBeDefined();
-  const err = ConnectError.from(caught);
-  expect({ code: Code[err.code], message: err.rawMessage }).toMatchObject({ code: Code[Code.PermissionDenied] });
-  expect(errorInfoOf(err)?.reason).toBe("READ_ONLY");
-  return err;
 }
 
 beforeAll(async () => {
@@ -204,7 +191,7 @@ function engineSuite(engine: Engine, missing?: string) {
   for (const mode of MODES) {
     describe(`${engine}: read_only on the ${mode}`, () => {
       it.skipIf(missing).each(ATTEMPTS[engine])(`refuses %s and leaves the table unchanged${suffix}`, async (sql) => {
-        await expectPermissionDenied(runReadOnly(engine, mode, sql));
+        await expectRpcError(runReadOnly(engine, mode, sql), Code.PermissionDenied, "READ_ONLY");
         expect(await contents(engine)).toEqual(INITIAL);
       });
 
@@ -216,7 +203,7 @@ function engineSuite(engine: Engine, missing?: string) {
       });
 
       it.skipIf(missing)(`the refusal names the read-only rule${suffix}`, async () => {
-        const err = await expectPermissionDenied(runReadOnly(engine, mode, "INSERT INTO t VALUES (200, 'x')"));
+        const { error: err } = await expectRpcError(runReadOnly(engine, mode, "INSERT INTO t VALUES (200, 'x')"), Code.PermissionDenied, "READ_ONLY");
         expect(err.rawMessage).toMatch(/read.only|readonly/i);
       });
     });
@@ -229,14 +216,14 @@ function engineSuite(engine: Engine, missing?: string) {
         const [r] = await run(u, ids[engine].rw, "INSERT INTO t VALUES (300, 'temporary')");
         expect(r.affectedRows).toBe(1n);
         await run(u, ids[engine].rw, "DELETE FROM t WHERE id = 300");
-        await expectPermissionDenied(run(u, ids[engine].rw, "DELETE FROM t", { readOnly: true }));
-        await expectPermissionDenied(run(u, ids[engine].ro, "DELETE FROM t"));
+        await expectRpcError(run(u, ids[engine].rw, "DELETE FROM t", { readOnly: true }), Code.PermissionDenied, "READ_ONLY");
+        await expectRpcError(run(u, ids[engine].ro, "DELETE FROM t"), Code.PermissionDenied, "READ_ONLY");
       }
       expect(await contents(engine)).toEqual(INITIAL);
     });
 
     it.skipIf(missing)(`a read-only profile stays read-only when the request says read_only = false${suffix}`, async () => {
-      await expectPermissionDenied(run(u, ids[engine].ro, "UPDATE t SET v = 'x'", { readOnly: false }));
+      await expectRpcError(run(u, ids[engine].ro, "UPDATE t SET v = 'x'", { readOnly: false }), Code.PermissionDenied, "READ_ONLY");
       expect(await contents(engine)).toEqual(INITIAL);
     });
   });
@@ -257,14 +244,7 @@ describe("postgresql: code that turns the transaction read-write from inside", (
       "DO $$ BEGIN PERFORM set_config('transaction_read_only', 'off', true); DELETE FROM t; END $$",
       "SELECT set_config('transaction_read_only', 'off', true); DELETE FROM t",
     ])(`read_only on the ${mode}: %s fails and changes nothing`, async (sql) => {
-      let caught: unknown;
-      try {
-        await runReadOnly("postgresql", mode, sql);
-      } catch (err) {
-        caught = err;
-      }
-      expect(caught, "the statement was not refused").toBeDefined();
-      const err = ConnectError.from(caught);
+      const { error: err } = await expectRpcFailure(runReadOnly("postgresql", mode, sql));
       expect([Code.PermissionDenied, Code.InvalidArgument]).toContain(err.code);
       expect(err.rawMessage).toMatch(/read-only|read-write/);
       expect(await contents("postgresql")).toEqual(INITIAL);
@@ -281,14 +261,7 @@ describe("sqlite: ATTACH is refused even without read-only", () => {
     "CREATE TABLE t2 (trigger int, begin int); ATTACH DATABASE 'attached3.db' AS a",
   ])("%s", async (sql) => {
     const before = readdirSync(join(server.dir, "sqlite")).sort();
-    let caught: unknown;
-    try {
-      await run(u, ids.sqlite.rw, sql);
-    } catch (err) {
-      caught = err;
-    }
-    expect(caught, "ATTACH was not refused").toBeDefined();
-    const err = ConnectError.from(caught);
+    const { error: err } = await expectRpcFailure(run(u, ids.sqlite.rw, sql));
     expect([Code.PermissionDenied, Code.InvalidArgument]).toContain(err.code);
     expect(err.rawMessage).toMatch(/ATTACH|VACUUM INTO/);
     expect(readdirSync(join(server.dir, "sqlite")).sort()).toEqual(before);
@@ -303,8 +276,8 @@ describe("ExplainQuery never lets a write through", () => {
     const suffix = engine === "mariadb" ? skippedNote : "";
     for (const profile of ["rw", "ro"] as const) {
       it.skipIf(missing)(`${engine} (${profile} profile): analyze = true on a DELETE deletes nothing${suffix}`, async () => {
-        await expectPermissionDenied(u.queries.explainQuery({ connectionId: ids[engine][profile], sql: "DELETE FROM t", analyze: true }));
-        await expectPermissionDenied(u.queries.explainQuery({ connectionId: ids[engine][profile], sql: "UPDATE t SET v = 'x' WHERE id = 1", analyze: true }));
+        await expectRpcError(u.queries.explainQuery({ connectionId: ids[engine][profile], sql: "DELETE FROM t", analyze: true }), Code.PermissionDenied, "READ_ONLY");
+        await expectRpcError(u.queries.explainQuery({ connectionId: ids[engine][profile], sql: "UPDATE t SET v = 'x' WHERE id = 1", analyze: true }), Code.PermissionDenied, "READ_ONLY");
         expect(await contents(engine)).toEqual(INITIAL);
       });
 
@@ -316,7 +289,7 @@ describe("ExplainQuery never lets a write through", () => {
           expect(JSON.stringify(JSON.parse(r.plan))).toMatch(/"Operation":"Delete"/);
         } else {
           // MariaDB refuses even a plain EXPLAIN of a DELETE inside the read-only transaction.
-          await expectPermissionDenied(explained);
+          await expectRpcError(explained, Code.PermissionDenied, "READ_ONLY");
         }
         expect(await contents(engine)).toEqual(INITIAL);
       });
@@ -330,39 +303,27 @@ describe("ExplainQuery never lets a write through", () => {
 
   it("postgresql: a function call and a CTE with DELETE are refused under ANALYZE", async () => {
     for (const sql of ["SELECT my_func()", "WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x", "SELECT * FROM my_delete()"]) {
-      await expectPermissionDenied(u.queries.explainQuery({ connectionId: ids.postgresql.rw, sql, analyze: true }));
+      await expectRpcError(u.queries.explainQuery({ connectionId: ids.postgresql.rw, sql, analyze: true }), Code.PermissionDenied, "READ_ONLY");
     }
     expect(await contents("postgresql")).toEqual(INITIAL);
   });
 
   it.skipIf(mariadbMissing)(`mariadb: a function that inserts is refused under ANALYZE${skippedNote}`, async () => {
-    await expectPermissionDenied(u.queries.explainQuery({ connectionId: ids.mariadb.rw, sql: "SELECT my_func()", analyze: true }));
+    await expectRpcError(u.queries.explainQuery({ connectionId: ids.mariadb.rw, sql: "SELECT my_func()", analyze: true }), Code.PermissionDenied, "READ_ONLY");
     expect(await contents("mariadb")).toEqual(INITIAL);
   });
 
   const hidden = async (engine: Engine) => {
     // This split once as one statement; PostgreSQL's EXPLAIN then ran COMMIT and DELETE after it.
-    let caught: unknown;
-    try {
-      await u.queries.explainQuery({ connectionId: ids[engine].rw, sql: "CREATE TABLE z AS SELECT 1 AS function, 2 AS begin; COMMIT; DELETE FROM t WHERE id = 1", analyze: false });
-    } catch (err) {
-      caught = err;
-    }
-    expect(caught, "the script was explained").toBeDefined();
-    expect([Code.PermissionDenied, Code.InvalidArgument]).toContain(ConnectError.from(caught).code);
+    const { error: err } = await expectRpcFailure(u.queries.explainQuery({ connectionId: ids[engine].rw, sql: "CREATE TABLE z AS SELECT 1 AS function, 2 AS begin; COMMIT; DELETE FROM t WHERE id = 1", analyze: false }));
+    expect([Code.PermissionDenied, Code.InvalidArgument]).toContain(err.code);
     expect(await contents(engine)).toEqual(INITIAL);
   };
   it.each(["postgresql", "sqlite"] as const)("%s: statements hidden after a CREATE … AS with columns named function and begin never run", hidden);
   it.skipIf(mariadbMissing)(`mariadb: statements hidden after a CREATE … AS with columns named function and begin never run${skippedNote}`, () => hidden("mariadb"));
 
   it("sqlite: analyze is refused (SQLite has none), the plan is answered without it", async () => {
-    let caught: unknown;
-    try {
-      await u.queries.explainQuery({ connectionId: ids.sqlite.rw, sql: "DELETE FROM t", analyze: true });
-    } catch (err) {
-      caught = err;
-    }
-    expect(ConnectError.from(caught).code).toBe(Code.InvalidArgument);
+    await expectRpcError(u.queries.explainQuery({ connectionId: ids.sqlite.rw, sql: "DELETE FROM t", analyze: true }), Code.InvalidArgument);
     const r = await u.queries.explainQuery({ connectionId: ids.sqlite.rw, sql: "DELETE FROM t WHERE v = 'one'", analyze: false });
     expect(r.plan).toMatch(/SCAN/);
     expect(await contents("sqlite")).toEqual(INITIAL);

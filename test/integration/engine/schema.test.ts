@@ -4,7 +4,7 @@
 // every TableService call next to a canary table; then the structure of same-named tables in two
 // schemas (PostgreSQL) or databases (MariaDB), composite keys, indexes and foreign keys, exactly.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import mysql from "mysql2/promise";
 import type { Value, ValueSchema } from "../../../gen/sqlstudio/database/v1/values_pb.js";
@@ -13,6 +13,7 @@ import { TableKind, type DescribeTableResponse } from "../../../gen/sqlstudio/da
 import type { AuthTestServer } from "../../support/auth.js";
 import { startMariadb, startPostgres, type ServerInfo } from "../../support/databases.js";
 import { createConnection, engineUser, run, specFor, sqliteSpec, startEngineServer, type EngineUser } from "../../support/engine.js";
+import { rpcCode } from "../../support/rpc.js";
 
 // Known at collection time, so a skip (and its reason) shows in the test name.
 const mariadb = await startMariadb();
@@ -43,15 +44,6 @@ async function mysqlExec({ host, port, user, password, database }: ServerInfo, .
     for (const sql of sqls) await conn.query(sql);
   } finally {
     await conn.end();
-  }
-}
-
-async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await p;
-    return "ok";
-  } catch (err) {
-    return ConnectError.from(err).code;
   }
 }
 
@@ -153,10 +145,10 @@ async function hostileRoundTrip(e: Engine, schema: string, rowidKey = false) {
     const upd = await u.tables.updateRows({ table, updates: [{ key: { [name]: int(2n) }, set: { [others[0]]: txt(changed) }, expected: { [others[0]]: txt(valueOf(others[0], 2)) } }] });
     expect(upd.updated).toBe(1n);
     // The old value no longer matches: Aborted, nothing changed.
-    expect(await codeOf(u.tables.updateRows({ table, updates: [{ key: { [name]: int(2n) }, set: { [others[0]]: txt("x") }, expected: { [others[0]]: txt(valueOf(others[0], 2)) } }] }))).toBe(Code.Aborted);
+    expect(await rpcCode(u.tables.updateRows({ table, updates: [{ key: { [name]: int(2n) }, set: { [others[0]]: txt("x") }, expected: { [others[0]]: txt(valueOf(others[0], 2)) } }] }))).toBe(Code.Aborted);
     const del = await u.tables.deleteRows({ table, deletes: [{ key: { [name]: int(1n) }, expected: { [others[1]]: txt(valueOf(others[1], 1)) } }] });
     expect(del.deleted).toBe(1n);
-    expect(await codeOf(u.tables.deleteRows({ table, deletes: [{ key: { [name]: int(1n) } }] }))).toBe(Code.NotFound);
+    expect(await rpcCode(u.tables.deleteRows({ table, deletes: [{ key: { [name]: int(1n) } }] }))).toBe(Code.NotFound);
 
     const rest = await u.tables.getRows({ table });
     expect(rest.rows.map((r) => r.values.map(plain))).toEqual([
@@ -319,12 +311,12 @@ describe("PostgreSQL: the same table name in two schemas", () => {
     const byName = Object.fromEntries(s.schemas.map((x) => [x.name, x.system]));
     expect(byName).toMatchObject({ a: false, b: false, public: false, pg_catalog: true, information_schema: true });
     expect(s.schemas.map((x) => x.name)).toEqual([...s.schemas.map((x) => x.name)].sort());
-    expect(await codeOf(u.schemas.describeTable({ connectionId: id, table: "items" }))).toBe(Code.NotFound);
-    expect(await codeOf(u.schemas.describeTable({ connectionId: id, schema: "public", table: "items" }))).toBe(Code.NotFound);
-    expect(await codeOf(u.schemas.describeTable({ connectionId: id, schema: "b", table: "cheap" }))).toBe(Code.NotFound);
-    expect(await codeOf(u.schemas.describeTable({ connectionId: id, schema: "nope", table: "items" }))).toBe(Code.NotFound);
-    expect(await codeOf(u.tables.getRows({ table: { connectionId: id, schema: "public", table: "items" } }))).toBe(Code.NotFound);
-    expect(await codeOf(u.tables.insertRows({ table: { connectionId: id, schema: "b", table: "missing" }, rows: [{ values: {} }] }))).toBe(Code.NotFound);
+    expect(await rpcCode(u.schemas.describeTable({ connectionId: id, table: "items" }))).toBe(Code.NotFound);
+    expect(await rpcCode(u.schemas.describeTable({ connectionId: id, schema: "public", table: "items" }))).toBe(Code.NotFound);
+    expect(await rpcCode(u.schemas.describeTable({ connectionId: id, schema: "b", table: "cheap" }))).toBe(Code.NotFound);
+    expect(await rpcCode(u.schemas.describeTable({ connectionId: id, schema: "nope", table: "items" }))).toBe(Code.NotFound);
+    expect(await rpcCode(u.tables.getRows({ table: { connectionId: id, schema: "public", table: "items" } }))).toBe(Code.NotFound);
+    expect(await rpcCode(u.tables.insertRows({ table: { connectionId: id, schema: "b", table: "missing" }, rows: [{ values: {} }] }))).toBe(Code.NotFound);
     expect((await u.schemas.listTables({ connectionId: id })).tables).toEqual([]);
   });
 
@@ -348,7 +340,7 @@ describe("PostgreSQL: the same table name in two schemas", () => {
     const b2 = await u.schemas.listTables({ connectionId: id, schema: "b", pageSize: 1, pageToken: b.nextPageToken });
     expect(b2.tables.map((t) => t.name)).toEqual(["orders"]);
     expect(b2.nextPageToken).toBe("");
-    expect(await codeOf(u.schemas.listTables({ connectionId: id, schema: "a", pageToken: "not a token" }))).toBe(Code.InvalidArgument);
+    expect(await rpcCode(u.schemas.listTables({ connectionId: id, schema: "a", pageToken: "not a token" }))).toBe(Code.InvalidArgument);
   });
 
   it("views describe as views, materialized views as materialized views", async () => {
@@ -362,7 +354,7 @@ describe("PostgreSQL: the same table name in two schemas", () => {
     // A view has no key: readable, not editable by key.
     const rows = await u.tables.getRows({ table: { connectionId: id, schema: "a", table: "cheap" }, sort: [{ column: "id" }] });
     expect(rows.rows.map((r) => r.values.map(plain))).toEqual(Array.from({ length: 9 }, (_, i) => [["intValue", BigInt(i + 1)], ["textValue", `item ${i + 1}`]]));
-    expect(await codeOf(u.tables.deleteRows({ table: { connectionId: id, schema: "a", table: "cheap" }, deletes: [{ key: { id: int(1n) } }] }))).toBe(Code.InvalidArgument);
+    expect(await rpcCode(u.tables.deleteRows({ table: { connectionId: id, schema: "a", table: "cheap" }, deletes: [{ key: { id: int(1n) } }] }))).toBe(Code.InvalidArgument);
   });
 
   it("TableService works on the table of the schema it names", async () => {
@@ -380,7 +372,7 @@ describe("PostgreSQL: the same table name in two schemas", () => {
     const upd = await u.tables.updateRows({ table: { connectionId: id, schema: "b", table: "items" }, updates: [{ key: { sku: txt("s-1"), shop: int(2n) }, set: { qty: int(7n) } }] });
     expect(upd.updated).toBe(1n);
     // a.items has no column qty: the request is checked against the schema it names.
-    expect(await codeOf(u.tables.updateRows({ table: { connectionId: id, schema: "a", table: "items" }, updates: [{ key: { id: int(1n) }, set: { qty: int(7n) } }] }))).toBe(Code.InvalidArgument);
+    expect(await rpcCode(u.tables.updateRows({ table: { connectionId: id, schema: "a", table: "items" }, updates: [{ key: { id: int(1n) }, set: { qty: int(7n) } }] }))).toBe(Code.InvalidArgument);
     const a = await u.tables.getRows({ table: { connectionId: id, schema: "a", table: "items" }, pageSize: 3 });
     expect(a.columns.map((c) => c.name)).toEqual(["id", "name", "price", "created"]);
     expect(a.rows.map((x) => x.values[0].kind.value)).toEqual([1n, 2n, 3n]);
@@ -496,12 +488,12 @@ describe("MariaDB: the same table name in two databases", () => {
     const v = shape(await u.schemas.describeTable({ connectionId: id, table: "cheap" }));
     expect(v.table.kind).toBe(TableKind.VIEW);
     expect(v.columns.map((c) => c.name)).toEqual(["id", "name"]);
-    expect(await codeOf(u.schemas.describeTable({ connectionId: id, table: "missing" }))).toBe(Code.NotFound);
+    expect(await rpcCode(u.schemas.describeTable({ connectionId: id, table: "missing" }))).toBe(Code.NotFound);
     // Table names compare exactly: another case is another table.
-    expect(await codeOf(u.schemas.describeTable({ connectionId: id, table: "ITEMS" }))).toBe(Code.NotFound);
-    expect(await codeOf(u.schemas.describeTable({ connectionId: id, schema: "shop_b", table: "cheap" }))).toBe(Code.NotFound);
-    expect(await codeOf(u.schemas.describeTable({ connectionId: id, schema: "nope", table: "items" }))).toBe(Code.NotFound);
-    expect(await codeOf(u.tables.getRows({ table: { connectionId: id, schema: "shop_b", table: "missing" } }))).toBe(Code.NotFound);
+    expect(await rpcCode(u.schemas.describeTable({ connectionId: id, table: "ITEMS" }))).toBe(Code.NotFound);
+    expect(await rpcCode(u.schemas.describeTable({ connectionId: id, schema: "shop_b", table: "cheap" }))).toBe(Code.NotFound);
+    expect(await rpcCode(u.schemas.describeTable({ connectionId: id, schema: "nope", table: "items" }))).toBe(Code.NotFound);
+    expect(await rpcCode(u.tables.getRows({ table: { connectionId: id, schema: "shop_b", table: "missing" } }))).toBe(Code.NotFound);
   });
 
   it.skipIf(!!mariadbMissing)(`TableService works on the table of the database it names${onMariadb}`, async () => {
@@ -514,7 +506,7 @@ describe("MariaDB: the same table name in two databases", () => {
     const r = await u.tables.getRows({ table });
     expect(r.primaryKey).toEqual(["sku", "shop"]);
     expect(r.rows).toHaveLength(2);
-    expect(await codeOf(u.tables.updateRows({ table: { ...table, schema: "shop_a" }, updates: [{ key: { id: int(1n) }, set: { qty: int(7n) } }] }))).toBe(Code.InvalidArgument);
+    expect(await rpcCode(u.tables.updateRows({ table: { ...table, schema: "shop_a" }, updates: [{ key: { id: int(1n) }, set: { qty: int(7n) } }] }))).toBe(Code.InvalidArgument);
     await mysqlExec({ ...dbA, database: "shop_b" }, "INSERT INTO orders (o_shop, o_sku, item_id) VALUES (1, 's-1', 5), (2, 's-1', NULL)");
     const del = await u.tables.deleteRows({ table, deletes: [{ key: { sku: txt("s-1"), shop: int(1n) } }] });
     expect(del.deleted).toBe(1n);
@@ -599,9 +591,9 @@ describe("SQLite structure", () => {
     expect(v.table.kind).toBe(TableKind.VIEW);
     expect(v.columns.map((c) => c.name)).toEqual(["a", "b", "name"]);
     expect(v.primaryKey).toEqual([]);
-    expect(await codeOf(u.schemas.describeTable({ connectionId: id, table: "missing" }))).toBe(Code.NotFound);
-    expect(await codeOf(u.schemas.describeTable({ connectionId: id, schema: "nope", table: "parent" }))).toBe(Code.NotFound);
-    expect(await codeOf(u.tables.getRows({ table: { connectionId: id, table: "missing" } }))).toBe(Code.NotFound);
+    expect(await rpcCode(u.schemas.describeTable({ connectionId: id, table: "missing" }))).toBe(Code.NotFound);
+    expect(await rpcCode(u.schemas.describeTable({ connectionId: id, schema: "nope", table: "parent" }))).toBe(Code.NotFound);
+    expect(await rpcCode(u.tables.getRows({ table: { connectionId: id, table: "missing" } }))).toBe(Code.NotFound);
   });
 
   it("edits by a composite key, and the foreign key cascades", async () => {

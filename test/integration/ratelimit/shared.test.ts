@@ -4,27 +4,22 @@
  * shared row), then both refuse with RATE_LIMITED; each instance asked the database only once
  * per chunk (rpc_rate_limit_requests_total on its metrics port).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { authEnv, call, freshIp, login, registerAndLogin } from "../../support/auth.js";
-import { spawnServer, type ChildServer } from "../../support/server.js";
+import { spawnInstances, type ChildServer, type Instances } from "../../support/server.js";
 
-const dir = mkdtempSync(join(tmpdir(), "sqlstudio-ratelimit-two-"));
 // 40 per window: chunks of 2. A day-long window, so the test's calls stay in one.
 const env = authEnv({ RATE_LIMIT_READ_PER_USER: "40", RATE_LIMIT_WINDOW_MS: "86400000" });
+let instances: Instances;
 let a: ChildServer;
 let b: ChildServer;
 
 beforeAll(async () => {
-  // One after the other: the first migrates the shared file, the second finds it current.
-  a = await spawnServer({ dir, env });
-  b = await spawnServer({ dir, env });
+  instances = await spawnInstances(2, env, "sqlstudio-ratelimit-two-");
+  [a, b] = instances.servers;
 }, 90_000);
 afterAll(async () => {
-  await Promise.all([a?.stop(), b?.stop()]);
-  rmSync(dir, { recursive: true, force: true });
+  await instances?.stop();
 });
 
 async function asked(s: ChildServer): Promise<number> {

@@ -7,31 +7,26 @@
  *   session cache;
  * - another user's socket on B hears nothing of it.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authEnv, call, login, registerAndLogin } from "../../support/auth.js";
-import { spawnServer, type ChildServer } from "../../support/server.js";
-import { newQuery, PROTO, push, sleep, StreamClient, streamUrl } from "./helpers.js";
+import { spawnInstances, type ChildServer, type Instances } from "../../support/server.js";
+import { newQuery, PROTO, push, sleep, StreamClient, streamUrl } from "../../support/realtime.js";
 
-const dir = mkdtempSync(join(tmpdir(), "sqlstudio-rt-two-"));
 // authEnv() carries the same JWT_SECRET for both; the session cache stays at its default (2 s).
 const env = authEnv();
+let instances: Instances;
 let a: ChildServer;
 let b: ChildServer;
 const sockets: StreamClient[] = [];
 const track = (c: StreamClient) => (sockets.push(c), c);
 
 beforeAll(async () => {
-  // One after the other: the first migrates the shared file, the second finds it current.
-  a = await spawnServer({ dir, env });
-  b = await spawnServer({ dir, env });
+  instances = await spawnInstances(2, env, "sqlstudio-rt-two-");
+  [a, b] = instances.servers;
 }, 60_000);
 afterAll(async () => {
   for (const s of sockets) s.close();
-  await Promise.all([a?.stop(), b?.stop()]);
-  rmSync(dir, { recursive: true, force: true });
+  await instances?.stop();
 });
 
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];

@@ -4,13 +4,12 @@
  * ids keep increasing after the retention job deleted old events; a WebSocket and a Subscribe
  * stream of the same user see the same ids.
  */
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RealtimeService, type ServerEvent } from "../../../gen/sqlstudio/realtime/v1/realtime_pb.js";
 import { RealtimeStore } from "../../../src/realtime/store.js";
 import { registerAndLogin, startAuthServer, type AuthTestServer } from "../../support/auth.js";
-import { editQuery, newQuery, push, StreamClient, streamUrl, until } from "./helpers.js";
+import { editQuery, newQuery, push, StreamClient, streamUrl, until } from "../../support/realtime.js";
+import { clientFor } from "../../support/rpc.js";
 
 let server: AuthTestServer;
 const sockets: StreamClient[] = [];
@@ -31,7 +30,7 @@ describe("realtime event ids", () => {
     const me = await registerAndLogin(server, "idsme");
     const socket = await StreamClient.connect(streamUrl(server.ports), me.session.accessToken);
     sockets.push(socket);
-    const client = createClient(RealtimeService, createGrpcTransport({ baseUrl: server.url }));
+    const client = clientFor(RealtimeService, server, undefined, "grpc");
     const abort = new AbortController();
     const streamed: ServerEvent[] = [];
     const stream = (async () => {

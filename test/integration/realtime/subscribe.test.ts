@@ -12,7 +12,7 @@ import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RealtimeService, type ServerEvent } from "../../../gen/sqlstudio/realtime/v1/realtime_pb.js";
 import { call, errorInfoOf, login, registerAndLogin, startAuthServer, type AuthTestServer } from "../../support/auth.js";
-import { newQuery, push, sleep, until } from "./helpers.js";
+import { newQuery, push, sleep, until } from "../../support/realtime.js";
 
 const TRANSPORTS: { name: string; make: (baseUrl: string) => Transport }[] = [
   { name: "Connect, HTTP/1.1", make: (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "1.1" }) },

@@ -16,7 +16,7 @@ import { ClientMessageSchema } from "../../../gen/sqlstudio/realtime/v1/realtime
 import { AccessTokens } from "../../../src/auth/tokens.js";
 import { systemRuntime } from "../../../src/common/runtime.js";
 import { call, login, manualRuntime, ok, registerAndLogin, startAuthServer, type AuthTestServer, type LoginReply } from "../../support/auth.js";
-import { editQuery, newQuery, push, PROTO, sleep, StreamClient, streamUrl, until, type Closed } from "./helpers.js";
+import { editQuery, newQuery, push, PROTO, sleep, StreamClient, streamUrl, until, type Closed } from "../../support/realtime.js";
 
 const AUTH_TIMEOUT_MS = 1_000;
 let server: AuthTestServer;

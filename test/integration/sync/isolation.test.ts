@@ -6,14 +6,14 @@
  * of B's own (the primary key is (user_id, id)); A's record is untouched. Without a valid token
  * every RPC answers Unauthenticated.
  */
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChangeStatus, SyncService } from "../../../gen/sqlstudio/sync/v1/sync_pb.js";
 import { encodePageToken } from "../../../src/common/paging.js";
 import { registerAndLogin, startAuthServer } from "../../support/auth.js";
+import { clientFor, expectRpcError } from "../../support/rpc.js";
 import type { TestServer } from "../../support/server.js";
-import { bearer, connection, history, remove, savedQuery, SYNC_METHODS, syncCall, syncClient, uuid, type SyncClient } from "./helpers.js";
+import { connection, history, remove, savedQuery, SYNC_METHODS, syncCall, syncClient, uuid, type SyncClient } from "../../support/sync.js";
 
 const RECORD_LIMIT = 8;
 let server: TestServer;
@@ -204,8 +204,8 @@ describe("without a valid token", () => {
   });
 
   it("and over gRPC", async () => {
-    const anon = createClient(SyncService, createGrpcTransport({ baseUrl: server.url }));
-    const forged = createClient(SyncService, createGrpcTransport({ baseUrl: server.url, interceptors: [bearer("not-a-token")] }));
+    const anon = clientFor(SyncService, server, undefined, "grpc");
+    const forged = clientFor(SyncService, server, "not-a-token", "grpc");
     for (const client of [anon, forged]) {
       const calls = [
         () => client.push({ deviceId: "laptop", changes: [] }),
@@ -214,13 +214,7 @@ describe("without a valid token", () => {
         () => client.resolveConflict({ conflictId: f.conflictId, resolution: { case: "keepServer", value: true } }),
         () => client.getSyncStatus({}),
       ];
-      for (const run of calls) {
-        const err = await run().then(
-          () => undefined,
-          (e: unknown) => ConnectError.from(e),
-        );
-        expect(err?.code).toBe(Code.Unauthenticated);
-      }
+      for (const run of calls) await expectRpcError(run, Code.Unauthenticated);
     }
   });
 });

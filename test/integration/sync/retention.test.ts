@@ -8,7 +8,7 @@ import { SyncStore } from "../../../src/sync/store.js";
 import { syncJobs } from "../../../src/sync/jobs.js";
 import { registerAndLogin, startAuthServer } from "../../support/auth.js";
 import type { TestServer } from "../../support/server.js";
-import { history, remove, savedQuery, syncClient, uuid } from "./helpers.js";
+import { history, remove, savedQuery, syncClient, uuid } from "../../support/sync.js";
 
 const DAY = 24 * 3_600_000;
 let server: TestServer;

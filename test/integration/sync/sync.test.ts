@@ -6,14 +6,13 @@
  * stored redacted (checked in the database file's bytes and in the logs).
  */
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChangeStatus, RecordKind, SyncService, type ChangeResult, type Record as SyncRecord } from "../../../gen/sqlstudio/sync/v1/sync_pb.js";
 import { registerAndLogin, startAuthServer } from "../../support/auth.js";
+import { clientFor, expectRpcError } from "../../support/rpc.js";
 import type { TestServer } from "../../support/server.js";
 import {
-  bearer,
   connection,
   databaseBytes,
   history,
@@ -24,7 +23,7 @@ import {
   syncTablesText,
   uuid,
   type SyncClient,
-} from "./helpers.js";
+} from "../../support/sync.js";
 
 const LIMITS = { changes: 50, bytes: 65_536, records: 30 };
 
@@ -604,7 +603,7 @@ describe("secrets never sync", () => {
 describe("over gRPC (generated client, HTTP/2)", () => {
   it("push, pull, conflict, list, resolve and status", async () => {
     const { token } = await user("grpc");
-    const client = createClient(SyncService, createGrpcTransport({ baseUrl: server.url, interceptors: [bearer(token)] }));
+    const client = clientFor(SyncService, server, token, "grpc");
     const id = uuid();
     const created = await client.push({
       deviceId: "grpc-laptop",
@@ -626,8 +625,6 @@ describe("over gRPC (generated client, HTTP/2)", () => {
     expect(s.devices.map((d) => d.deviceId)).toEqual(["grpc-laptop", "grpc-phone"]);
     expect(s.headSeq).toBe(resolved.headSeq);
     // Errors carry their code and ErrorInfo over gRPC too.
-    const err = await client.push({ deviceId: "bad device", changes: [] }).catch((e: unknown) => ConnectError.from(e));
-    expect(err).toBeInstanceOf(ConnectError);
-    expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+    await expectRpcError(client.push({ deviceId: "bad device", changes: [] }), Code.InvalidArgument);
   });
 });

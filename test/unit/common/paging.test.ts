@@ -2,21 +2,11 @@
 // and filters, refused (INVALID_PAGE_TOKEN) anywhere else.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { ErrorInfoSchema } from "../../../gen/sqlstudio/common/v1/error_pb.js";
+import { expectRpcThrow } from "../../support/rpc.js";
 import { decodePageToken, encodePageToken, pageOf, pageSize, type PageScope } from "../../../src/common/paging.js";
 
-function refused(fn: () => unknown) {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, "expected an error").toBeInstanceOf(ConnectError);
-  const e = caught as ConnectError;
-  expect(e.code).toBe(Code.InvalidArgument);
-  expect(e.findDetails(ErrorInfoSchema)[0]?.reason).toBe("INVALID_PAGE_TOKEN");
-}
+/** A token this list refuses: InvalidArgument, INVALID_PAGE_TOKEN. */
+const refused = (fn: () => unknown) => expectRpcThrow(fn, Code.InvalidArgument, "INVALID_PAGE_TOKEN");
 
 describe("page tokens", () => {
   const history: PageScope = ["history", "c1"];

@@ -1,10 +1,10 @@
 // SQL building for TableService (src/engine/rows.ts): no database, only the statements and bound values.
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { ErrorInfoSchema } from "../../../gen/sqlstudio/common/v1/error_pb.js";
 import { mysqlDialect, postgresDialect, sqliteDialect, type Dialect } from "../../../src/engine/dialect.js";
 import type { Cell } from "../../../src/engine/driver.js";
 import type { TableDescription } from "../../../src/engine/introspect/types.js";
+import { expectRpcThrow } from "../../support/rpc.js";
 import { deleteRow, insertRow, selectAll, selectByKey, selectPage, updateRow, type FilterSpec, type Operator, type SortSpec } from "../../../src/engine/rows.js";
 
 const int = (n: number | bigint): Cell => ({ kind: { case: "intValue", value: BigInt(n) } });
@@ -27,20 +27,7 @@ const C = table("c", ["b", "x", "a"], ["a", "b"]);
 const NOKEY = table("n", ["a", "b"], []);
 
 /** Expects fn to throw a ConnectError with this code, field and (when given) reason. */
-function throwsArg(fn: () => unknown, field: string, reason?: string, code = Code.InvalidArgument) {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, "expected an error").toBeInstanceOf(ConnectError);
-  const e = caught as ConnectError;
-  expect(Code[e.code]).toBe(Code[code]);
-  const info = e.findDetails(ErrorInfoSchema)[0];
-  expect(info?.field).toBe(field);
-  if (reason) expect(info?.reason).toBe(reason);
-}
+const throwsArg = (fn: () => unknown, field: string, reason?: string, code = Code.InvalidArgument) => expectRpcThrow(fn, code, reason || undefined, field);
 
 const f = (column: string, operator: Operator | undefined, ...values: Cell[]): FilterSpec => ({ column, operator, values });
 const page = (t: TableDescription, filters: FilterSpec[] = [], sort: SortSpec[] = [], size = 100, token = "", d: Dialect = postgresDialect) => selectPage(d, t, { filters, sort, pageSize: size, token });

@@ -2,8 +2,8 @@
 import { randomUUID } from "node:crypto";
 import { fromBinary, fromJsonString, type JsonValue } from "@bufbuild/protobuf";
 import WebSocket from "ws";
-import { ServerEventSchema, type ServerEvent } from "../../../gen/sqlstudio/realtime/v1/realtime_pb.js";
-import { errorInfoOfJson } from "../../support/auth.js";
+import { ServerEventSchema, type ServerEvent } from "../../gen/sqlstudio/realtime/v1/realtime_pb.js";
+import { errorInfoOfJson } from "./auth.js";
 
 export const SYNC = "sqlstudio.sync.v1.SyncService";
 export const PROTO = "sqlstudio.v1+proto";

@@ -3,7 +3,6 @@ import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fromJson, type DescMessage, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
-import type { Interceptor } from "@connectrpc/connect";
 import {
   GetSyncStatusResponseSchema,
   ListConflictsResponseSchema,
@@ -12,9 +11,9 @@ import {
   ResolveConflictResponseSchema,
   type Conflict,
   type Record as SyncRecord,
-} from "../../../gen/sqlstudio/sync/v1/sync_pb.js";
-import type { Db } from "../../../src/db/client.js";
-import { call, type JsonReply } from "../../support/auth.js";
+} from "../../gen/sqlstudio/sync/v1/sync_pb.js";
+import type { Db } from "../../src/db/client.js";
+import { call, type JsonReply } from "./auth.js";
 
 export const SYNC = "sqlstudio.sync.v1.SyncService";
 export const SYNC_METHODS = ["Push", "Pull", "ListConflicts", "ResolveConflict", "GetSyncStatus"] as const;
@@ -98,15 +97,6 @@ export function syncClient(base: { url: string }, token: string) {
   };
 }
 export type SyncClient = ReturnType<typeof syncClient>;
-
-/** A gRPC/Connect interceptor that sends the bearer token. */
-export const bearer =
-  (token: string): Interceptor =>
-  (next) =>
-  (req) => {
-    req.header.set("authorization", `Bearer ${token}`);
-    return next(req);
-  };
 
 /** The sync rows of one user (or all users), for "nothing was stored" checks. */
 export async function syncRows(db: Db, userId?: string): Promise<{ records: number; mutations: number; conflicts: number; head: number }> {
