@@ -65,7 +65,7 @@ export function buildFeatures(deps: { config: Config; db: Db; logger: Logger; ru
   // Realtime and the engine call auth only while serving, once everything below is built.
   const realtime = realtimeFeature({
     ...deps,
-    authenticator: { authenticate: (authorization) => auth.accounts.authenticate(authorization) },
+    authenticator: { authenticate: (authorization) => auth.accounts.sessions.authenticate(authorization) },
     writeStreamError,
     addressOf: (req) => clientAddress(req, config.auth.trustProxy),
   });

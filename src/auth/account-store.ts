@@ -1,6 +1,6 @@
-import type { InStatement, Row } from "@libsql/client";
+import type { InStatement } from "@libsql/client";
 import type { Db } from "../db/client.js";
-import type { SecurityEventRow, SessionRow } from "./store.js";
+import { EVENT_COLS, SESSION_COLS, securityEvent, session, type SecurityEventRow, type SessionRow } from "./store-rows.js";
 
 /**
  * SQL for a whole account at once: everything DeleteAccount removes and what ExportMyData reads
@@ -36,39 +36,15 @@ export class AccountDataStore {
   /** Every session of the user, ended ones included, newest first. */
   async sessions(userId: string): Promise<(SessionRow & { revokedReason: string | null })[]> {
     const rs = await this.db.execute({
-      sql: `SELECT id, user_id, device_name, user_agent, ip_address, expires_at, revoked_at, revoked_reason, last_seen_at, created_at
-            FROM sessions WHERE user_id = ? ORDER BY created_at DESC, id DESC`,
+      sql: `SELECT ${SESSION_COLS}, revoked_reason FROM sessions WHERE user_id = ? ORDER BY created_at DESC, id DESC`,
       args: [userId],
     });
-    return rs.rows.map((r: Row) => ({
-      id: String(r.id),
-      userId: String(r.user_id),
-      deviceName: String(r.device_name),
-      userAgent: String(r.user_agent),
-      ipAddress: String(r.ip_address),
-      expiresAt: Number(r.expires_at),
-      revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
-      revokedReason: r.revoked_reason === null ? null : String(r.revoked_reason),
-      lastSeenAt: Number(r.last_seen_at),
-      createdAt: Number(r.created_at),
-    }));
+    return rs.rows.map((r) => ({ ...session(r), revokedReason: r.revoked_reason === null ? null : String(r.revoked_reason) }));
   }
 
   /** Every security event of the user, oldest first. */
   async events(userId: string): Promise<SecurityEventRow[]> {
-    const rs = await this.db.execute({
-      sql: "SELECT id, user_id, type, session_id, ip_address, user_agent, details, created_at FROM security_events WHERE user_id = ? ORDER BY id",
-      args: [userId],
-    });
-    return rs.rows.map((r: Row) => ({
-      id: String(r.id),
-      userId: String(r.user_id),
-      type: String(r.type),
-      sessionId: r.session_id === null ? null : String(r.session_id),
-      ipAddress: String(r.ip_address),
-      userAgent: String(r.user_agent),
-      details: JSON.parse(String(r.details)) as Record<string, string>,
-      createdAt: Number(r.created_at),
-    }));
+    const rs = await this.db.execute({ sql: `SELECT ${EVENT_COLS} FROM security_events WHERE user_id = ? ORDER BY id`, args: [userId] });
+    return rs.rows.map(securityEvent);
   }
 }

@@ -11,7 +11,7 @@ import { checkNewPassword, type PasswordHasher } from "./passwords.js";
 import type { Sealer } from "./seal.js";
 import { Sessions, type TokenPair } from "./sessions.js";
 import { nameFor, securityEvent, wrongPassword } from "./shared.js";
-import type { AuthStore, SecurityEventRow, SessionRow, UserRow } from "./store.js";
+import type { AuthStore, SecurityEventRow } from "./store.js";
 import type { AccessTokens, RefreshTokens } from "./tokens.js";
 
 export { RESET_TOKEN_TTL_MS, VERIFY_TOKEN_TTL_MS } from "./shared.js";
@@ -50,7 +50,7 @@ export interface AccountsDeps {
 /**
  * Accounts and sessions: the logic behind AuthService and the auth interceptor, in three parts
  * (sessions and their tokens, the emailed-link flows, abuse protection) and login and password
- * changes, which join them.
+ * changes, which join them. Callers use the parts directly (`accounts.sessions.refresh(…)`).
  */
 export class Accounts {
   readonly sessions: Sessions;
@@ -109,53 +109,5 @@ export class Accounts {
     const rows = await this.d.store.listEvents(auth.userId, limit + 1, decodePageToken(token, scope));
     const { page, next } = pageOf(rows, limit, scope, (last) => last.id);
     return { events: page, next };
-  }
-
-  // ── the parts, by the names AuthService, the interceptor and Profiles call ──
-
-  register(input: { email: string; username: string; password: string; displayName: string }, info: RequestInfo): Promise<UserRow> {
-    return this.emailFlows.register(input, info);
-  }
-  verifyEmail(token: string, info: RequestInfo): Promise<UserRow> {
-    return this.emailFlows.verifyEmail(token, info);
-  }
-  resendVerification(auth: AuthContext): Promise<boolean> {
-    return this.emailFlows.resendVerification(auth);
-  }
-  requestPasswordReset(email: string, info: RequestInfo): Promise<void> {
-    return this.emailFlows.requestPasswordReset(email, info);
-  }
-  resetPassword(token: string, newPassword: string, info: RequestInfo): Promise<void> {
-    return this.emailFlows.resetPassword(token, newPassword, info);
-  }
-  refresh(refreshToken: string, info: RequestInfo): Promise<TokenPair> {
-    return this.sessions.refresh(refreshToken, info);
-  }
-  authenticate(authorization: string | null, ip = ""): Promise<AuthContext> {
-    return this.sessions.authenticate(authorization, ip);
-  }
-  revoked(userId: string, sessionIds: string[]): void {
-    this.sessions.revoked(userId, sessionIds);
-  }
-  forgetUserSessions(userId: string): void {
-    this.sessions.forgetUserSessions(userId);
-  }
-  requireUser(auth: AuthContext): Promise<UserRow> {
-    return this.sessions.requireUser(auth);
-  }
-  currentUser(auth: AuthContext): Promise<UserRow> {
-    return this.sessions.requireUser(auth);
-  }
-  logout(auth: AuthContext, info: RequestInfo): Promise<void> {
-    return this.sessions.logout(auth, info);
-  }
-  listSessions(auth: AuthContext, size: number, token: string): Promise<{ sessions: (SessionRow & { current: boolean })[]; next: string }> {
-    return this.sessions.list(auth, size, token);
-  }
-  revokeSession(auth: AuthContext, sessionId: string, info: RequestInfo): Promise<void> {
-    return this.sessions.revokeOne(auth, sessionId, info);
-  }
-  revokeOthers(auth: AuthContext, info: RequestInfo): Promise<number> {
-    return this.sessions.revokeOthers(auth, info);
   }
 }

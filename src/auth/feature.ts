@@ -91,7 +91,7 @@ export function authFeature(deps: AuthFeatureDeps): AuthFeature {
   const profiles = new Profiles({
     store,
     data: new AccountDataStore(db),
-    accounts,
+    sessions: accounts.sessions,
     hasher,
     mail,
     runtime,
@@ -103,7 +103,7 @@ export function authFeature(deps: AuthFeatureDeps): AuthFeature {
   });
   return {
     services: [[AuthService, authService(accounts, profiles)]],
-    interceptors: [refreshCookie(() => runtime.now()), authInterceptor(accounts, { requireVerifiedEmail: a.requireVerifiedEmail })],
+    interceptors: [refreshCookie(() => runtime.now()), authInterceptor(accounts.sessions, { requireVerifiedEmail: a.requireVerifiedEmail })],
     jobs: authJobs(store, { refreshGraceMs: a.refreshGraceMs }),
     accounts,
     outbox,

@@ -1,8 +1,8 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { authKey, requestInfoKey } from "../common/caller.js";
 import { fail, R } from "../common/errors.js";
-import type { Accounts } from "./accounts.js";
 import { PUBLIC_AUTH_METHODS } from "./service.js";
+import type { Sessions } from "./sessions.js";
 
 /** Services anyone may call: health and reflection. */
 const PUBLIC_SERVICES = new Set(["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]);
@@ -18,11 +18,11 @@ export function isPublic(service: string, method: string): boolean {
  * `requireVerifiedEmail`, RPCs outside AuthService answer FailedPrecondition until the
  * address is verified.
  */
-export function authInterceptor(accounts: Accounts, opts: { requireVerifiedEmail: boolean }): Interceptor {
+export function authInterceptor(sessions: Pick<Sessions, "authenticate">, opts: { requireVerifiedEmail: boolean }): Interceptor {
   return (next) => async (req) => {
     const service = req.service.typeName;
     if (isPublic(service, req.method.name)) return next(req);
-    const auth = await accounts.authenticate(req.header.get("authorization"), req.contextValues.get(requestInfoKey).ip);
+    const auth = await sessions.authenticate(req.header.get("authorization"), req.contextValues.get(requestInfoKey).ip);
     if (opts.requireVerifiedEmail && !auth.emailVerified && service !== "sqlstudio.auth.v1.AuthService") {
       throw fail(R.EMAIL_NOT_VERIFIED, "verify your email address first");
     }

@@ -4,7 +4,7 @@ import type { Logger } from "../observability/logger.js";
 import type { AuthContext, RequestInfo } from "../common/caller.js";
 import { resourceExhausted, fail, R } from "../common/errors.js";
 import type { AccountDataStore } from "./account-store.js";
-import type { Accounts } from "./accounts.js";
+import type { Sessions } from "./sessions.js";
 import { exportDocument, type ExportSources } from "./export.js";
 import type { AccountMail } from "./mail.js";
 import type { PasswordHasher } from "./passwords.js";
@@ -28,7 +28,7 @@ export const exportLimit = { max: 10, windowMs: 3_600_000 };
 export interface ProfilesDeps {
   store: AuthStore;
   data: AccountDataStore;
-  accounts: Accounts;
+  sessions: Sessions;
   hasher: PasswordHasher;
   mail: AccountMail;
   runtime: Runtime;
@@ -57,7 +57,7 @@ export class Profiles {
     info: RequestInfo,
   ): Promise<UserRow> {
     const { store, runtime } = this.d;
-    const user = await this.d.accounts.requireUser(auth);
+    const user = await this.d.sessions.requireUser(auth);
     const changes = { ...requested };
     if (changes.email === user.email) delete changes.email;
     if (changes.username === user.username) delete changes.username;
@@ -111,15 +111,15 @@ export class Profiles {
    * database file and removes the user's own SQLite folder. A verified address is told.
    */
   async deleteAccount(auth: AuthContext, currentPassword: string): Promise<void> {
-    const user = await this.d.accounts.requireUser(auth);
+    const user = await this.d.sessions.requireUser(auth);
     if (!(await this.d.hasher.verify(currentPassword, user.passwordHash))) throw wrongPassword();
     const addresses = [user.email, ...(user.pendingEmail ? [user.pendingEmail] : [])];
     const identifiers = [`user:${user.id}`, `id:${user.username.toLowerCase()}`, ...addresses.map((a) => `id:${a}`)];
     const buckets = [...this.d.mail.buckets(user.id, addresses), `resend:user:${user.id}`, `reset:email:${user.id}`, `export:user:${user.id}`];
     await this.d.resources.release(user.id);
     const sessions = await this.d.data.deleteUser(user.id, { identifiers, buckets });
-    this.d.accounts.forgetUserSessions(user.id);
-    this.d.accounts.revoked(user.id, sessions);
+    this.d.sessions.forgetUserSessions(user.id);
+    this.d.sessions.revoked(user.id, sessions);
     try {
       await this.d.scrub();
     } catch (err) {
@@ -139,7 +139,7 @@ export class Profiles {
   /** Everything the server keeps of the caller, as one JSON document. */
   async exportMyData(auth: AuthContext): Promise<{ document: string; fileName: string }> {
     const { store, runtime } = this.d;
-    const user = await this.d.accounts.requireUser(auth);
+    const user = await this.d.sessions.requireUser(auth);
     const now = runtime.now();
     const windowStart = now - (now % exportLimit.windowMs);
     if ((await store.hit(`export:user:${user.id}`, windowStart, now)) > exportLimit.max) {

@@ -97,13 +97,13 @@ export function authService(accounts: Accounts, profiles: Profiles): ServiceImpl
         password: req.password,
         displayName: v.displayName(req.displayName),
       };
-      return { user: toUser(await accounts.register(input, info(ctx))) };
+      return { user: toUser(await accounts.emailFlows.register(input, info(ctx))) };
     },
     async verifyEmail(req, ctx) {
-      return { user: toUser(await accounts.verifyEmail(v.opaqueToken(req.token, "token"), info(ctx))) };
+      return { user: toUser(await accounts.emailFlows.verifyEmail(v.opaqueToken(req.token, "token"), info(ctx))) };
     },
     async resendVerificationEmail(_req, ctx) {
-      return { sent: await accounts.resendVerification(callerOf(ctx)) };
+      return { sent: await accounts.emailFlows.resendVerification(callerOf(ctx)) };
     },
     async login(req, ctx) {
       const identifier = v.identifier(req.identifier);
@@ -111,14 +111,14 @@ export function authService(accounts: Accounts, profiles: Profiles): ServiceImpl
       return tokens(await accounts.login(identifier, password, v.deviceName(req.deviceName), info(ctx)));
     },
     async refreshToken(req, ctx) {
-      return tokens(await accounts.refresh(v.refreshToken(req.refreshToken, "refresh_token"), info(ctx)));
+      return tokens(await accounts.sessions.refresh(v.refreshToken(req.refreshToken, "refresh_token"), info(ctx)));
     },
     async logout(_req, ctx) {
-      await accounts.logout(callerOf(ctx), info(ctx));
+      await accounts.sessions.logout(callerOf(ctx), info(ctx));
       return {};
     },
     async getCurrentUser(_req, ctx) {
-      return { user: toUser(await accounts.currentUser(callerOf(ctx))) };
+      return { user: toUser(await accounts.sessions.requireUser(callerOf(ctx))) };
     },
     async updateProfile(req, ctx) {
       const changes: { displayName?: string; username?: string; email?: string } = {};
@@ -134,11 +134,11 @@ export function authService(accounts: Accounts, profiles: Profiles): ServiceImpl
       return { revokedSessions: revoked };
     },
     async requestPasswordReset(req, ctx) {
-      await accounts.requestPasswordReset(v.email(req.email), info(ctx));
+      await accounts.emailFlows.requestPasswordReset(v.email(req.email), info(ctx));
       return {};
     },
     async resetPassword(req, ctx) {
-      await accounts.resetPassword(v.opaqueToken(req.token, "token"), req.newPassword, info(ctx));
+      await accounts.emailFlows.resetPassword(v.opaqueToken(req.token, "token"), req.newPassword, info(ctx));
       return {};
     },
     async deleteAccount(req, ctx) {
@@ -149,15 +149,15 @@ export function authService(accounts: Accounts, profiles: Profiles): ServiceImpl
       return await profiles.exportMyData(callerOf(ctx));
     },
     async listSessions(req, ctx) {
-      const page = await accounts.listSessions(callerOf(ctx), req.pageSize, req.pageToken);
+      const page = await accounts.sessions.list(callerOf(ctx), req.pageSize, req.pageToken);
       return { sessions: page.sessions.map(toSession), nextPageToken: page.next };
     },
     async revokeSession(req, ctx) {
-      await accounts.revokeSession(callerOf(ctx), v.id(req.sessionId, "session_id"), info(ctx));
+      await accounts.sessions.revokeOne(callerOf(ctx), v.id(req.sessionId, "session_id"), info(ctx));
       return {};
     },
     async revokeOtherSessions(_req, ctx) {
-      return { revokedSessions: await accounts.revokeOthers(callerOf(ctx), info(ctx)) };
+      return { revokedSessions: await accounts.sessions.revokeOthers(callerOf(ctx), info(ctx)) };
     },
     async listSecurityEvents(req, ctx) {
       const page = await accounts.listEvents(callerOf(ctx), req.pageSize, req.pageToken);

@@ -60,6 +60,7 @@ export interface EmailToken {
 
 export const USER_COLS = "id, email, username, display_name, password_hash, role, email_verified, pending_email, password_changed_at, created_at";
 export const SESSION_COLS = "id, user_id, device_name, user_agent, ip_address, expires_at, revoked_at, last_seen_at, created_at";
+export const EVENT_COLS = "id, user_id, type, session_id, ip_address, user_agent, details, created_at";
 
 export function user(r: Row): UserRow {
   return {
@@ -86,6 +87,19 @@ export function session(r: Row): SessionRow {
     expiresAt: Number(r.expires_at),
     revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
     lastSeenAt: Number(r.last_seen_at),
+    createdAt: Number(r.created_at),
+  };
+}
+
+export function securityEvent(r: Row): SecurityEventRow {
+  return {
+    id: String(r.id),
+    userId: String(r.user_id),
+    type: String(r.type),
+    sessionId: r.session_id === null ? null : String(r.session_id),
+    ipAddress: String(r.ip_address),
+    userAgent: String(r.user_agent),
+    details: JSON.parse(String(r.details)) as Record<string, string>,
     createdAt: Number(r.created_at),
   };
 }

@@ -1,7 +1,7 @@
 import type { InStatement } from "@libsql/client";
 import { inWriteTransaction, type Db } from "../db/client.js";
 import { AbuseStore } from "./abuse-store.js";
-import { SESSION_COLS, session, USER_COLS, user, type EmailToken, type EmailTokenPurpose, type SecurityEventRow, type SessionCheck, type SessionRow, type UserRow } from "./store-rows.js";
+import { EVENT_COLS, SESSION_COLS, securityEvent, session, USER_COLS, user, type EmailToken, type EmailTokenPurpose, type SecurityEventRow, type SessionCheck, type SessionRow, type UserRow } from "./store-rows.js";
 
 /** The only code with SQL for the auth tables (migrations/0002_auth.sql). */
 
@@ -392,20 +392,11 @@ export class AuthStore extends AbuseStore {
   /** The user's events, newest first (ids are UUIDv7: they sort by time). */
   async listEvents(userId: string, limit: number, beforeId?: string): Promise<SecurityEventRow[]> {
     const rs = await this.db.execute({
-      sql: `SELECT id, user_id, type, session_id, ip_address, user_agent, details, created_at FROM security_events
+      sql: `SELECT ${EVENT_COLS} FROM security_events
             WHERE user_id = ? AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?`,
       args: [userId, beforeId ?? null, beforeId ?? "", limit],
     });
-    return rs.rows.map((r) => ({
-      id: String(r.id),
-      userId: String(r.user_id),
-      type: String(r.type),
-      sessionId: r.session_id === null ? null : String(r.session_id),
-      ipAddress: String(r.ip_address),
-      userAgent: String(r.user_agent),
-      details: JSON.parse(String(r.details)) as Record<string, string>,
-      createdAt: Number(r.created_at),
-    }));
+    return rs.rows.map(securityEvent);
   }
 
   // ── cleanup (background jobs) ────────────────────────────────────────────

@@ -66,11 +66,11 @@ export async function authBench(o: { storm?: boolean } = {}): Promise<string> {
     const login = JSON.parse((await post(u("Login"), JSON.stringify({ identifier: "bench", password: "violet-thunder-canoe-42" }), {})).body);
     const auth = { authorization: `Bearer ${login.accessToken}` };
 
-    const accounts = server.features.accounts;
+    const sessions = server.features.accounts.sessions;
     const bare = Fastify({ logger: false });
     bare.post("/me", async (req) => {
-      const ctx = await accounts.authenticate(req.headers.authorization ?? null);
-      const user = await accounts.currentUser(ctx);
+      const ctx = await sessions.authenticate(req.headers.authorization ?? null);
+      const user = await sessions.requireUser(ctx);
       return { user: { id: user.id, email: user.email, username: user.username, displayName: user.displayName, emailVerified: user.emailVerified } };
     });
     await bare.listen({ port: 0, host: "127.0.0.1" });

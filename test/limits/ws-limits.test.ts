@@ -134,10 +134,10 @@ describe("/v1/stream limits", () => {
 
   it("2,000 authenticate messages on one socket: closed with 4429 naming WS_AUTH_MESSAGES_PER_MINUTE; at most that many tokens verified", async () => {
     const { session } = await registerAndLogin(server, "wsauth");
-    const accounts = server.features.accounts;
-    const verify = accounts.authenticate.bind(accounts);
+    const sessions = server.features.accounts.sessions;
+    const verify = sessions.authenticate.bind(sessions);
     let verified = 0;
-    accounts.authenticate = (header) => {
+    sessions.authenticate = (header) => {
       if (header === `Bearer ${session.accessToken}`) verified++;
       return verify(header);
     };
@@ -155,7 +155,7 @@ describe("/v1/stream limits", () => {
       expect(verified).toBeLessThanOrEqual(AUTH_PER_MINUTE);
       expect(await limitHits("WS_AUTH_MESSAGES_PER_MINUTE")).toBe(hitsBefore + 1);
     } finally {
-      accounts.authenticate = verify;
+      sessions.authenticate = verify;
     }
   });
 

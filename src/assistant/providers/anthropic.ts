@@ -1,5 +1,5 @@
 import Anthropic from "@anthropic-ai/sdk";
-import { MAX_RETRY_WAIT_MS, providerFetch } from "./fetch.js";
+import { sdkOptions } from "./fetch.js";
 import { sdkFailure, type ModelReply, type ModelRequest, type Provider, type ProviderSettings, type StreamEvent } from "./types.js";
 
 /**
@@ -11,10 +11,7 @@ export function anthropicProvider(s: ProviderSettings, fetchImpl: typeof fetch =
     apiKey: s.apiKey ?? "",
     authToken: null,
     baseURL: s.baseUrl ?? "https://api.anthropic.com",
-    timeout: s.timeoutMs,
-    maxRetries: s.maxRetries,
-    fetch: providerFetch(MAX_RETRY_WAIT_MS, fetchImpl),
-    logLevel: "off",
+    ...sdkOptions(s, fetchImpl),
   });
   const body = (req: ModelRequest) => ({
     model: req.model,

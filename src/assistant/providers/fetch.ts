@@ -19,6 +19,14 @@ export function providerFetch(maxWaitMs: number, base: typeof fetch = fetch): ty
   };
 }
 
+/**
+ * The client options both SDKs take alike: the configured timeout and retries, `providerFetch`,
+ * and the SDK's own logging off.
+ */
+export function sdkOptions(s: { timeoutMs: number; maxRetries: number }, fetchImpl: typeof fetch) {
+  return { timeout: s.timeoutMs, maxRetries: s.maxRetries, fetch: providerFetch(MAX_RETRY_WAIT_MS, fetchImpl), logLevel: "off" as const };
+}
+
 /** `retry-after-ms`, or `retry-after` in seconds or as an HTTP date; undefined when absent or unreadable. */
 export function retryAfterMs(headers: Headers | undefined, now = Date.now()): number | undefined {
   const ms = Number.parseFloat(headers?.get("retry-after-ms") ?? "");

@@ -1,6 +1,6 @@
 import OpenAI from "openai";
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
-import { MAX_RETRY_WAIT_MS, providerFetch } from "./fetch.js";
+import { sdkOptions } from "./fetch.js";
 import { estimateTokens, sdkFailure, type ModelReply, type ModelRequest, type Provider, type ProviderSettings, type StreamEvent } from "./types.js";
 
 /**
@@ -16,10 +16,7 @@ export function openaiProvider(s: ProviderSettings, fetchImpl: typeof fetch = fe
     baseURL: s.baseUrl ?? "https://api.openai.com/v1",
     organization: null,
     project: null,
-    timeout: s.timeoutMs,
-    maxRetries: s.maxRetries,
-    fetch: providerFetch(MAX_RETRY_WAIT_MS, fetchImpl),
-    logLevel: "off",
+    ...sdkOptions(s, fetchImpl),
   });
   const body = (req: ModelRequest) => ({
     model: req.model,

@@ -257,13 +257,13 @@ describe("auth cleanup jobs", () => {
 
     // U: registered (verification token), verified (token used), a reset requested (token, 1 h).
     const u = newUser("clean");
-    const user = await d.accounts.register(u, requestInfo());
+    const user = await d.accounts.emailFlows.register(u, requestInfo());
     ids.user = user.id;
     await d.outbox.flush();
-    await d.accounts.verifyEmail(linkToken(d.sent[0]), requestInfo());
-    await d.accounts.requestPasswordReset(u.email, requestInfo());
+    await d.accounts.emailFlows.verifyEmail(linkToken(d.sent[0]), requestInfo());
+    await d.accounts.emailFlows.requestPasswordReset(u.email, requestInfo());
     // V: registered, never verified (a live token for 24 h).
-    await d.accounts.register(newUser("unverified"), requestInfo());
+    await d.accounts.emailFlows.register(newUser("unverified"), requestInfo());
 
     // Sessions of U: live (refreshed later), logged out now, left to expire.
     const info = requestInfo();
@@ -271,7 +271,7 @@ describe("auth cleanup jobs", () => {
     const gone = await d.accounts.login(u.username, u.password, "gone", info);
     const idle = await d.accounts.login(u.username, u.password, "idle", info);
     Object.assign(ids, { live: live.sessionId, gone: gone.sessionId, idle: idle.sessionId, liveRefresh: live.refreshToken });
-    await d.accounts.logout({ userId: user.id, sessionId: gone.sessionId, role: "user", emailVerified: true }, info);
+    await d.accounts.sessions.logout({ userId: user.id, sessionId: gone.sessionId, role: "user", emailVerified: true }, info);
 
     // Failed logins (one on an unknown identifier, one on U), which also leave lock state behind.
     for (let i = 0; i < lockoutPolicy.threshold; i++) await d.accounts.login("nobody-at-all", "Wrong-password-1234", "x", info).catch(() => undefined);
@@ -323,7 +323,7 @@ describe("auth cleanup jobs", () => {
   it("sessions: revoked ones stay a week (reuse detection), then go; expired ones go; grace copies are dropped", async () => {
     clock.set(t0 + 25 * HOUR);
     // Keep one session in use: the refresh rotates it (30 more days) and keeps a grace copy.
-    await d.accounts.refresh(ids.liveRefresh, requestInfo());
+    await d.accounts.sessions.refresh(ids.liveRefresh, requestInfo());
     expect(await count("SELECT COUNT(*) AS n FROM sessions WHERE grace_sealed IS NOT NULL")).toBe(1);
 
     clock.advance(31_000);

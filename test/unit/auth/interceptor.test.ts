@@ -1,5 +1,5 @@
 /**
- * isPublic() and authInterceptor() as a unit, with a fake Accounts and a fake next(). This is
+ * isPublic() and authInterceptor() as a unit, with a fake Sessions and a fake next(). This is
  * where REQUIRE_VERIFIED_EMAIL is proven for "non-auth RPCs" as such: no protected service
  * outside AuthService exists yet (test/integration/auth/interceptor.test.ts adds a probe service
  * to show it end to end).
@@ -7,7 +7,7 @@
 import { Code, ConnectError, createContextValues, type UnaryRequest } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { AuthService } from "../../../gen/sqlstudio/auth/v1/auth_pb.js";
-import type { Accounts } from "../../../src/auth/accounts.js";
+import type { Sessions } from "../../../src/auth/sessions.js";
 import { authInterceptor, isPublic } from "../../../src/auth/interceptor.js";
 import { PUBLIC_AUTH_METHODS } from "../../../src/auth/service.js";
 import { authKey, type AuthContext } from "../../../src/common/caller.js";
@@ -50,17 +50,17 @@ describe("isPublic", () => {
   });
 });
 
-/** A fake Accounts: authenticate() answers what the test says and records what it got. */
-function fakeAccounts(result: AuthContext | Error) {
+/** A fake Sessions: authenticate() answers what the test says and records what it got. */
+function fakeSessions(result: AuthContext | Error) {
   const seen: (string | null)[] = [];
-  const accounts = {
+  const sessions = {
     async authenticate(authorization: string | null) {
       seen.push(authorization);
       if (result instanceof Error) throw result;
       return result;
     },
   };
-  return { accounts: accounts as unknown as Accounts, seen };
+  return { sessions: sessions as unknown as Sessions, seen };
 }
 
 function request(service: string, method: string, authorization?: string): UnaryRequest {
@@ -99,8 +99,8 @@ const OTHER = "sqlstudio.sync.v1.SyncService";
 
 describe("authInterceptor", () => {
   it("lets public RPCs through without asking for a session", async () => {
-    const { accounts, seen } = fakeAccounts(new Error("must not be called"));
-    const i = authInterceptor(accounts, { requireVerifiedEmail: true });
+    const { sessions, seen } = fakeSessions(new Error("must not be called"));
+    const i = authInterceptor(sessions, { requireVerifiedEmail: true });
     for (const [s, m] of [[AUTH, "Login"], [AUTH, "Register"], ["grpc.health.v1.Health", "Check"], ["grpc.reflection.v1.ServerReflection", "ServerReflectionInfo"]]) {
       const { calls, error } = await run(i, request(s, m));
       expect(error, `${s}/${m}`).toBeUndefined();
@@ -110,31 +110,31 @@ describe("authInterceptor", () => {
   });
 
   it("authenticates protected RPCs with the Authorization header and hands the caller to the handler", async () => {
-    const { accounts, seen } = fakeAccounts(verified);
-    const { calls, error } = await run(authInterceptor(accounts, { requireVerifiedEmail: true }), request(AUTH, "GetCurrentUser", "Bearer abc.def.ghi"));
+    const { sessions, seen } = fakeSessions(verified);
+    const { calls, error } = await run(authInterceptor(sessions, { requireVerifiedEmail: true }), request(AUTH, "GetCurrentUser", "Bearer abc.def.ghi"));
     expect(error).toBeUndefined();
     expect(seen).toEqual(["Bearer abc.def.ghi"]);
     expect(calls).toEqual([verified]);
   });
 
   it("passes no header as null, and Unauthenticated from the session check stops the call", async () => {
-    const { accounts, seen } = fakeAccounts(fail(R.MISSING_TOKEN, "missing"));
-    const { calls, error } = await run(authInterceptor(accounts, { requireVerifiedEmail: false }), request(AUTH, "ListSessions"));
+    const { sessions, seen } = fakeSessions(fail(R.MISSING_TOKEN, "missing"));
+    const { calls, error } = await run(authInterceptor(sessions, { requireVerifiedEmail: false }), request(AUTH, "ListSessions"));
     expect(seen).toEqual([null]);
     expect(error?.code).toBe(Code.Unauthenticated);
     expect(calls).toEqual([]);
   });
 
   it("REQUIRE_VERIFIED_EMAIL: a non-auth RPC of an unverified user answers FailedPrecondition", async () => {
-    const { accounts } = fakeAccounts(unverified);
-    const { calls, error } = await run(authInterceptor(accounts, { requireVerifiedEmail: true }), request(OTHER, "Push", "Bearer x"));
+    const { sessions } = fakeSessions(unverified);
+    const { calls, error } = await run(authInterceptor(sessions, { requireVerifiedEmail: true }), request(OTHER, "Push", "Bearer x"));
     expect(error?.code).toBe(Code.FailedPrecondition);
     expect(calls).toEqual([]);
   });
 
   it("REQUIRE_VERIFIED_EMAIL: AuthService RPCs stay open to unverified users (they must be able to verify)", async () => {
-    const { accounts } = fakeAccounts(unverified);
-    const i = authInterceptor(accounts, { requireVerifiedEmail: true });
+    const { sessions } = fakeSessions(unverified);
+    const i = authInterceptor(sessions, { requireVerifiedEmail: true });
     for (const m of ["GetCurrentUser", "ResendVerificationEmail", "UpdateProfile", "Logout"]) {
       const { calls, error } = await run(i, request(AUTH, m, "Bearer x"));
       expect(error, m).toBeUndefined();
@@ -143,8 +143,8 @@ describe("authInterceptor", () => {
   });
 
   it("REQUIRE_VERIFIED_EMAIL: verified users pass; with the setting off, unverified users pass too", async () => {
-    expect((await run(authInterceptor(fakeAccounts(verified).accounts, { requireVerifiedEmail: true }), request(OTHER, "Push", "Bearer x"))).error).toBeUndefined();
-    const off = await run(authInterceptor(fakeAccounts(unverified).accounts, { requireVerifiedEmail: false }), request(OTHER, "Push", "Bearer x"));
+    expect((await run(authInterceptor(fakeSessions(verified).sessions, { requireVerifiedEmail: true }), request(OTHER, "Push", "Bearer x"))).error).toBeUndefined();
+    const off = await run(authInterceptor(fakeSessions(unverified).sessions, { requireVerifiedEmail: false }), request(OTHER, "Push", "Bearer x"));
     expect(off.error).toBeUndefined();
     expect(off.calls).toEqual([unverified]);
   });
