@@ -14,14 +14,16 @@
  *   realtime a /v1/stream WebSocket opened, authenticated, `ready`, closed; and sockets held open
  *            for the whole run (their `syncChanged` events counted; an unexpected close is an error)
  *
- * First the capacity: after 8 s of warm-up, the same mix closed-loop at rising concurrency (2 to 32
- * callers; SOAK_RAMP_SECONDS, 20 s in all by default); the best ops/s is the capacity. Then the soak, open-loop (arrivals on a fixed
- * schedule) at SOAK_LOAD (0.5) × capacity for SOAK_MINUTES (10), of which the first
- * SOAK_WARMUP_MINUTES (2; 1 when the run is under 5 minutes) are warm-up.
+ * First the capacity: after 8 s of warm-up, the same mix closed-loop at rising concurrency (2 to
+ * 32 callers; SOAK_RAMP_SECONDS, 20 s in all by default); the best ops/s is the capacity. Then the
+ * soak, open-loop (arrivals on a fixed schedule) at SOAK_LOAD (0.5) × capacity for SOAK_MINUTES
+ * (10), of which the first SOAK_WARMUP_MINUTES (2; 1 when the run is under 5 minutes) are warm-up.
  * Pass: zero errors (failed calls, sockets closed under us, server log lines at error or fatal);
- * the last minute's p99 ≤ 1.5 × the first post-warm-up minute's (SOAK_P99_FACTOR); the median RSS
- * of the last minute < 1.10 × that of the first post-warm-up minute (SOAK_RSS_GROWTH). RSS is
- * VmRSS of the server process from /proc/<pid>/status, sampled every second.
+ * p99 stable: the p99 of the later half of the minutes after the warm-up ≤ 1.5 × that of the earlier
+ * half (SOAK_P99_FACTOR; all the calls of each half, because a single minute's p99 on a shared
+ * machine swings with what else runs); the median RSS of the last minute < 1.10 × that of the first
+ * post-warm-up minute (SOAK_RSS_GROWTH). RSS is VmRSS of the server process from
+ * /proc/<pid>/status, sampled every second.
  *   SOAK_RATE=120   skip the ramp and run at this many ops/s
  */
 import { randomUUID } from "node:crypto";
@@ -468,12 +470,21 @@ export async function soakBench(log: Log = () => {}): Promise<SoakResult> {
     const p99 = buckets.map((b) => pct(b.all(), 0.99));
     const rssMed = rssSamples.map(median);
     const first = warmup; // index of the first post-warm-up minute
-    const p99Ratio = p99[minutes - 1]! / p99[first]!;
+    const lastRatio = p99[minutes - 1]! / p99[first]!;
+    // Drift, not noise: one minute's p99 on a shared machine swings several-fold with what else runs
+    // (38 to 308 ms in one run here, no trend), so the minutes after the warm-up are split in two
+    // halves and the p99 of all the calls of the later half is compared with that of the earlier.
+    const post = buckets.slice(warmup);
+    const half = Math.floor(post.length / 2);
+    const p99Early = pct(post.slice(0, half).flatMap((b) => b.all()), 0.99);
+    const p99Late = pct(post.slice(post.length - half).flatMap((b) => b.all()), 0.99);
+    const p99Ratio = p99Late / p99Early;
     const rssRatio = rssMed[minutes - 1]! / rssMed[first]!;
     if (clientErrors) failures.push(`${clientErrors} failed calls${overload ? ` (${overload} not sent: ${MAX_IN_FLIGHT} in flight)` : ""}: ${errorSamples.join(" | ")}`);
     if (heldClosed) failures.push(`${heldClosed} held sockets closed under the load`);
     if (serverErrors) failures.push(`${serverErrors} server log lines at error or fatal: ${errorLines.join(" | ")}`);
-    if (!(p99Ratio <= p99Factor)) failures.push(`p99 of the last minute ${f1(p99[minutes - 1]!)} ms is ${f2(p99Ratio)} × the first post-warm-up minute's ${f1(p99[first]!)} ms (limit ${p99Factor} ×)`);
+    const halves = half > 1 ? `minutes ${warmup + post.length - half + 1}–${minutes} against ${warmup + 1}–${warmup + half}` : `minute ${minutes} against ${warmup + 1}`;
+    if (!(p99Ratio <= p99Factor)) failures.push(`p99 of ${halves} is ${f1(p99Late)} ms against ${f1(p99Early)} ms, ${f2(p99Ratio)} × (limit ${p99Factor} ×)`);
     if (!(rssRatio < 1 + rssGrowth)) failures.push(`RSS grew ${((rssRatio - 1) * 100).toFixed(1)} % after warm-up (${mb(rssMed[first]!)} → ${mb(rssMed[minutes - 1]!)} MB; limit ${rssGrowth * 100} %)`);
 
     // ── the section ─────────────────────────────────────────────────────────
@@ -517,7 +528,8 @@ export async function soakBench(log: Log = () => {}): Promise<SoakResult> {
       "",
       `Held sockets: ${held.length}, ${heldClosed} closed under the load, ${heldEvents} \`syncChanged\` events received. Errors: ${clientErrors} failed calls, ${serverErrors} server log lines at error or fatal.`,
       "",
-      `p99: last minute ${f1(p99[minutes - 1]!)} ms, ${f2(p99Ratio)} × the first post-warm-up minute (limit ${p99Factor} ×). ` +
+      `p99 after the warm-up, the later half against the earlier (${halves}): ${f1(p99Late)} against ${f1(p99Early)} ms, ${f2(p99Ratio)} × (limit ${p99Factor} ×);` +
+        ` the last minute alone against the first after the warm-up: ${f1(p99[minutes - 1]!)} against ${f1(p99[first]!)} ms, ${f2(lastRatio)} × (for information). ` +
         `RSS: ${mb(rssMed[first]!)} → ${mb(rssMed[minutes - 1]!)} MB, ${rssRatio >= 1 ? "+" : ""}${((rssRatio - 1) * 100).toFixed(1)} % after warm-up (limit +${rssGrowth * 100} %).`,
       "",
       failures.length ? `**FAIL**: ${failures.join("; ")}.` : "**PASS**: zero errors, p99 stable, RSS flat after warm-up.",
