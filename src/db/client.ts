@@ -80,7 +80,11 @@ export function withFileGuard(client: Client, path: string, checkMs = FILE_CHECK
       if (typeof prop !== "string" || !RETRIED.has(prop)) return value.bind(target);
       return (...args: unknown[]) => {
         const p = check(false);
-        if (p) return Promise.reject(new LibsqlError(p, "SQLITE_CANTOPEN"));
+        if (p) {
+          // libSQL's code for a file it cannot open (a code of SQLite, not a reason of ours).
+          const gone = new LibsqlError(p, "SQLITE_CANTOPEN");
+          return Promise.reject(gone);
+        }
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
     },
