@@ -193,8 +193,9 @@ async function main(): Promise<void> {
   const failed: string[] = [];
   if (only.has("soak")) {
     log("soak");
+    const at = machine(); // the load when it starts: it runs for minutes
     const r = await soakBench(log);
-    sections.soak = machine() + "\n" + r.md;
+    sections.soak = at + "\n" + r.md;
     failed.push(...r.failures.map((f) => `soak: ${f}`));
   }
 
