@@ -70,10 +70,12 @@ async function titlesInFile(file: string): Promise<string[]> {
 const unavailable = (r: Awaited<ReturnType<typeof call>>) => [r.status, r.code, r.info?.reason];
 
 describe("the app database file is deleted under a running server", () => {
-  const dir = mkdtempSync(join(tmpdir(), "chaos-deleted-"));
-  const dbFile = join(dir, "app.db");
+  let dir: string;
+  let dbFile: string;
   let server: TestServer;
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "chaos-deleted-"));
+    dbFile = join(dir, "app.db");
     server = await startTestServer({ env: authEnv({ DATABASE_URL: `file:${dbFile}` }) });
   }, 60_000);
   afterAll(async () => {
@@ -115,10 +117,19 @@ describe("the app database file is deleted under a running server", () => {
 // ── read-only: an ext4 image, loop-mounted ─────────────────────────────────
 
 const isRoot = process.getuid?.() === 0;
-const mnt = mkdtempSync(join(tmpdir(), "chaos-ro-"));
+const has = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
+/** Why the read-only test cannot run here, if it cannot. (The image is made and mounted in beforeAll,
+ * so a run that filters this test out leaves nothing mounted.) */
+const cannot = !isRoot
+  ? "needs root (mount)"
+  : !existsSync("/dev/loop-control")
+    ? "no loop devices"
+    : ["mkfs.ext4", "chattr", "mount", "umount"].find((c) => !has(c))?.replace(/^/, "not installed: ");
+if (cannot) console.warn(`chaos: read-only app database skipped: ${cannot}`);
+const mnt = join(tmpdir(), `chaos-ro-${process.pid}-${randomUUID().slice(0, 8)}`);
 const image = `${mnt}.img`;
-function mountExt4(): string | undefined {
-  if (!isRoot) return "needs root (mount)";
+function mountExt4(): void {
+  mkdirSync(mnt, { recursive: true });
   const steps: [string, string[]][] = [
     ["truncate", ["-s", "32M", image]],
     ["mkfs.ext4", ["-q", "-F", image]],
@@ -126,28 +137,20 @@ function mountExt4(): string | undefined {
   ];
   for (const [cmd, args] of steps) {
     const r = spawnSync(cmd, args, { encoding: "utf8" });
-    if (r.status !== 0) return `${cmd} failed: ${r.error?.message ?? r.stderr.trim()}`;
+    if (r.status !== 0) throw new Error(`${cmd} failed: ${r.error?.message ?? r.stderr.trim()}`);
   }
-  return undefined;
-}
-const notMounted = mountExt4();
-if (notMounted) {
-  console.warn(`chaos: read-only app database skipped: ${notMounted}`);
-  spawnSync("umount", [mnt]);
-  rmSync(mnt, { recursive: true, force: true });
-  rmSync(image, { force: true });
 }
 const chattr = (flag: "+i" | "-i", files: string[]) => {
   const r = spawnSync("chattr", [flag, ...files], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`chattr ${flag}: ${r.stderr}`);
 };
 
-describe.skipIf(notMounted !== undefined)("the app database turns read-only under a running server (ext4 image loop-mounted by the test; needs root)", () => {
+describe.skipIf(cannot !== undefined)("the app database turns read-only under a running server (ext4 image loop-mounted by the test; needs root)", () => {
   const dbFile = join(mnt, "app.db");
   const files = [dbFile, `${dbFile}-wal`];
   let server: TestServer;
   beforeAll(async () => {
-    mkdirSync(mnt, { recursive: true });
+    mountExt4();
     server = await startTestServer({ env: authEnv({ DATABASE_URL: `file:${dbFile}` }) });
   }, 60_000);
   afterAll(async () => {
