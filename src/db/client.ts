@@ -1,8 +1,8 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { createClient, type Client, type Transaction } from "@libsql/client";
+import { createClient, LibsqlError, type Client, type Transaction } from "@libsql/client";
 
 export type Db = Client;
 
@@ -24,7 +24,7 @@ export async function openDb({ url, authToken }: DbOptions): Promise<Db> {
   // process until the timeout and then fail (the holder never gets to commit). Busy errors are
   // retried asynchronously instead (withBusyRetry).
   const client = createClient({ url, authToken, timeout: local ? 0 : 5_000, concurrency: 8 } as Parameters<typeof createClient>[0]);
-  const db = local ? withBusyRetry(client) : client;
+  const db = local ? withFileGuard(withBusyRetry(client), path) : client;
   if (local) {
     // journal_mode is stored in the file; foreign keys are on by default in libSQL, checked here.
     await db.execute("PRAGMA journal_mode=WAL");
@@ -32,6 +32,70 @@ export async function openDb({ url, authToken }: DbOptions): Promise<Db> {
     if (Number(fk.rows[0]?.[0]) !== 1) throw new Error("libSQL opened the database with foreign keys off");
   }
   return db;
+}
+
+/** How long the file guard trusts its last look at the database file (a stat, a few µs). */
+export const FILE_CHECK_MS = 1_000;
+
+/** The guards of guarded clients, for readiness (fileProblem). */
+const guards = new WeakMap<Client, (force: boolean) => string | undefined>();
+
+/**
+ * The database file deleted (or moved away) under the running server: SQLite keeps the unlinked
+ * inode open, so reads and writes would go on "succeeding" in a ghost file that nothing will ever
+ * see again (and a file put back at the path would be ignored). Before every operation (at most
+ * once every FILE_CHECK_MS; readiness looks every time) the guard compares the file at the path
+ * with the one opened: gone, every operation fails with SQLITE_CANTOPEN (Unavailable,
+ * APP_DATABASE_UNAVAILABLE, in server/errors.ts) and nothing is written to the ghost; a file back
+ * at the path (restored from a backup) is opened (the client's connections are reopened, which
+ * ends the ghost's) and work goes on without a restart. Writes in the FILE_CHECK_MS before the
+ * guard saw the file go went to the ghost: whole transactions, lost with it, never half of one.
+ */
+export function withFileGuard(client: Client, path: string, checkMs = FILE_CHECK_MS): Client {
+  const identity = () => {
+    const st = statSync(path, { throwIfNoEntry: false });
+    return st ? `${st.dev}:${st.ino}` : undefined;
+  };
+  let opened = identity();
+  let checkedAt = Date.now();
+  let problem: string | undefined;
+  const check = (force: boolean) => {
+    const now = Date.now();
+    if (!force && now - checkedAt < checkMs) return problem;
+    checkedAt = now;
+    const seen = identity();
+    if (seen === undefined) problem = `the database file ${path} is gone (deleted or moved away while open)`;
+    else if (seen !== opened) {
+      // A file is back at the path: open it (the connections to the old one end).
+      opened = seen;
+      problem = undefined;
+      void client.reconnect();
+    } else problem = undefined;
+    return problem;
+  };
+  const guarded = new Proxy(client, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== "function") return value;
+      if (typeof prop !== "string" || !RETRIED.has(prop)) return value.bind(target);
+      return (...args: unknown[]) => {
+        const p = check(false);
+        if (p) {
+          // libSQL's code for a file it cannot open (a code of SQLite, not a reason of ours).
+          const gone = new LibsqlError(p, "SQLITE_CANTOPEN");
+          return Promise.reject(gone);
+        }
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  guards.set(guarded, check);
+  return guarded;
+}
+
+/** What is wrong with the database file under a guarded client right now (a fresh look), if anything. */
+export function fileProblem(db: Db): string | undefined {
+  return guards.get(db)?.(true);
 }
 
 /** How long a local write waits for the database lock before SQLITE_BUSY reaches the caller. */

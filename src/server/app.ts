@@ -11,7 +11,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Config } from "../config/schema.js";
 import { fastifyTrustProxy } from "../config/trust-proxy.js";
 import type { Db } from "../db/client.js";
-import { ping, takesWrites } from "../db/client.js";
+import { fileProblem, ping, takesWrites } from "../db/client.js";
 import { migrationsCurrent } from "../db/migrator.js";
 import { healthService } from "../health/service.js";
 import { HealthState } from "../health/state.js";
@@ -186,6 +186,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   fastify.get("/ready", async (_req, reply) => {
     const problems: string[] = [];
     if (shuttingDown) problems.push("shutting down");
+    else if (fileProblem(db)) problems.push("database file gone");
     else if (!(await ping(db))) problems.push("database unreachable");
     else if (!migrated && !(migrated = await migrationsCurrent(db).catch(() => false))) problems.push("migrations pending");
     else if (!(await takesWrites(db))) problems.push("database takes no writes");

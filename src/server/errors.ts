@@ -74,6 +74,10 @@ export function isRequestFault(code: Code, message: string): boolean {
   return code === Code.Internal && REQUEST_FAULTS.some((r) => r.test(message));
 }
 
+function isClientGone(err: unknown): boolean {
+  return err instanceof Error && err.message === "aborted" && (err as NodeJS.ErrnoException).code === "ECONNRESET";
+}
+
 /** Internal errors keep their cause for the log, never for the client. */
 export function toPublicError(err: unknown): { error: ConnectError; cause?: unknown } {
   if (err instanceof ConnectError) {
@@ -87,5 +91,9 @@ export function toPublicError(err: unknown): { error: ConnectError; cause?: unkn
   if (err instanceof EngineError) return { error: fail(err.reason, err.message, err.extra) };
   // Connect's own errors from other realms, and aborts, arrive here as ConnectError via from().
   if (err instanceof Error && err.name === "AbortError") return { error: new ConnectError("operation canceled", Code.Canceled) };
+  // The client went away while its request was still being read (node's IncomingMessage fails the
+  // body with "aborted", ECONNRESET): the client's doing, not an Internal of ours (found by the soak,
+  // test/bench/soak.ts, when a client gave up on a call).
+  if (isClientGone(err)) return { error: new ConnectError("the client went away", Code.Canceled) };
   return { error: fail(R.INTERNAL, "internal error"), cause: err };
 }

@@ -6,6 +6,8 @@
  *   npm run bench                      transport + profile + auth + sync + engine + split + assistant + console
  *   npm run bench -- --only transport  (or profile, auth, sync, engine, split, assistant, console; comma-separated)
  *   npm run bench -- --only fuzz       the fuzz suite for BENCH_FUZZ_SECONDS (default 600); only when named
+ *   npm run bench -- --only soak       the soak (test/bench/soak.ts) for SOAK_MINUTES (default 10); only when
+ *                                      named; exits 1 when it fails (after writing its table)
  *   BENCH_REQUESTS=20000 BENCH_CONCURRENCY=32   per-side request count and concurrency
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -17,6 +19,7 @@ import { consoleBench } from "./console.js";
 import { engineBench } from "./engine.js";
 import { fuzzBench } from "./fuzz.js";
 import { LoadGenerator } from "./loadgen.js";
+import { soakBench } from "./soak.js";
 import { profileLoad, profileTables } from "./profile.js";
 import { splitBench } from "./split.js";
 import { syncBench } from "./sync.js";
@@ -28,8 +31,8 @@ const DOC = join(ROOT, "docs/benchmarks.md");
 function parseOnly(): Set<string> {
   const i = process.argv.indexOf("--only");
   const all = ["transport", "profile", "auth", "sync", "engine", "split", "assistant", "console"];
-  // Run only when named: minutes of fuzzing, not a speed benchmark.
-  const named = [...all, "fuzz"];
+  // Run only when named: minutes of fuzzing or of steady load, not speed benchmarks.
+  const named = [...all, "fuzz", "soak"];
   if (i < 0) return new Set(all);
   return new Set(process.argv[i + 1]!.split(",").filter((s) => named.includes(s)));
 }
@@ -95,6 +98,11 @@ absolute numbers on a shared machine drift (DESIGN.md §10).
 
 <!-- bench:fuzz -->
 <!-- /bench:fuzz -->
+
+## Soak
+
+<!-- bench:soak -->
+<!-- /bench:soak -->
 `;
 
 function writeSection(doc: string, name: string, body: string): string {
@@ -182,6 +190,15 @@ async function main(): Promise<void> {
     sections.fuzz = machine() + "\n" + (await fuzzBench(log));
   }
 
+  const failed: string[] = [];
+  if (only.has("soak")) {
+    log("soak");
+    const at = machine(); // the load when it starts: it runs for minutes
+    const r = await soakBench(log);
+    sections.soak = at + "\n" + r.md;
+    failed.push(...r.failures.map((f) => `soak: ${f}`));
+  }
+
   let doc = existsSync(DOC) ? readFileSync(DOC, "utf8") : SKELETON;
   for (const [name, body] of Object.entries(sections)) {
     doc = writeSection(doc, name, body);
@@ -190,6 +207,7 @@ async function main(): Promise<void> {
   writeFileSync(DOC, doc);
   for (const [name, body] of Object.entries(sections)) process.stdout.write(`\n## ${name}\n\n${body}\n`);
   log(`done; wrote ${DOC}`);
+  if (failed.length) throw new Error(`failed:\n${failed.join("\n")}`);
 }
 
 main().then(

@@ -5,8 +5,7 @@
  * CI runs as root; elsewhere the file is skipped, saying why).
  * PostgreSQL killed in the middle of a stream: test/integration/engine/cancel.test.ts and the
  * hostile-server tests of test/limits/ (the connection's end answers Unavailable).
- * Not covered yet: a file system turning read-only under the server (a tmpfs with the database
- * open for writing refuses `remount,ro`), and the file deleted under it.
+ * The file deleted under the server, and turning read-only under it: app-database-file.test.ts.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import http2 from "node:http2";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -39,6 +40,26 @@ describe("RPC logging", () => {
     const lines = rpcLines("req-not-found-1");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ code: "not_found", level: 40, error: 'service "no.such.Service" not found' });
+  });
+
+  it("logs a client that went away while its request was read as canceled at warn, not internal at error", async () => {
+    // A streaming call (its body is read by the handler) whose client sends half the body and resets.
+    const port = Number(new URL(server.url).port);
+    const socket = net.connect(port, "127.0.0.1");
+    await new Promise((r) => socket.once("connect", r));
+    socket.write(
+      "POST /grpc.health.v1.Health/Watch HTTP/1.1\r\nhost: x\r\ncontent-type: application/connect+json\r\n" +
+        "x-request-id: req-client-gone-1\r\ncontent-length: 1000\r\n\r\n",
+    );
+    // An envelope that announces 100 bytes of message, and one of them.
+    socket.write(Buffer.from([0, 0, 0, 0, 100, 0x7b]));
+    await new Promise((r) => setTimeout(r, 200));
+    socket.resetAndDestroy();
+    const until = Date.now() + 5_000;
+    while (rpcLines("req-client-gone-1").length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    const lines = rpcLines("req-client-gone-1");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ method: "Watch", code: "canceled", level: 40 });
   });
 
   it("logs gRPC over h2c with protocol grpc", async () => {
