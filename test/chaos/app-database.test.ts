@@ -3,8 +3,8 @@
  * reason (never Internal), fails /ready, keeps nothing half-written, and recovers without a
  * restart when the fault goes. The database lives on a small tmpfs this test mounts (root only:
  * CI runs as root; elsewhere the file is skipped, saying why).
- * PostgreSQL killed in the middle of a stream: test/integration/engine/cancel.test.ts and the
- * hostile-server tests of test/limits/ (the connection's end answers Unavailable).
+ * PostgreSQL killed in the middle of a stream: postgres-killed.test.ts (and the hostile-server
+ * tests of test/limits/ for a server that misbehaves on the wire).
  * The file deleted under the server, and turning read-only under it: app-database-file.test.ts.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";

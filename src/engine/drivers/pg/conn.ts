@@ -36,7 +36,20 @@ export function dbError(err: unknown): Error {
   const e = err as { message?: string; code?: string; severity?: string };
   if (e && typeof e.code === "string" && e.severity) {
     // Class 28 (bad password, no such role) and 3D000 (no such database): the profile is wrong.
-    const kind = e.code === "25006" ? "readonly" : e.code === "57014" ? "canceled" : e.code.startsWith("23") ? "constraint" : e.code.startsWith("28") || e.code === "3D000" ? "auth" : "sql";
+    // Class 08 (connection exception), 53300 (too many connections) and 57P01-57P03 (shut
+    // down, crashed, starting up or in recovery): the server cannot serve now; try again later.
+    const kind =
+      e.code === "25006"
+        ? "readonly"
+        : e.code === "57014"
+          ? "canceled"
+          : e.code.startsWith("23")
+            ? "constraint"
+            : e.code.startsWith("28") || e.code === "3D000"
+              ? "auth"
+              : e.code.startsWith("08") || e.code === "53300" || /^57P0[123]$/.test(e.code)
+                ? "connect"
+                : "sql";
     return new DatabaseError(e.message ?? "database error", e.code, kind);
   }
   if (e && typeof e.code === "string" && TLS_VERIFY.test(e.code)) {
