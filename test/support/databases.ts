@@ -180,6 +180,9 @@ async function launchMariadb(): Promise<DatabaseServer | { unavailable: string }
     const install = [
       ...["--no-defaults", `--datadir=${datadir}`, "--auth-root-authentication-method=normal"],
       ...["--skip-test-db", "--skip-name-resolve", ...asRoot, ...tuning],
+      // Its own temp dir: the bootstrap's temp tables in a shared /tmp were seen to vanish under
+      // it when several test files started MariaDB at once ("Error on delete of '/tmp/#sql-temptable-…'").
+      `--tmpdir=${dir}`,
     ];
     await new Promise<void>((resolve, reject) => {
       execFile(installDb, install, (err, stdout, stderr) => {
