@@ -1,28 +1,12 @@
 import http from "node:http";
+import { RpcMetrics } from "./rpc-metrics.js";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /** Every metric the server exports, on its own registry (several servers may share a process in tests). */
 export class Metrics {
   readonly registry = new Registry();
-  readonly rpcTotal = new Counter({
-    name: "rpc_requests_total",
-    help: "RPCs completed, by service, method, protocol and Connect code.",
-    labelNames: ["service", "method", "protocol", "code"] as const,
-    registers: [this.registry],
-  });
-  readonly rpcDuration = new Histogram({
-    name: "rpc_duration_seconds",
-    help: "RPC latency (for streams: until the stream ends).",
-    labelNames: ["service", "method", "protocol", "code"] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [this.registry],
-  });
-  readonly rpcInFlight = new Gauge({
-    name: "rpc_in_flight",
-    help: "RPCs in progress, by service, method and protocol.",
-    labelNames: ["service", "method", "protocol"] as const,
-    registers: [this.registry],
-  });
+  /** rpc_requests_total, rpc_duration_seconds and rpc_in_flight (rpc-metrics.ts: no label hashing per call). */
+  readonly rpc = new RpcMetrics().register(this.registry);
   readonly wsConnections = new Gauge({
     name: "websocket_connections",
     help: "Open WebSocket connections, by listener.",

@@ -32,7 +32,8 @@ export function observe(logger: Logger, metrics: Metrics, now: () => number = pe
     const method = req.method.name;
     const protocol = protocolOf(req.header.get("content-type"));
     const requestId = req.header.get("x-request-id") ?? "";
-    metrics.rpcInFlight.inc({ service, method, protocol });
+    const series = metrics.rpc.of(service, method, protocol);
+    series.begin();
     let finished = false;
     const finish = (err?: unknown) => {
       if (finished) return;
@@ -48,9 +49,7 @@ export function observe(logger: Logger, metrics: Metrics, now: () => number = pe
         err = mapped.error;
       }
       const seconds = (now() - start) / 1000;
-      metrics.rpcInFlight.dec({ service, method, protocol });
-      metrics.rpcTotal.inc({ service, method, protocol, code });
-      metrics.rpcDuration.observe({ service, method, protocol, code }, seconds);
+      series.end(code, seconds);
       const line: Record<string, unknown> = { requestId, service, method, protocol, code, durationMs: Math.round(seconds * 1e4) / 10 };
       const auth = req.contextValues.get(authKey);
       if (auth) line.userId = auth.userId;

@@ -100,7 +100,7 @@ export async function authBench(o: { storm?: boolean } = {}): Promise<string> {
       `| bare Fastify route (reference) | ${refStats.rps.toFixed(0)} | ${refStats.p50.toFixed(2)} | ${refStats.p99.toFixed(2)} |`,
       `| AuthService.GetCurrentUser via Connect | ${oursStats.rps.toFixed(0)} | ${oursStats.p50.toFixed(2)} | ${oursStats.p99.toFixed(2)} |`,
       "",
-      `**Ratio (ours / reference, median of 3 rounds): ${ratio.toFixed(2)}** (target ≥ 0.5; rounds: ${ratios.map((r) => r.toFixed(2)).join(", ")}).`,
+      `**Ratio (ours / reference, median of 3 rounds): ${ratio.toFixed(2)}** (target ≥ 0.8, issue 13; rounds: ${ratios.map((r) => r.toFixed(2)).join(", ")}).`,
       "",
     );
     await bare.close();
@@ -112,15 +112,21 @@ export async function authBench(o: { storm?: boolean } = {}): Promise<string> {
     const server = await startTestServer({ env: { ...LOAD_RATE_LIMITS, BCRYPT_COST: "12", LOG_LEVEL: "warn", JWT_SECRET: "bench-secret-bench-secret-bench-secret!" } });
     const api = new URL(server.url);
     const u = (m: string) => new URL(`/sqlstudio.auth.v1.AuthService/${m}`, api);
-    await post(u("Register"), JSON.stringify({ email: "storm@example.com", username: "storm", password: "violet-thunder-canoe-42" }), {});
+    // Attempts count as failures until judged (lockout.ts), so one account with 16 logins in flight
+    // locks itself: 8 accounts (registration allows 10 per address an hour), 2 logins in flight each.
+    const ACCOUNTS = 8;
+    for (let a = 0; a < ACCOUNTS; a++) {
+      const r = await post(u("Register"), JSON.stringify({ email: `storm${a}@example.com`, username: `storm${a}`, password: "violet-thunder-canoe-42" }), {});
+      if (r.status !== 200) throw new Error(`register ${r.status} ${r.body}`);
+    }
     const health = new URL("/grpc.health.v1.Health/Check", api);
     let storming = true;
     let logins = 0;
     const stormStart = performance.now();
     const storm = Promise.all(
-      Array.from({ length: 16 }, async () => {
+      Array.from({ length: 16 }, async (_, w) => {
         while (storming) {
-          const r = await post(u("Login"), JSON.stringify({ identifier: "storm", password: "violet-thunder-canoe-42" }), {});
+          const r = await post(u("Login"), JSON.stringify({ identifier: `storm${w % ACCOUNTS}`, password: "violet-thunder-canoe-42" }), {});
           if (r.status !== 200) throw new Error(`login ${r.status} ${r.body}`);
           logins++;
         }
@@ -140,7 +146,7 @@ export async function authBench(o: { storm?: boolean } = {}): Promise<string> {
     lines.push(
       "### Health.Check latency during a login storm (bcrypt cost 12)",
       "",
-      `16 clients logging in back to back for 8 s (${logins} logins, ${(logins / secs).toFixed(1)}/s: bcrypt-bound on 2 cores) while Health.Check is called every 10 ms (${lat.length} calls).`,
+      `16 clients (8 accounts, 2 each) logging in back to back for 8 s (${logins} logins, ${(logins / secs).toFixed(1)}/s: bcrypt-bound on 2 cores) while Health.Check is called every 10 ms (${lat.length} calls).`,
       "",
       "| health check | p50 ms | p90 ms | p99 ms | max ms |",
       "|---|---:|---:|---:|---:|",
