@@ -36,6 +36,7 @@ import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ServiceEntry } from "../common/service.js";
 import { isRequestFault } from "./errors.js";
+import { IncomingHeaders } from "./incoming-headers.js";
 import { answerRequestFaults } from "./request-faults.js";
 
 /**
@@ -237,7 +238,7 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
       url: `${"encrypted" in req.socket && req.socket.encrypted ? "https" : "http"}://${authority}${req.url ?? ""}`,
       call,
       timeoutMs: call.timeoutMs,
-      requestHeader: webHeaders(headers),
+      requestHeader: new IncomingHeaders(headers),
       responseHeader,
       responseTrailer,
       values: o.contextValues(request),
@@ -453,19 +454,6 @@ async function grpcBody(
 function header(headers: IncomingHttpHeaders, name: string): string | null {
   const v = headers[name];
   return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
-}
-
-/** The request's headers as the Headers interceptors and handlers read (HTTP/2 pseudo-headers left out). */
-function webHeaders(headers: IncomingHttpHeaders): Headers {
-  const h = new Headers();
-  for (const k in headers) {
-    if (k.charCodeAt(0) === 58 /* ":" */) continue;
-    const v = headers[k];
-    if (v === undefined) continue;
-    if (typeof v === "string") h.append(k, v);
-    else for (const e of v) h.append(k, e);
-  }
-  return h;
 }
 
 /** Headers for writeHead / addTrailers; a repeated name (set-cookie) becomes a list. */
