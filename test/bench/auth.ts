@@ -1,7 +1,8 @@
 /**
  * Auth benchmarks (issue 3):
  *  1. GetCurrentUser over Connect JSON (HTTP/1.1) as a ratio against a bare Fastify route on
- *     the same kind of socket doing the same work: JWT check + live-session lookup + user read,
+ *     the same kind of socket doing the same work: JWT check + live-session lookup + user read, and
+ *     the same JSON body (compared before timing),
  *     with the same Accounts instance (same cache, same database).
  *  2. A storm of logins at bcrypt cost 12 while Health.Check is polled: p99 of the health check,
  *     showing hashing never blocks the event loop (bcrypt runs on the libuv thread pool).
@@ -71,11 +72,25 @@ export async function authBench(o: { storm?: boolean } = {}): Promise<string> {
     bare.post("/me", async (req) => {
       const ctx = await sessions.authenticate(req.headers.authorization ?? null);
       const user = await sessions.requireUser(ctx);
-      return { user: { id: user.id, email: user.email, username: user.username, displayName: user.displayName, emailVerified: user.emailVerified } };
+      // The same response body as GetCurrentUser's Connect JSON (fields at their defaults left out), checked below.
+      return {
+        user: {
+          id: user.id,
+          email: user.email,
+          username: user.username,
+          ...(user.displayName ? { displayName: user.displayName } : {}),
+          role: user.role === "admin" ? "ROLE_ADMIN" : "ROLE_USER",
+          ...(user.emailVerified ? { emailVerified: true } : {}),
+          createdAt: new Date(user.createdAt).toISOString(),
+          ...(user.pendingEmail ? { pendingEmail: user.pendingEmail } : {}),
+        },
+      };
     });
     await bare.listen({ port: 0, host: "127.0.0.1" });
     const bareUrl = new URL(`http://127.0.0.1:${(bare.server.address() as AddressInfo).port}/me`);
 
+    const [oursBody, refBody] = [(await post(u("GetCurrentUser"), "{}", auth)).body, (await post(bareUrl, "{}", auth)).body];
+    if (oursBody !== refBody) throw new Error(`the reference answers differently:\n${oursBody}\n${refBody}`);
     const N = 6000;
     const C = 32;
     await load(1000, C, () => post(u("GetCurrentUser"), "{}", auth));
@@ -91,7 +106,7 @@ export async function authBench(o: { storm?: boolean } = {}): Promise<string> {
     const ratios = runs.map((r) => r.ours / r.ref).sort((a, b) => a - b);
     const ratio = ratios[1];
     lines.push(
-      "### GetCurrentUser (Connect JSON, HTTP/1.1) vs a bare Fastify route doing the same JWT check, session lookup and user read",
+      "### GetCurrentUser (Connect JSON, HTTP/1.1) vs a bare Fastify route doing the same JWT check, session lookup and user read and answering the same JSON body (checked before timing)",
       "",
       `${N} requests × 3 rounds, concurrency ${C}, one process, bcrypt irrelevant here (token already issued).`,
       "",
