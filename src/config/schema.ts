@@ -422,7 +422,7 @@ export function defaultsFor(environment: Environment): Record<string, unknown> {
       enginePerUser: 1_200,
       publicPerAddress: 600,
       perAddress: 30_000,
-      chunk: 50,
+      chunk: 150,
       maxKeys: 100_000,
     },
     jobs: {},
