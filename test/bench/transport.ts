@@ -11,7 +11,6 @@ import { join } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import type { FastifyInstance } from "fastify";
-import pino from "pino";
 import {
   HealthCheckRequestSchema,
   HealthCheckResponseSchema,
@@ -21,7 +20,7 @@ import {
 } from "../../gen/grpc/health/v1/health_pb.js";
 import { loadConfig } from "../../src/config/load.js";
 import { HealthState } from "../../src/health/state.js";
-import { createLogger } from "../../src/observability/logger.js";
+import { createLogger, logDestination } from "../../src/observability/logger.js";
 import { buildFeatures } from "../../src/features.js";
 import { startServer, type RunningServer } from "../../src/server/lifecycle.js";
 import { testEnv } from "../support/server.js";
@@ -58,8 +57,9 @@ export async function startBenchServers(): Promise<BenchServers> {
   const env: Record<string, string | undefined> = { ...testEnv(dir, { LOG_LEVEL: "info", JWT_SECRET: "bench-secret-bench-secret-bench-secret!" }) };
   delete env.CONFIG_FILE;
   const config = loadConfig(env, join(dir, "none.yaml"));
-  // As in production: one JSON line per RPC, written synchronously (pino's default), here to /dev/null.
-  const logger = createLogger({ level: "info", pretty: false }, pino.destination({ dest: "/dev/null", sync: true }));
+  // As in production: one JSON line per RPC, through the production destination (logDestination: a
+  // synchronous write per event-loop turn), here to /dev/null.
+  const logger = createLogger({ level: "info", pretty: false }, logDestination("/dev/null"));
   const ours = await startServer(config, { logger, features: buildFeatures, jobs: false, routes: bareRoutes(new HealthState([])) });
 
   const state = new HealthState([]);
