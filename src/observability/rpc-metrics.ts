@@ -64,14 +64,31 @@ interface MetricLike {
   reset(): void;
 }
 
+/** A method as Connect describes it (DescMethod): its name and its service's. */
+interface MethodLike {
+  readonly name: string;
+  readonly parent: { readonly typeName: string };
+}
+
 export class RpcMetrics {
   private readonly series = new Map<string, RpcSeries>();
+  /** The series of a method by protocol, found from the method's descriptor (no string built per call). */
+  private byMethod = new WeakMap<MethodLike, Map<string, RpcSeries>>();
 
   /** The series of one method and protocol (made on its first call). */
   of(service: string, method: string, protocol: string): RpcSeries {
     const key = `${service}/${method} ${protocol}`;
     let s = this.series.get(key);
     if (!s) this.series.set(key, (s = new RpcSeries({ service, method, protocol })));
+    return s;
+  }
+
+  /** The same, from the method's descriptor. */
+  ofMethod(method: MethodLike, protocol: string): RpcSeries {
+    let byProtocol = this.byMethod.get(method);
+    if (!byProtocol) this.byMethod.set(method, (byProtocol = new Map()));
+    let s = byProtocol.get(protocol);
+    if (!s) byProtocol.set(protocol, (s = this.of(method.parent.typeName, method.name, protocol)));
     return s;
   }
 
@@ -93,7 +110,10 @@ export class RpcMetrics {
           d.values = d.values.map(({ sharedLabels, ...v }) => ({ ...v, labels: { ...v.labels, ...sharedLabels } }));
           return d;
         },
-        reset: () => this.series.clear(),
+        reset: () => {
+          this.series.clear();
+          this.byMethod = new WeakMap();
+        },
       };
     };
     const metrics = [

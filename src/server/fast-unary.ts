@@ -252,7 +252,8 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
       if (timeout.error) throw timeout.error;
       let input;
       try {
-        if (isGrpc) bytes = (await envelopeDecompress({ flags: compressed ? 1 : 0, data: bytes }, compression.request, readMaxBytes)).data;
+        // An envelope without the compressed flag is its message as it is (what envelopeDecompress returns).
+        if (isGrpc && compressed) bytes = (await envelopeDecompress({ flags: 1, data: bytes }, compression.request, readMaxBytes)).data;
         else if (compression.request) bytes = await compression.request.decompress(bytes, readMaxBytes);
         input = m.serialization.getI(binary).parse(bytes);
       } catch (e) {
@@ -289,10 +290,13 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
 
     let wire: Uint8Array;
     try {
-      wire = await grpcBody(proto, out, error, responseTrailer, { compression: compression.response, minBytes: compressMinBytes });
+      const body = grpcBody(proto, out, error, responseTrailer, { compression: compression.response, minBytes: compressMinBytes });
+      wire = body instanceof Uint8Array ? body : await body;
     } catch (e) {
       // Compressing failed: what the pipeline would answer, the error in the trailers and no message.
-      wire = await grpcBody(proto, EMPTY, ConnectError.from(e, Code.Internal), responseTrailer, { compression: compression.response, minBytes: compressMinBytes }).catch(() => EMPTY);
+      wire = await Promise.resolve()
+        .then(() => grpcBody(proto, EMPTY, ConnectError.from(e, Code.Internal), responseTrailer, { compression: compression.response, minBytes: compressMinBytes }))
+        .catch(() => EMPTY);
     }
     if (res.destroyed) return;
     // Headers first (no content-length: HTTP/1.1 answers chunked, as connect-node's do), then the body
@@ -475,26 +479,31 @@ function copyInto(from: Headers, to: Headers): void {
   from.forEach((v, k) => to.set(k, v));
 }
 
-/** The body of a gRPC or gRPC-Web unary response: its message (unless an error), and for gRPC-Web the trailers. */
-async function grpcBody(
+/**
+ * The body of a gRPC or gRPC-Web unary response: its message (unless an error), and for gRPC-Web the
+ * trailers. Made at once when nothing is compressed (the common case: no promise to wait for).
+ */
+function grpcBody(
   proto: Proto,
   out: Uint8Array,
   error: ConnectError | undefined,
   trailer: Headers,
   compress: { compression: Compression | null; minBytes: number },
-): Promise<Uint8Array> {
-  const { compression, minBytes: compressMinBytes } = compress;
+): Uint8Array | Promise<Uint8Array> {
   if (error) grpc.setTrailerStatus(trailer, error);
-  const parts: Uint8Array[] = [];
-  if (!error) {
-    const env = await envelopeCompress({ flags: 0, data: out }, compression, compressMinBytes);
-    parts.push(encodeEnvelope(env.flags, env.data));
+  const parts: { flags: number; data: Uint8Array }[] = [];
+  if (!error) parts.push({ flags: 0, data: out });
+  if (proto === Proto.GrpcWeb) parts.push({ flags: grpcWeb.trailerFlag, data: grpcWeb.trailerSerialize(trailer) });
+  const { compression, minBytes } = compress;
+  if (compression && parts.some((p) => p.data.byteLength >= minBytes)) {
+    return Promise.all(parts.map((p) => envelopeCompress(p, compression, minBytes))).then(frames);
   }
-  if (proto === Proto.GrpcWeb) {
-    const env = await envelopeCompress({ flags: grpcWeb.trailerFlag, data: grpcWeb.trailerSerialize(trailer) }, compression, compressMinBytes);
-    parts.push(encodeEnvelope(env.flags, env.data));
-  }
-  return parts.length === 1 ? parts[0]! : parts.length === 0 ? EMPTY : Buffer.concat(parts);
+  return frames(parts);
+}
+
+function frames(parts: { flags: number; data: Uint8Array }[]): Uint8Array {
+  const framed = parts.map((p) => encodeEnvelope(p.flags, p.data));
+  return framed.length === 1 ? framed[0]! : framed.length === 0 ? EMPTY : Buffer.concat(framed);
 }
 
 function header(headers: IncomingHttpHeaders, name: string): string | null {

@@ -32,7 +32,7 @@ export function observe(logger: Logger, metrics: Metrics, now: () => number = pe
     const method = req.method.name;
     const protocol = protocolOf(req.header.get("content-type"));
     const requestId = req.header.get("x-request-id") ?? "";
-    const series = metrics.rpc.of(service, method, protocol);
+    const series = metrics.rpc.ofMethod(req.method, protocol);
     series.begin();
     let finished = false;
     const finish = (err?: unknown) => {

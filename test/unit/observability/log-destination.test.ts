@@ -2,8 +2,9 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import { logDestination } from "../../../src/observability/logger.js";
+import pino from "pino";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { isoTime, logDestination } from "../../../src/observability/logger.js";
 
 const dir = mkdtempSync(join(tmpdir(), "logdest-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,5 +39,20 @@ describe("logDestination", () => {
 const d = logDestination(${JSON.stringify(file)}); d.write("last line\\n"); process.exit(3);`;
     expect(() => execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", src], { stdio: "pipe" })).toThrow();
     expect(readFileSync(file, "utf8")).toBe("last line\n");
+  });
+});
+
+describe("isoTime", () => {
+  it("is pino's isoTime, made again when the millisecond changes", () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      for (const ms of [Date.UTC(2026, 11, 6, 23, 20, 1, 123), Date.UTC(2026, 11, 6, 23, 20, 1, 124), Date.UTC(2027, 0, 1)]) {
+        vi.setSystemTime(ms);
+        expect(isoTime()).toBe(pino.stdTimeFunctions.isoTime());
+        expect(isoTime()).toBe(`,"time":"${new Date(ms).toISOString()}"`);
+      }
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

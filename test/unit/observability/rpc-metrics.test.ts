@@ -54,9 +54,13 @@ describe("RpcMetrics", () => {
     expect(plain(await registry.getMetricsAsJSON())).toEqual(plain(await ref.registry.getMetricsAsJSON()));
   });
 
-  it("finds one series per method and protocol", () => {
+  it("finds one series per method and protocol, by names or by descriptor", () => {
     const m = new RpcMetrics();
+    const desc = { name: "M", parent: { typeName: "a.S" } };
     expect(m.of("a.S", "M", "grpc")).toBe(m.of("a.S", "M", "grpc"));
     expect(m.of("a.S", "M", "grpc")).not.toBe(m.of("a.S", "M", "connect"));
+    expect(m.ofMethod(desc, "grpc")).toBe(m.of("a.S", "M", "grpc"));
+    expect(m.ofMethod(desc, "connect")).toBe(m.ofMethod(desc, "connect"));
+    expect(m.ofMethod(desc, "connect")).not.toBe(m.ofMethod(desc, "grpc"));
   });
 });
