@@ -16,7 +16,7 @@
  *   BENCH_AI_ROUNDS=40   measured requests per side and provider
  * Run: npm run bench -- --only assistant
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import Anthropic from "@anthropic-ai/sdk";
@@ -170,8 +170,10 @@ async function overhead(kind: ProviderKind, rounds: number, latencyMs: number, l
   const dir = mkdtempSync(join(os.tmpdir(), "sqlstudio-bench-ai-"));
   const server = await spawnServer({ dir, env: authEnv(standIn.env({ ...LOAD_RATE_LIMITS, AI_REQUESTS_PER_MINUTE: "100000", AI_TOKENS_PER_DAY: "1000000000000" })) });
   try {
-    await shopFile(join(dir, "sqlite", "shop.db"));
-    const { session } = await registerAndLogin(server, "benchai");
+    const { id, session } = await registerAndLogin(server, "benchai");
+    // Each account's SQLite files live in its own folder under ENGINE_SQLITE_DIR.
+    mkdirSync(join(dir, "sqlite", id), { recursive: true });
+    await shopFile(join(dir, "sqlite", id, "shop.db"));
     const transport = createConnectTransport({
       baseUrl: server.url,
       httpVersion: "1.1",

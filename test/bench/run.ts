@@ -121,6 +121,17 @@ async function main(): Promise<void> {
   const started = performance.now();
   const log = (line: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
   const sections: Record<string, string> = {};
+  const failed: string[] = [];
+  /** One part: a part that fails is reported at the end, and the parts that ran still reach the page. */
+  const part = async (name: string, label: string, run: () => Promise<string>) => {
+    log(label);
+    try {
+      sections[name] = await run();
+    } catch (e) {
+      log(`${name} FAILED: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      failed.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
   log(machine().trim());
 
   if (only.has("transport") || only.has("profile")) {
@@ -155,42 +166,20 @@ async function main(): Promise<void> {
     }
   }
 
-  if (only.has("auth")) {
-    log("auth benchmarks");
-    sections.auth = machine() + "\n" + (await authBench());
-  }
+  if (only.has("auth")) await part("auth", "auth benchmarks", async () => machine() + "\n" + (await authBench()));
 
-  if (only.has("sync")) {
-    log("sync benchmarks");
-    sections.sync = machine() + "\n" + (await syncBench(log));
-  }
+  if (only.has("sync")) await part("sync", "sync benchmarks", async () => machine() + "\n" + (await syncBench(log)));
 
-  if (only.has("engine")) {
-    log("engine benchmarks");
-    sections.engine = machine() + "\n" + (await engineBench(log));
-  }
+  if (only.has("engine")) await part("engine", "engine benchmarks", async () => machine() + "\n" + (await engineBench(log)));
 
-  if (only.has("split")) {
-    log("split benchmarks");
-    sections.split = machine() + "\n" + splitBench(log);
-  }
+  if (only.has("split")) await part("split", "split benchmarks", async () => machine() + "\n" + splitBench(log));
 
-  if (only.has("assistant")) {
-    log("assistant benchmarks");
-    sections.assistant = machine() + "\n" + (await assistantBench(log));
-  }
+  if (only.has("assistant")) await part("assistant", "assistant benchmarks", async () => machine() + "\n" + (await assistantBench(log)));
 
-  if (only.has("console")) {
-    log("console benchmark");
-    sections.console = machine() + "\n" + (await consoleBench(log));
-  }
+  if (only.has("console")) await part("console", "console benchmark", async () => machine() + "\n" + (await consoleBench(log)));
 
-  if (only.has("fuzz")) {
-    log("fuzz (long mode)");
-    sections.fuzz = machine() + "\n" + (await fuzzBench(log));
-  }
+  if (only.has("fuzz")) await part("fuzz", "fuzz (long mode)", async () => machine() + "\n" + (await fuzzBench(log)));
 
-  const failed: string[] = [];
   if (only.has("soak")) {
     log("soak");
     const at = machine(); // the load when it starts: it runs for minutes
