@@ -111,6 +111,20 @@ export class Out {
     } else this.buf.write(str, this.pos, len, "utf8");
     this.pos += len;
   }
+  /**
+   * A length-delimited field from bytes (UTF-8 text, or a Value's bytes): a short value copied
+   * here, as `string` does, a longer one by `set`.
+   */
+  bytesField(tag: number, v: Uint8Array) {
+    const len = v.length;
+    this.byte(tag);
+    this.varint32(len);
+    const buf = this.buf;
+    const at = this.pos;
+    if (len <= SHORT) for (let i = 0; i < len; i++) buf[at + i] = v[i];
+    else buf.set(v, at);
+    this.pos += len;
+  }
   double(v: number) {
     this.byte(0x21);
     this.buf.writeDoubleLE(v, this.pos);
@@ -213,21 +227,65 @@ export interface RawColumn {
   write(out: Out, v: RawValue): void;
 }
 
-/** A value as a driver reads it: text, or bytes for binary columns (MySQL). */
+/**
+ * A value as a driver reads it: text, or bytes. Bytes reach a text column (text, decimal, dates
+ * and times, JSON) only when they are valid UTF-8 (PostgreSQL's rows, checked in
+ * pg/datarow.ts; MySQL's numbers and dates, ASCII): they are copied as they are, the same bytes
+ * their decoded string would be encoded to. Bytes to a bytes column are the value itself.
+ */
 export type RawValue = string | Uint8Array;
+/** The text of bytes, where a column needs it (rare types, or input that is not what the fast path expects). */
 const asText = (v: RawValue): string => (typeof v === "string" ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("utf8"));
 
 function stringColumn(tag: number): RawColumn {
   return {
     size: (raw) => {
-      const len = utf8Length(asText(raw));
+      const len = typeof raw === "string" ? utf8Length(raw) : raw.length;
       return 1 + varintSize(len) + len;
     },
     write: (out, raw) => {
-      const v = asText(raw);
-      out.string(tag, v, utf8Length(v));
+      if (typeof raw === "string") out.string(tag, raw, utf8Length(raw));
+      else out.bytesField(tag, raw);
     },
   };
+}
+
+/**
+ * The integer of ASCII decimal digits after an optional "-", when there are at most 15 of them
+ * (below 2^51: exact in a double, and zigzagged exactly by sint53); NaN for anything else, which
+ * takes the text path (`+text`, then BigInt) so that the bytes written are those of the text.
+ */
+function smallInt(v: Uint8Array): number {
+  const n = v.length;
+  const neg = n > 0 && v[0] === 0x2d;
+  let i = neg ? 1 : 0;
+  if (i === n || n - i > 15) return NaN;
+  let x = 0;
+  for (; i < n; i++) {
+    const d = v[i] - 0x30;
+    if (d < 0 || d > 9) return NaN;
+    x = x * 10 + d;
+  }
+  return neg ? -x : x;
+}
+
+/** Hex digit values; -1 for any other byte. */
+const HEX = new Int8Array(256).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX["0123456789abcdef".charCodeAt(i)] = i;
+  HEX["0123456789ABCDEF".charCodeAt(i)] = i;
+}
+
+/**
+ * Bytes that are "\x" and hex digit pairs (an odd last digit is ignored, as Buffer's hex decoding
+ * ignores it): decoded here. Anything else (never from PostgreSQL) takes the text path, whose
+ * bytes are the reference.
+ */
+function isHexOutput(v: Uint8Array): boolean {
+  if (v.length < 2 || v[0] !== 0x5c || v[1] !== 0x78) return false;
+  const end = 2 + ((v.length - 2) & ~1);
+  for (let i = 2; i < end; i++) if (HEX[v[i]] < 0) return false;
+  return true;
 }
 
 const INT64_MAX = 9223372036854775807n;
@@ -238,6 +296,10 @@ const INT64_MAX = 9223372036854775807n;
  */
 const intColumn: RawColumn = {
   size: (raw) => {
+    if (typeof raw !== "string") {
+      const n = smallInt(raw);
+      if (n === n) return 1 + numberVarintSize(n);
+    }
     const v = asText(raw);
     const n = +v;
     if (Number.isSafeInteger(n) && n >= -SAFE && n <= SAFE) return 1 + numberVarintSize(n);
@@ -246,6 +308,14 @@ const intColumn: RawColumn = {
     return 1 + intVarintSize(b);
   },
   write: (out, raw) => {
+    if (typeof raw !== "string") {
+      const n = smallInt(raw);
+      if (n === n) {
+        out.byte(0x18);
+        out.sint53(n);
+        return;
+      }
+    }
     const v = asText(raw);
     const n = +v;
     if (Number.isSafeInteger(n) && n >= -SAFE && n <= SAFE) {
@@ -287,14 +357,27 @@ export const RAW_COLUMNS = {
   bytes: bytesColumn,
   float: { size: () => 9, write: (out: Out, v: RawValue) => out.double(Number(asText(v))) } satisfies RawColumn,
   /** PostgreSQL's t / f. */
-  bool: { size: () => 2, write: (out: Out, v: RawValue) => (out.byte(0x10), out.byte(v === "t" ? 1 : 0)) } satisfies RawColumn,
+  bool: {
+    size: () => 2,
+    write: (out: Out, v: RawValue) => (out.byte(0x10), out.byte((typeof v === "string" ? v === "t" : v.length === 1 && v[0] === 0x74) ? 1 : 0)),
+  } satisfies RawColumn,
   /** PostgreSQL's bytea hex output, \x… */
   byteaHex: {
     size: (raw: RawValue) => {
-      const len = (asText(raw).length - 2) >>> 1;
+      const len = ((typeof raw === "string" || !isHexOutput(raw) ? asText(raw) : raw).length - 2) >>> 1;
       return 1 + varintSize(len) + len;
     },
     write: (out: Out, raw: RawValue) => {
+      if (typeof raw !== "string" && isHexOutput(raw)) {
+        const len = (raw.length - 2) >>> 1;
+        out.byte(0x3a);
+        out.varint32(len);
+        const buf = out.buf;
+        const at = out.pos;
+        for (let i = 0; i < len; i++) buf[at + i] = (HEX[raw[2 + 2 * i]] << 4) | HEX[raw[3 + 2 * i]];
+        out.pos += len;
+        return;
+      }
       const v = asText(raw);
       const len = (v.length - 2) >>> 1;
       out.byte(0x3a);

@@ -4,7 +4,7 @@ import { ExecuteQueryResponseSchema, RowBatchSchema } from "../../../gen/sqlstud
 import { RowSchema, ValueListSchema, ValueSchema, type Value } from "../../../gen/sqlstudio/database/v1/values_pb.js";
 import { NULL } from "../../../src/engine/driver.js";
 import { converter, rawColumn } from "../../../src/engine/drivers/postgres.js";
-import { RowEncoder } from "../../../src/engine/wire.js";
+import { RAW_COLUMNS, RowEncoder, type RawColumn, type RawValue } from "../../../src/engine/wire.js";
 
 const v = (kind: Value["kind"]): Value => create(ValueSchema, { kind });
 const list = (values: Value[]) => create(ValueListSchema, { values });
@@ -112,6 +112,47 @@ describe("rows written straight from PostgreSQL's text", () => {
       const viaCells = toBinary(RowBatchSchema, new RowEncoder().batch(3, cells));
       expect(Buffer.from(raw).toString("hex"), `oid ${oid}`).toBe(Buffer.from(viaCells).toString("hex"));
       expect(Buffer.from(raw).toString("hex"), `oid ${oid} vs protobuf-es`).toBe(Buffer.from(reference(cells as Value[][])).toString("hex"));
+    }
+  });
+
+  /** Text as a driver hands it over as bytes: a plain Uint8Array view inside a larger buffer (as pg/datarow.ts makes them). */
+  const bytes = (t: string): Uint8Array => {
+    const b = Buffer.from(`~~${t}~~`, "utf8");
+    return new Uint8Array(b.buffer, b.byteOffset + 2, b.length - 4);
+  };
+  const rawBatch = (rows: (RawValue | null)[][], columns: RawColumn[]) => Buffer.from(toBinary(RowBatchSchema, new RowEncoder().batchRaw(3, rows, columns))).toString("hex");
+
+  it("writes the same bytes from the bytes of the text as from the text", () => {
+    for (const [oid, texts] of SAMPLES) {
+      const rows: (string | null)[][] = [...texts.map((t) => [t, null, t]), [null, texts[0], texts[texts.length - 1]]];
+      const columns = [rawColumn(oid), rawColumn(oid), rawColumn(oid)];
+      const asBytes = rows.map((r) => r.map((t) => (t === null ? null : bytes(t))));
+      expect(rawBatch(asBytes, columns), `oid ${oid}`).toBe(rawBatch(rows, columns));
+    }
+  });
+
+  it("writes the same bytes from bytes for what the fast paths do not take (signs, spaces, leading zeros, long integers, odd hex)", () => {
+    const cases: [RawColumn, string[]][] = [
+      [
+        RAW_COLUMNS.int,
+        [
+          "0", "-0", "7", "-7", "0005", "+5", " 5", "5 ", "", "0x10",
+          "999999999999999", "-999999999999999", "1000000000000000", "2251799813685247", "2251799813685248", "-2251799813685249",
+          "9007199254740993", "9223372036854775807", "-9223372036854775808", "9223372036854775808", "18446744073709551615", "00000000000000000012",
+        ],
+      ],
+      [RAW_COLUMNS.float, ["1.5", "-0", "NaN", "Infinity", "-Infinity", "1e+30", "", " 2 ", "x"]],
+      [RAW_COLUMNS.bool, ["t", "f", "", "tt", "T", "true"]],
+      [RAW_COLUMNS.byteaHex, ["\\x", "\\x00ff", "\\xABcd", "\\xabc", "ab"]],
+      [RAW_COLUMNS.decimal, ["-0.5", "", "NaN", "1".repeat(200)]],
+      [RAW_COLUMNS.text, ["", "a", "Ünïcødé 名前 🦄 \u0000 \n", "x".repeat(64), "y".repeat(65), `${"z".repeat(63)}é`, "é".repeat(40_000)]],
+      [RAW_COLUMNS.json, ['{"ü":"🦄"}']],
+      [RAW_COLUMNS.bytes, ["", "abc", "\u00ff\u0080"]],
+    ];
+    for (const [column, texts] of cases) {
+      const rows = texts.map((t) => [t]);
+      const asBytes = texts.map((t) => [column === RAW_COLUMNS.bytes ? new Uint8Array(Buffer.from(t, "latin1")) : bytes(t)]);
+      expect(rawBatch(asBytes, [column]), texts.join(" | ")).toBe(rawBatch(rows, [column]));
     }
   });
 });

@@ -4,7 +4,7 @@ import pg from "pg";
 import { DatabaseError, EngineError, NULL, type Cell, type ColumnInfo, type Cursor, type Session, type Target } from "../../driver.js";
 import { protocolViolation, type WireLimits } from "../../limits.js";
 import { cellParam } from "../../values.js";
-import type { RawColumn } from "../../wire.js";
+import type { RawColumn, RawValue } from "../../wire.js";
 import type { PooledConn } from "../../conn-pool.js";
 import { Lifeline } from "../lifeline.js";
 import { tlsChecks, verifiedTls } from "../tls.js";
@@ -12,6 +12,7 @@ import { guardPassword } from "./auth.js";
 import { sendCancel } from "./cancel.js";
 import { PgFrames } from "./frames.js";
 import { PgPortal, type PortalField, type PortalHost } from "./portal.js";
+import { tapRows, type TappableConnection } from "./tap.js";
 import { converter, rawColumn, TYPE_NAMES, type Convert } from "./types.js";
 import { R } from "../../../common/reasons.js";
 
@@ -90,6 +91,8 @@ export class PgConn implements Session, PooledConn {
   private readonly host: PortalHost;
   /** The portal reading now (its columns name a cell over the cap). */
   private current: PgPortal | undefined;
+  /** The portal pg runs (from its submit to its ReadyForQuery): the one DataRows belong to. */
+  private reading: PgPortal | undefined;
   /** Tells the caps this connection no longer counts (once; when it is closed or lost). */
   private readonly closed: () => void;
 
@@ -102,9 +105,13 @@ export class PgConn implements Session, PooledConn {
     this.lifeline = new Lifeline((reason) => owner.observe(reason));
     this.client = new pg.Client(config);
     // pg's Connection and its socket are not public API: the frames of the socket are watched
-    // (PgFrames) and the socket ended by us. test/unit/engine/pg-internals.test.ts fails when pg
-    // stops having them.
-    const connection = (this.client as unknown as { connection: { stream: import("node:net").Socket; once(e: string, f: () => void): void } }).connection;
+    // (PgFrames), its DataRows taken before pg's parser makes strings of them (tap.ts), and the
+    // socket ended by us. test/unit/engine/pg-internals.test.ts fails when pg stops having them.
+    const connection = (this.client as unknown as { connection: TappableConnection & { stream: import("node:net").Socket; once(e: string, f: () => void): void } }).connection;
+    tapRows(connection, (buf, start, end) => {
+      if (this.reading) this.reading.handleRow(buf, start, end);
+      else this.lifeline.kill(protocolViolation("a row outside a statement"));
+    });
     guardPassword(this.client, verifiedTls(target.sslMode));
     const frames = new PgFrames(owner.limits, (i) => this.current?.fields[i]?.name, (err) => this.lifeline.kill(err));
     const watch = (s: import("node:net").Socket) => s.prependListener("data", (d: Buffer) => frames.feed(d));
@@ -125,6 +132,7 @@ export class PgConn implements Session, PooledConn {
       pause: () => connection.stream.pause(),
       resume: () => connection.stream.resume(),
       error: dbError,
+      reading: (p) => (this.reading = p),
     };
   }
 
@@ -235,11 +243,11 @@ export class PgConn implements Session, PooledConn {
 class PgCursor implements Cursor {
   columns: ColumnInfo[] = [];
   private readonly converters: Convert[];
-  readonly raw: { columns: RawColumn[]; next: (n: number) => Promise<(string | null)[][]> };
+  readonly raw: { columns: RawColumn[]; next: (n: number) => Promise<(RawValue | null)[][]> };
 
   constructor(private readonly portal: PgPortal) {
     this.converters = portal.fields.map((f) => converter(f.dataTypeID));
-    this.raw = { columns: portal.fields.map((f) => rawColumn(f.dataTypeID)), next: (n) => this.portal.next(n) };
+    this.raw = { columns: portal.fields.map((f) => rawColumn(f.dataTypeID)), next: (n) => this.portal.nextRaw(n) };
   }
 
   async next(n: number): Promise<Cell[][]> {

@@ -1,6 +1,8 @@
 import { createRequire } from "node:module";
 import { protocolViolation, resultTooLarge, type WireLimits } from "../../limits.js";
+import type { RawValue } from "../../wire.js";
 import type { Lifeline } from "../lifeline.js";
+import { checkRow, rowStrings, rowValues } from "./datarow.js";
 
 const require = createRequire(import.meta.url);
 const { prepareValue } = require("pg/lib/utils.js") as { prepareValue: (v: unknown) => unknown };
@@ -33,6 +35,8 @@ export interface PortalHost {
   resume(): void;
   /** A driver or server error as ours. */
   error(err: unknown): Error;
+  /** The portal pg runs now (DataRows go to it, tap.ts), or none. */
+  reading(portal: PgPortal | undefined): void;
 }
 
 type State = "opening" | "reading" | "suspended" | "complete" | "done" | "failed";
@@ -44,11 +48,16 @@ type State = "opening" | "reading" | "suspended" | "complete" | "done" | "failed
  * wants; rows are handed out as they arrive; more rows than asked for is a protocol violation
  * that kills the connection; past `bufferBytes` of unread rows the socket is paused ("stream"),
  * or the result is refused as too large ("all": a small result read whole, in one round trip).
+ *
+ * Rows arrive as the bytes of their DataRow (tap.ts), not as pg's strings, and stay bytes until
+ * they are read: as text for cells (`next`, `all`), as bytes for binary clients (`nextRaw`).
  */
 export class PgPortal {
   fields: PortalField[] = [];
   tag = "";
-  private rows: (string | null)[][] = [];
+  /** Unread rows: each a DataRow body in `bufs[i]` from `starts[i]`, of `sizes[i]` bytes (its message's length). */
+  private bufs: Buffer[] = [];
+  private starts: number[] = [];
   private sizes: number[] = [];
   private bytes = 0;
   private got = 0;
@@ -75,6 +84,7 @@ export class PgPortal {
 
   submit(connection: PgConnection): void {
     this.connection = connection;
+    this.host.reading(this);
     connection.parse({ text: this.text }, true);
     connection.bind({ portal: "", values: this.values.map(prepareValue) }, true);
     connection.describe({ type: "P", name: "" }, true);
@@ -90,15 +100,20 @@ export class PgPortal {
     this.poke();
   }
 
-  handleDataRow(msg: { fields: (string | null)[]; length: number }): void {
+  /** A DataRow: its body is `buf` from `start` to `end` (tap.ts; pg's parser never sees it). */
+  handleRow(buf: Buffer, start: number, end: number): void {
     if (this.host.lifeline.dead) return;
     if (++this.got > this.asked) return this.host.lifeline.kill(protocolViolation(`more rows than the ${this.asked} asked for`));
-    if (msg.fields.length !== this.fields.length) return this.host.lifeline.kill(protocolViolation(`a row of ${msg.fields.length} values for ${this.fields.length} columns`));
+    const bad = checkRow(buf, start, end, this.fields.length);
+    if (bad) return this.host.lifeline.kill(protocolViolation(bad));
     if (this.discarding) return;
     if (this.state === "opening") this.state = "reading";
-    this.rows.push(msg.fields);
-    this.sizes.push(msg.length);
-    this.bytes += msg.length;
+    // Counted as pg counted a row: its message's length (the body and the length field).
+    const size = end - start + 4;
+    this.bufs.push(buf);
+    this.starts.push(start);
+    this.sizes.push(size);
+    this.bytes += size;
     if (this.mode === "all") {
       const l = this.host.limits;
       if (this.got > l.allRows) return this.host.lifeline.kill(resultTooLarge(`more than ${l.allRows} rows`, l.allRows));
@@ -130,6 +145,7 @@ export class PgPortal {
   }
 
   handleReadyForQuery(): void {
+    this.host.reading(undefined);
     if (this.state !== "failed") this.state = "done";
     this.end();
   }
@@ -161,12 +177,21 @@ export class PgPortal {
     if (this.failure) throw this.failure;
   }
 
-  /** Up to `n` rows (an empty array at the end); a new Execute asks the server for `n` more when needed. */
-  async next(n: number): Promise<(string | null)[][]> {
+  /** Up to `n` rows as text (an empty array at the end); a new Execute asks the server for `n` more when needed. */
+  next(n: number): Promise<(string | null)[][]> {
+    return this.read(n, rowStrings);
+  }
+
+  /** The same as bytes (views of the rows as they arrived; datarow.ts). */
+  nextRaw(n: number): Promise<(RawValue | null)[][]> {
+    return this.read(n, rowValues);
+  }
+
+  private async read<T>(n: number, decode: (buf: Buffer, start: number, count: number) => T): Promise<T[]> {
     for (;;) {
       if (this.failure) throw this.failure;
-      const have = this.rows.length;
-      if (have >= n || (have > 0 && (this.state !== "reading" || this.paused))) return this.take(n);
+      const have = this.bufs.length;
+      if (have >= n || (have > 0 && (this.state !== "reading" || this.paused))) return this.take(n, decode);
       if (this.state === "suspended") {
         this.asked = n;
         this.got = 0;
@@ -184,14 +209,15 @@ export class PgPortal {
   async all(): Promise<(string | null)[][]> {
     while (this.state !== "done" && this.state !== "failed") await this.wait();
     if (this.failure) throw this.failure;
-    return this.rows;
+    return this.take(this.bufs.length, rowStrings);
   }
 
   /** Stops reading: unread rows are dropped, the server is synced; resolves when it is ready again. */
   async close(timeoutMs: number): Promise<void> {
     if (this.state === "done" || this.state === "failed") return;
     this.discarding = true;
-    this.rows = [];
+    this.bufs = [];
+    this.starts = [];
     this.sizes = [];
     this.bytes = 0;
     this.resume();
@@ -210,17 +236,22 @@ export class PgPortal {
     return m ? Number(m[2] ?? m[1] ?? 0) : 0;
   }
 
-  private take(n: number): (string | null)[][] {
-    let out: (string | null)[][];
-    if (this.rows.length <= n) {
-      out = this.rows;
-      this.rows = [];
+  private take<T>(n: number, decode: (buf: Buffer, start: number, count: number) => T): T[] {
+    let bufs = this.bufs;
+    let starts = this.starts;
+    if (bufs.length <= n) {
+      this.bufs = [];
+      this.starts = [];
       this.sizes = [];
       this.bytes = 0;
     } else {
-      out = this.rows.splice(0, n);
+      bufs = bufs.splice(0, n);
+      starts = starts.splice(0, n);
       for (const s of this.sizes.splice(0, n)) this.bytes -= s;
     }
+    const count = this.fields.length;
+    const out = new Array<T>(bufs.length);
+    for (let i = 0; i < bufs.length; i++) out[i] = decode(bufs[i], starts[i], count);
     if (this.paused && this.bytes < this.host.limits.bufferBytes / 2) this.resume();
     return out;
   }
