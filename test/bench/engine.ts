@@ -30,8 +30,8 @@
  *                                      those of package.json's "start:prod" (which it always gets)
  * Run: npm run bench -- --only engine   (or: npx tsx test/bench/engine.ts, which only prints)
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import { join } from "node:path";
@@ -54,7 +54,7 @@ import { authEnv, registerAndLogin } from "../support/auth.js";
 import { startMariadb, startPostgres, type DatabaseServer, type ServerInfo } from "../support/databases.js";
 import { clientsFor, specFor, type EngineClients, type Protocol } from "../support/engine.js";
 import { startResendStandIn } from "../support/resend.js";
-import { ROOT, TSX_LOADER, testEnv } from "../support/server.js";
+import { ROOT, spawnServer, TSX_LOADER } from "../support/server.js";
 import { LOAD_RATE_LIMITS } from "../support/rate-limits.js";
 
 /** Queries.execute's estimate for a raw row (textRowBytes there). */
@@ -224,20 +224,10 @@ function productionNodeFlags(): string[] {
 }
 
 async function spawnBenchServer(env: Record<string, string>, nodeFlags: string[] = []): Promise<ServerChild> {
-  const dir = mkdtempSync(join(os.tmpdir(), "sqlstudio-bench-engine-"));
-  const childEnv = { ...process.env, ...testEnv(dir, env) } as Record<string, string>;
-  delete childEnv.CONFIG_FILE;
+  // spawnServer's child with an IPC channel and the preloaded reporter (heap samples, GC marks, profiles).
   const preload = `data:text/javascript,${encodeURIComponent(PRELOAD)}`;
-  const child = spawn(process.execPath, ["--expose-gc", ...nodeFlags, "--import", TSX_LOADER, "--import", preload, join(ROOT, "src/main.ts")], {
-    cwd: dir,
-    env: childEnv,
-    stdio: ["ignore", "pipe", "pipe", "ipc"],
-  });
-  const kill = () => child.kill("SIGKILL");
-  process.on("exit", kill);
-  let stderr = "";
-  child.stderr!.on("data", (d) => (stderr = (stderr + d).slice(-8000)));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const server = await spawnServer({ env, ipc: true, startTimeoutMs: 60_000, args: ["--expose-gc", ...nodeFlags, "--import", TSX_LOADER, "--import", preload, join(ROOT, "src/main.ts")] });
+  const child = server.child;
   let heapPeak = 0;
   const waiting: { type: string; resolve: (m: never) => void }[] = [];
   child.on("message", (m: { type: string; heapUsed?: number }) => {
@@ -250,44 +240,19 @@ async function spawnBenchServer(env: Record<string, string>, nodeFlags: string[]
       waiting.push({ type: reply, resolve: resolve as (m: never) => void });
       child.send(msg);
     });
-  const api = await new Promise<string>((resolve, reject) => {
-    let buf = "";
-    const timer = setTimeout(() => reject(new Error(`server did not start in 60 s\n${stderr}`)), 60_000);
-    child.stdout!.on("data", (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (!line.includes('"api"')) continue; // one log line per RPC otherwise: read and dropped
-        try {
-          const j = JSON.parse(line) as { api?: string };
-          if (j.api) {
-            clearTimeout(timer);
-            resolve(j.api);
-          }
-        } catch {
-          /* not JSON */
-        }
-      }
-    });
-    void exited.then(() => reject(new Error(`server exited before it was ready\n${stderr}`)));
-  });
+  // One log line per RPC: kept by spawnServer, not needed here.
+  const drop = setInterval(() => (server.lines.length = 0), 1000).unref();
   return {
     child,
     pid: child.pid!,
-    url: `http://127.0.0.1:${new URL(api).port}`,
+    url: server.url,
     heapPeak: () => heapPeak,
     resetHeapPeak: () => (heapPeak = 0),
     mark: (gc = false) => request<{ mem: MemSample }>({ type: "mark", gc }, "mark").then((m) => m.mem),
     request,
     async stop() {
-      process.off("exit", kill);
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      const timer = setTimeout(kill, 10_000);
-      await exited;
-      clearTimeout(timer);
-      rmSync(dir, { recursive: true, force: true });
+      clearInterval(drop);
+      await server.stop();
     },
   };
 }

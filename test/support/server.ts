@@ -152,14 +152,17 @@ export async function spawnServer(
     command?: { file: string; args: string[] };
     /** In a process group of its own (as a terminal runs a command): the group is killed if the test leaves it behind. */
     detached?: boolean;
+    /** An IPC channel to the child (`child.send`, `child.on("message")`), for a preloaded module that reports from inside it. */
+    ipc?: boolean;
   } = {},
 ): Promise<ChildServer> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "sqlstudio-child-"));
   const env = { ...process.env, ...testEnv(dir, opts.env) } as Record<string, string>;
   delete env.CONFIG_FILE;
+  const stdio: ("ignore" | "pipe" | "ipc")[] = ["ignore", "pipe", "pipe", ...(opts.ipc ? (["ipc"] as const) : [])];
   const child = opts.command
-    ? spawn(opts.command.file, opts.command.args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: opts.detached })
-    : spawn(process.execPath, opts.args ?? ["--import", TSX_LOADER, join(ROOT, "src/main.ts")], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"], detached: opts.detached });
+    ? spawn(opts.command.file, opts.command.args, { cwd: ROOT, env, stdio, detached: opts.detached })
+    : spawn(process.execPath, opts.args ?? ["--import", TSX_LOADER, join(ROOT, "src/main.ts")], { cwd: dir, env, stdio, detached: opts.detached });
   if (opts.detached) groupLeaders.add(child);
   // Killed with the test process too, whatever ends it (a timed-out hook, a crash).
   children.add(child);
