@@ -294,9 +294,11 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
       wire = body instanceof Uint8Array ? body : await body;
     } catch (e) {
       // Compressing failed: what the pipeline would answer, the error in the trailers and no message.
-      wire = await Promise.resolve()
-        .then(() => grpcBody(proto, EMPTY, ConnectError.from(e, Code.Internal), responseTrailer, { compression: compression.response, minBytes: compressMinBytes }))
-        .catch(() => EMPTY);
+      try {
+        wire = await grpcBody(proto, EMPTY, ConnectError.from(e, Code.Internal), responseTrailer, { compression: compression.response, minBytes: compressMinBytes });
+      } catch {
+        wire = EMPTY;
+      }
     }
     if (res.destroyed) return;
     // Headers first (no content-length: HTTP/1.1 answers chunked, as connect-node's do), then the body
