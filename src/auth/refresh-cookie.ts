@@ -1,4 +1,4 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor, type UnaryRequest } from "@connectrpc/connect";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { LoginResponse, RefreshTokenRequest, RefreshTokenResponse } from "../../gen/sqlstudio/auth/v1/auth_pb.js";
 import { fail, R } from "../common/errors.js";
@@ -39,36 +39,42 @@ export function readRefreshCookie(header: string | null): string | undefined {
 }
 
 export function refreshCookie(now: () => number): Interceptor {
-  return (next) => async (req) => {
-    if (req.service.typeName !== SERVICE || req.header.get(REFRESH_COOKIE_HEADER) !== "cookie" || req.stream) return next(req);
+  return (next) => (req) => {
+    if (req.service.typeName !== SERVICE || req.stream) return next(req);
     const method = req.method.name;
-    if (method !== "Login" && method !== "RefreshToken" && method !== "Logout") return next(req);
-
-    if (method === "RefreshToken") {
-      const message = req.message as RefreshTokenRequest;
-      if (message.refreshToken === "") {
-        const value = readRefreshCookie(req.header.get("cookie"));
-        if (!value) throw fail(R.NOT_SIGNED_IN, "not signed in: no refresh cookie");
-        message.refreshToken = value;
-      }
-    }
-    try {
-      const res = await next(req);
-      if (method === "Logout") {
-        res.header.append("set-cookie", CLEAR);
-        return res;
-      }
-      const body = res.message as LoginResponse | RefreshTokenResponse;
-      if (body.refreshToken) {
-        const expires = body.refreshTokenExpiresAt ? timestampMs(body.refreshTokenExpiresAt) : now();
-        res.header.append("set-cookie", cookie(body.refreshToken, Math.max(0, Math.floor((expires - now()) / 1000))));
-        body.refreshToken = "";
-      }
-      return res;
-    } catch (e) {
-      // A refused refresh token is dead for good: the browser drops it too.
-      if (method === "RefreshToken" && ConnectError.from(e).code === Code.Unauthenticated && e instanceof ConnectError) e.metadata.append("set-cookie", CLEAR);
-      throw e;
-    }
+    if ((method !== "Login" && method !== "RefreshToken" && method !== "Logout") || req.header.get(REFRESH_COOKIE_HEADER) !== "cookie") return next(req);
+    return withCookie(next, req, method, now);
   };
+}
+
+type Next = Parameters<Interceptor>[0];
+
+/** Login, RefreshToken or Logout of a client that keeps its refresh token in the cookie. */
+async function withCookie(next: Next, req: UnaryRequest, method: string, now: () => number): ReturnType<Next> {
+  if (method === "RefreshToken") {
+    const message = req.message as RefreshTokenRequest;
+    if (message.refreshToken === "") {
+      const value = readRefreshCookie(req.header.get("cookie"));
+      if (!value) throw fail(R.NOT_SIGNED_IN, "not signed in: no refresh cookie");
+      message.refreshToken = value;
+    }
+  }
+  try {
+    const res = await next(req);
+    if (method === "Logout") {
+      res.header.append("set-cookie", CLEAR);
+      return res;
+    }
+    const body = res.message as LoginResponse | RefreshTokenResponse;
+    if (body.refreshToken) {
+      const expires = body.refreshTokenExpiresAt ? timestampMs(body.refreshTokenExpiresAt) : now();
+      res.header.append("set-cookie", cookie(body.refreshToken, Math.max(0, Math.floor((expires - now()) / 1000))));
+      body.refreshToken = "";
+    }
+    return res;
+  } catch (e) {
+    // A refused refresh token is dead for good: the browser drops it too.
+    if (method === "RefreshToken" && ConnectError.from(e).code === Code.Unauthenticated && e instanceof ConnectError) e.metadata.append("set-cookie", CLEAR);
+    throw e;
+  }
 }

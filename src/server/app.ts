@@ -120,7 +120,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     forceCloseConnections: false,
   }) as unknown as FastifyInstance;
 
-  const headers = Object.entries(securityHeaders(tls !== undefined));
+  const security = securityHeaders(tls !== undefined);
+  const headerNames = Object.keys(security);
+  const headerValues = Object.values(security);
   // Development admits loopback origins (the desktop app, a local web console) beside CORS_ORIGINS.
   const cors = { loopback: config.environment === "development" };
   const limits = { maxDeadlineMs: config.server.maxDeadlineMs, defaultDeadlineMs: config.server.defaultDeadlineMs };
@@ -128,57 +130,59 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   /** The unary fast path, when on (registered below, before the server listens). */
   let fast: Awaited<ReturnType<typeof registerFastUnary>> | undefined;
 
-  fastify.addHook("onRequest", async (request, reply) => {
+  // A callback hook, not an async one: no promise per request for work that never waits.
+  fastify.addHook("onRequest", (request, reply, done) => {
     const raw = request.raw;
+    const res = reply.raw;
     // Request id: the client's (if sane) or a new one; echoed, and visible to interceptors.
     const given = raw.headers["x-request-id"];
     const requestId = typeof given === "string" && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
     raw.headers["x-request-id"] = requestId;
-    reply.raw.setHeader("x-request-id", requestId);
-    for (const [k, v] of headers) reply.raw.setHeader(k, v);
+    res.setHeader("x-request-id", requestId);
+    for (let i = 0; i < headerNames.length; i++) res.setHeader(headerNames[i]!, headerValues[i]!);
 
     const origin = raw.headers.origin;
     if (typeof origin === "string" && originAllowed(origin, config.server.corsOrigins, cors)) {
-      reply.raw.setHeader("access-control-allow-origin", origin);
-      reply.raw.setHeader("vary", "Origin");
-      reply.raw.setHeader("access-control-expose-headers", CORS_EXPOSE_HEADERS);
+      res.setHeader("access-control-allow-origin", origin);
+      res.setHeader("vary", "Origin");
+      res.setHeader("access-control-expose-headers", CORS_EXPOSE_HEADERS);
       if (raw.method === "OPTIONS") {
-        reply.raw.setHeader("access-control-allow-methods", CORS_ALLOW_METHODS);
-        reply.raw.setHeader("access-control-allow-headers", CORS_ALLOW_HEADERS);
-        reply.raw.setHeader("access-control-max-age", "7200");
-        return reply.code(204).send();
+        res.setHeader("access-control-allow-methods", CORS_ALLOW_METHODS);
+        res.setHeader("access-control-allow-headers", CORS_ALLOW_HEADERS);
+        res.setHeader("access-control-max-age", "7200");
+        reply.code(204).send();
+        return;
       }
     }
 
-    const path = (raw.url ?? "").split("?")[0];
+    const url = raw.url ?? "";
+    const q = url.indexOf("?");
+    const path = q < 0 ? url : url.slice(0, q);
+    if (!routedPaths.has(path)) return done();
     const streaming = streamingPaths.get(path);
-    if (streaming && writeUnaryToStream(raw, reply.raw, streaming)) {
+    if ((streaming && writeUnaryToStream(raw, res, streaming)) || deps.admission?.(raw, res, path)) {
+      // Answered here; Fastify goes on to see the reply hijacked, as after an async hook.
       reply.hijack();
-      return;
+      return done();
     }
-    if (routedPaths.has(path) && deps.admission?.(raw, reply.raw, path)) {
-      reply.hijack();
-      return;
-    }
-    if (routedPaths.has(path) && !fast?.paths.has(path)) {
+    if (!fast?.paths.has(path)) {
       // connect-node's writer waits for 'drain' on a full socket and never hears that the client
       // went away (a closed HTTP/1.1 response emits 'close', not 'error'): a stream to a vanished
       // client would wait forever, holding its database session. 'drain' after 'close' lets its
       // next write fail, so the call ends and its handler's finally blocks run.
-      const res = reply.raw;
       res.once("close", () => {
         if (!res.writableFinished) res.emit("drain");
       });
     }
-    if (routedPaths.has(path)) {
-      const grpc = String(raw.headers["content-type"] ?? "").startsWith("application/grpc");
-      const clientMs = grpc ? parseGrpcTimeout(raw.headers["grpc-timeout"] as string | undefined) : parseConnectTimeout(raw.headers["connect-timeout-ms"] as string | undefined);
-      const ms = effectiveDeadlineMs(clientMs, unaryPaths.has(path), limits);
-      if (ms !== undefined && ms !== clientMs) {
-        if (grpc) raw.headers["grpc-timeout"] = `${Math.max(1, Math.ceil(ms))}m`;
-        else raw.headers["connect-timeout-ms"] = String(Math.max(1, Math.ceil(ms)));
-      }
+    const contentType = raw.headers["content-type"];
+    const grpc = contentType !== undefined && contentType.startsWith("application/grpc");
+    const clientMs = grpc ? parseGrpcTimeout(raw.headers["grpc-timeout"] as string | undefined) : parseConnectTimeout(raw.headers["connect-timeout-ms"] as string | undefined);
+    const ms = effectiveDeadlineMs(clientMs, unaryPaths.has(path), limits);
+    if (ms !== undefined && ms !== clientMs) {
+      if (grpc) raw.headers["grpc-timeout"] = `${Math.max(1, Math.ceil(ms))}m`;
+      else raw.headers["connect-timeout-ms"] = String(Math.max(1, Math.ceil(ms)));
     }
+    done();
   });
 
   fastify.get("/health", async () => ({ status: "ok" }));

@@ -185,10 +185,11 @@ class CallsInFlight {
   private ended = false;
   private reason: unknown;
 
-  readonly interceptor: Interceptor = (next) => async (req) => {
-    const res = await this.race(next(req));
-    if (!res.stream) return res;
-    return { ...res, message: this.endable(res.message) };
+  readonly interceptor: Interceptor = (next) => (req) => {
+    const answer = this.race(next(req));
+    // A unary answer as it is (no promise of ours in between); a stream's messages become endable.
+    if (req.method.methodKind === "unary" || req.method.methodKind === "client_streaming") return answer;
+    return answer.then((res) => (res.stream ? { ...res, message: this.endable(res.message) } : res));
   };
 
   endAll(reason: unknown): void {
