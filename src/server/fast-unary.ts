@@ -37,6 +37,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ServiceEntry } from "../common/service.js";
 import { isRequestFault } from "./errors.js";
 import { IncomingHeaders } from "./incoming-headers.js";
+import { compileJsonWriter, type JsonWriter } from "./json-writer.js";
 import { answerRequestFaults } from "./request-faults.js";
 
 /**
@@ -78,6 +79,10 @@ interface FastMethod {
   get: boolean;
   /** connect-node's handler for this method: every request the fast path does not serve goes there. */
   fallback: UniversalHandler;
+  /** The output's protobuf JSON without reflection, when json-writer.ts writes the type. */
+  json: JsonWriter | undefined;
+  /** The interceptors around the handler, put together once (see `chain`). */
+  run: (req: UnaryRequest) => Promise<UnaryResponse>;
 }
 
 export interface FastUnaryOptions {
@@ -95,6 +100,18 @@ export interface FastUnaryStats {
   handedOver: number;
 }
 
+/** The content types of unary calls as clients send them (any other still reaches the route). */
+const UNARY_CONTENT_TYPES = [
+  connect.contentTypeUnaryJson,
+  connect.contentTypeUnaryProto,
+  grpc.contentTypeProto,
+  grpc.contentTypeJson,
+  "application/grpc",
+  grpcWeb.contentTypeProto,
+  grpcWeb.contentTypeJson,
+  "application/grpc-web",
+];
+
 /** The gRPC-Web and gRPC envelope prefix: 1 byte of flags, 4 of length. */
 const ENVELOPE = 5;
 const EMPTY = new Uint8Array(0);
@@ -108,6 +125,10 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
   const opt = validateUniversalHandlerOptions(o.connect);
   const { readMaxBytes, compressMinBytes, jsonOptions, interceptors, maxTimeoutMs } = opt;
   const accept = opt.acceptCompression;
+  const { writeMaxBytes } = opt;
+  // The writer makes protobuf-es's JSON with its default write options only.
+  const w = jsonOptions as { alwaysEmitImplicit?: boolean; enumAsInteger?: boolean; useProtoFieldName?: boolean; registry?: unknown } | undefined;
+  const defaultJsonWrite = !w?.alwaysEmitImplicit && !w?.enumAsInteger && !w?.useProtoFieldName && !w?.registry;
   // connect's own universal handlers for the unary methods, with the same options: the fallback.
   const router = createConnectRouter(o.connect);
   const methods: FastMethod[] = [];
@@ -120,6 +141,8 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
       methods.push({
         spec: ms,
         method: m,
+        run: chain(ms, m, interceptors),
+        json: defaultJsonWrite ? compileJsonWriter(m.output) : undefined,
         serialization: createMethodSerializationLookup(m, opt.binaryOptions, jsonOptions, opt) as never,
         get: m.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS,
         // Wrapped as connect-node's own routes are (app.ts): bad request bytes answer InvalidArgument.
@@ -261,8 +284,8 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
         const err = ConnectError.from(e);
         throw isRequestFault(err.code, err.rawMessage) ? new ConnectError(err.rawMessage, Code.InvalidArgument) : e;
       }
-      const output = await invoke(m, context, input, interceptors);
-      out = m.serialization.getO(binary).serialize(output as never);
+      const output = await invoke(m, context, input);
+      out = serializeOutput(m, binary, output, writeMaxBytes);
     } catch (e) {
       error = e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
     } finally {
@@ -312,7 +335,11 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
   await fastify.register(async (scope) => {
     // Every body, whatever its type, arrives as one Buffer: the protocol is read from it by the route.
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser("*", bufferBody(readMaxBytes + ENVELOPE));
+    const parser = bufferBody(readMaxBytes + ENVELOPE);
+    // The unary content types by name too: Fastify finds a named one in its cache at once, while the
+    // catch-all costs a parse of the header on every request.
+    scope.addContentTypeParser(UNARY_CONTENT_TYPES, parser);
+    scope.addContentTypeParser("*", parser);
     for (const m of methods) {
       scope.all(`/${m.method.parent.typeName}/${m.method.name}`, (request, reply) =>
         serve(request, reply, m).catch((e: unknown) => {
@@ -401,7 +428,8 @@ class FastRequest {
   readonly contextValues: ContextValues;
 
   constructor(
-    private readonly context: CallContext,
+    /** The call (copies of the request keep it: chain() finds the call by it). */
+    readonly context: CallContext,
     readonly message: unknown,
   ) {
     this.method = context.method;
@@ -455,23 +483,54 @@ class FastHandlerContext {
 }
 
 /**
+ * The interceptors around a method's handler, put together once when the route is made. connect
+ * puts them together again for every call; that costs a closure per interceptor and call, and the
+ * result is the same as long as an interceptor's outer function (`(next) => …`) keeps no state of
+ * one call, which none of ours does. The call reaches the handler through its request: a
+ * FastRequest, or a copy an interceptor made of it (`{ ...req, message }` keeps `context`).
+ */
+function chain(spec: FastMethod["spec"], method: DescMethod, interceptors: Interceptor[]): FastMethod["run"] {
+  const output = method.output as DescMessage;
+  const service = method.parent;
+  const handler = async (req: UnaryRequest): Promise<UnaryResponse> => {
+    const context = (req as unknown as Partial<FastRequest>).context;
+    if (context === undefined) throw new ConnectError("an interceptor replaced the request without copying it", Code.Internal);
+    const message = create(output, (await spec.impl(req.message as never, new FastHandlerContext(context, req) as HandlerContext)) as never);
+    return { stream: false, message, method, service, header: context.responseHeader, trailer: context.responseTrailer } as UnaryResponse;
+  };
+  let next = handler;
+  for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i]!(next as never) as typeof next;
+  return next;
+}
+
+/**
  * Runs a unary call through the interceptors into its handler, as connect's
  * invokeUnaryImplementation does (same request and response objects, same HandlerContext, the
  * interceptors' response headers and trailers copied to the call's), except that the request's
  * and the handler's `signal` are getters: the AbortSignal is only made when read.
  */
-async function invoke(m: FastMethod, context: CallContext, input: unknown, interceptors: Interceptor[]): Promise<unknown> {
-  const { method, service } = context;
-  const output = method.output as DescMessage;
-  let next = async (req: UnaryRequest): Promise<UnaryResponse> => {
-    const message = create(output, (await m.spec.impl(req.message as never, new FastHandlerContext(context, req) as HandlerContext)) as never);
-    return { stream: false, message, method, service, header: context.responseHeader, trailer: context.responseTrailer } as UnaryResponse;
-  };
-  for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i]!(next as never) as typeof next;
-  const res = await next(new FastRequest(context, input) as unknown as UnaryRequest);
+async function invoke(m: FastMethod, context: CallContext, input: unknown): Promise<unknown> {
+  const res = await m.run(new FastRequest(context, input) as unknown as UnaryRequest);
   copyInto(res.header, context.responseHeader);
   copyInto(res.trailer, context.responseTrailer);
   return res.message;
+}
+
+/**
+ * The response message's bytes. JSON by the method's writer when it has one; anything the writer
+ * refuses, or over the write limit, goes to connect's serializer, whose answer (or error) is then
+ * the one connect-node would give.
+ */
+function serializeOutput(m: FastMethod, binary: boolean, output: unknown, writeMaxBytes: number): Uint8Array {
+  if (!binary && m.json) {
+    try {
+      const bytes = Buffer.from(m.json(output));
+      if (bytes.byteLength <= writeMaxBytes) return bytes;
+    } catch {
+      // protobuf-es decides below.
+    }
+  }
+  return m.serialization.getO(binary).serialize(output as never);
 }
 
 /** An interceptor that answered with headers of its own: they become the call's. */
