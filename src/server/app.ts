@@ -120,9 +120,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     forceCloseConnections: false,
   }) as unknown as FastifyInstance;
 
-  const security = securityHeaders(tls !== undefined);
-  const headerNames = Object.keys(security);
-  const headerValues = Object.values(security);
+  /** The headers every response carries but the request id, as name, value, name, value… */
+  const baseHeaders = Object.entries(securityHeaders(tls !== undefined)).flat();
   // Development admits loopback origins (the desktop app, a local web console) beside CORS_ORIGINS.
   const cors = { loopback: config.environment === "development" };
   const limits = { maxDeadlineMs: config.server.maxDeadlineMs, defaultDeadlineMs: config.server.defaultDeadlineMs };
@@ -138,8 +137,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     const given = raw.headers["x-request-id"];
     const requestId = typeof given === "string" && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
     raw.headers["x-request-id"] = requestId;
-    res.setHeader("x-request-id", requestId);
-    for (let i = 0; i < headerNames.length; i++) res.setHeader(headerNames[i]!, headerValues[i]!);
+    const url = raw.url ?? "";
+    const q = url.indexOf("?");
+    const path = q < 0 ? url : url.slice(0, q);
+    // The fast path writes these with its answer, in one go (fast-unary.ts: writeHead).
+    if (raw.method === "OPTIONS" || !fast?.paths.has(path)) {
+      res.setHeader("x-request-id", requestId);
+      for (let i = 0; i < baseHeaders.length; i += 2) res.setHeader(baseHeaders[i]!, baseHeaders[i + 1]!);
+    }
 
     const origin = raw.headers.origin;
     if (typeof origin === "string" && originAllowed(origin, config.server.corsOrigins, cors)) {
@@ -155,9 +160,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       }
     }
 
-    const url = raw.url ?? "";
-    const q = url.indexOf("?");
-    const path = q < 0 ? url : url.slice(0, q);
     if (!routedPaths.has(path)) return done();
     const streaming = streamingPaths.get(path);
     if ((streaming && writeUnaryToStream(raw, res, streaming)) || deps.admission?.(raw, res, path)) {
@@ -219,7 +221,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   };
   const all: ServiceEntry[] = [[Health, healthService(health)], ...reflection, ...features];
   // RPC_FAST_PATH: unary RPCs on our own route (fast-unary.ts), streams on connect-node's handlers.
-  fast = config.server.rpcFastPath ? await registerFastUnary(fastify, { services: all, connect: connectOptions, contextValues }) : undefined;
+  fast = config.server.rpcFastPath ? await registerFastUnary(fastify, { services: all, connect: connectOptions, contextValues, baseHeaders }) : undefined;
 
   await fastify.register(fastifyConnectPlugin, {
     routes(router: ConnectRouter) {

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import { ServerResponse, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Readable } from "node:stream";
 import { create, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
@@ -90,6 +90,11 @@ export interface FastUnaryOptions {
   /** The very options connect-fastify gets (interceptors, limits, JSON options, shutdown signal, compression). */
   connect: ConnectRouterOptions;
   contextValues: (req: FastifyRequest) => ContextValues;
+  /**
+   * The headers every response carries (name, value, …), beside `x-request-id`: the onRequest hook
+   * leaves them to the fast path, which writes them with its answer in one writeHead.
+   */
+  baseHeaders: readonly string[];
 }
 
 /** What the fast path did since the server started (tests prove which path answered). */
@@ -125,6 +130,7 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
   const opt = validateUniversalHandlerOptions(o.connect);
   const { readMaxBytes, compressMinBytes, jsonOptions, interceptors, maxTimeoutMs } = opt;
   const accept = opt.acceptCompression;
+  const { baseHeaders } = o;
   const { writeMaxBytes } = opt;
   // The writer makes protobuf-es's JSON with its default write options only.
   const w = jsonOptions as { alwaysEmitImplicit?: boolean; enumAsInteger?: boolean; useProtoFieldName?: boolean; registry?: unknown } | undefined;
@@ -159,9 +165,35 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
     for (const c of inFlight) c.abort(shutdown.reason);
   });
 
+  /** The base headers as the onRequest hook sets them on other routes (for answers not written by `serve`). */
+  const setBaseHeaders = (req: AnyReq, res: AnyRes) => {
+    res.setHeader("x-request-id", String(req.headers["x-request-id"] ?? ""));
+    for (let i = 0; i < baseHeaders.length; i += 2) res.setHeader(baseHeaders[i]!, baseHeaders[i + 1]!);
+  };
+
+  /**
+   * Writes the status and headers of `serve`'s answer: the base headers, the request id and the
+   * call's. On HTTP/1.1 as one flat list, which Node turns into the header block directly.
+   */
+  const writeHead = (req: AnyReq, res: AnyRes, status: number, h: Headers) => {
+    const requestId = String(req.headers["x-request-id"] ?? "");
+    if (res instanceof ServerResponse) {
+      const flat: string[] = baseHeaders.slice();
+      flat.push("x-request-id", requestId);
+      h.forEach((value, key) => flat.push(key, value));
+      res.writeHead(status, flat);
+      return;
+    }
+    const o = nodeHeaders(h);
+    for (let i = 0; i < baseHeaders.length; i += 2) o[baseHeaders[i]!] = baseHeaders[i + 1]!;
+    o["x-request-id"] = requestId;
+    res.writeHead(status, o);
+  };
+
   async function fallback(request: FastifyRequest, reply: FastifyReply, m: FastMethod, body: Buffer | undefined): Promise<void> {
     const res = reply.raw;
     stats.handedOver++;
+    setBaseHeaders(request.raw, res);
     try {
       // The bytes already read go along; a body that was not read is read from the request by connect-node.
       const given = body === undefined ? undefined : createAsyncIterable([new Uint8Array(body.buffer, body.byteOffset, body.byteLength)]);
@@ -306,7 +338,7 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
       }
       const all = connect.trailerMux(responseHeader, responseTrailer);
       all.set(connect.headerUnaryContentLength, String(out.byteLength));
-      res.writeHead(status, nodeHeaders(all));
+      writeHead(req, res, status, all);
       res.end(out);
       return;
     }
@@ -326,7 +358,7 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
     if (res.destroyed) return;
     // Headers first (no content-length: HTTP/1.1 answers chunked, as connect-node's do), then the body
     // in one write, then (gRPC) the trailers.
-    res.writeHead(200, nodeHeaders(responseHeader));
+    writeHead(req, res, 200, responseHeader);
     if (proto === Proto.Grpc) res.addTrailers(nodeHeaders(responseTrailer));
     if (wire.byteLength > 0) (res as ServerResponse).end(wire);
     else res.end();
@@ -340,6 +372,11 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
     // catch-all costs a parse of the header on every request.
     scope.addContentTypeParser(UNARY_CONTENT_TYPES, parser);
     scope.addContentTypeParser("*", parser);
+    // What Fastify answers itself here (a body it could not read) carries the base headers too.
+    scope.addHook("onSend", (request, reply, payload, done) => {
+      setBaseHeaders(request.raw, reply.raw);
+      done(null, payload);
+    });
     for (const m of methods) {
       scope.all(`/${m.method.parent.typeName}/${m.method.name}`, (request, reply) =>
         serve(request, reply, m).catch((e: unknown) => {
