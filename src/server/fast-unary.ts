@@ -37,6 +37,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ServiceEntry } from "../common/service.js";
 import { isRequestFault } from "./errors.js";
 import { IncomingHeaders } from "./incoming-headers.js";
+import { OutgoingHeaders } from "./outgoing-headers.js";
 import { compileJsonWriter, type JsonWriter } from "./json-writer.js";
 import { answerRequestFaults } from "./request-faults.js";
 
@@ -175,19 +176,14 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
    * Writes the status and headers of `serve`'s answer: the base headers, the request id and the
    * call's. On HTTP/1.1 as one flat list, which Node turns into the header block directly.
    */
-  const writeHead = (req: AnyReq, res: AnyRes, status: number, h: Headers) => {
-    const requestId = String(req.headers["x-request-id"] ?? "");
-    if (res instanceof ServerResponse) {
-      const flat: string[] = baseHeaders.slice();
-      flat.push("x-request-id", requestId);
-      h.forEach((value, key) => flat.push(key, value));
-      res.writeHead(status, flat);
-      return;
-    }
-    const o = nodeHeaders(h);
-    for (let i = 0; i < baseHeaders.length; i += 2) o[baseHeaders[i]!] = baseHeaders[i + 1]!;
-    o["x-request-id"] = requestId;
-    res.writeHead(status, o);
+  const writeHead = (req: AnyReq, res: AnyRes, status: number, h: Headers, connectTrailer?: Headers, contentLength?: number) => {
+    const flat: string[] = baseHeaders.slice();
+    flat.push("x-request-id", String(req.headers["x-request-id"] ?? ""));
+    h.forEach((value, key) => flat.push(key, value));
+    connectTrailer?.forEach((value, key) => flat.push(`trailer-${key}`, value));
+    if (contentLength !== undefined) flat.push(connect.headerUnaryContentLength, String(contentLength));
+    if (res instanceof ServerResponse) res.writeHead(status, flat);
+    else res.writeHead(status, nodeHeaders(flat));
   };
 
   async function fallback(request: FastifyRequest, reply: FastifyReply, m: FastMethod, body: Buffer | undefined): Promise<void> {
@@ -276,8 +272,8 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
         );
 
     const call = new CallSignal(timeout.timeoutMs === undefined ? undefined : Date.now() + timeout.timeoutMs, res, inFlight, shutdown);
-    const responseHeader = new Headers();
-    const responseTrailer = new Headers();
+    const responseHeader = new OutgoingHeaders();
+    const responseTrailer = new OutgoingHeaders();
     if (proto === Proto.Connect) responseHeader.set(connect.headerContentType, binary ? connect.contentTypeUnaryProto : connect.contentTypeUnaryJson);
     else {
       responseHeader.set(grpc.headerContentType, proto === Proto.Grpc ? (binary ? grpc.contentTypeProto : grpc.contentTypeJson) : binary ? grpcWeb.contentTypeProto : grpcWeb.contentTypeJson);
@@ -336,9 +332,8 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
         out = await compression.response.compress(out);
         responseHeader.set(connect.headerUnaryEncoding, compression.response.name);
       }
-      const all = connect.trailerMux(responseHeader, responseTrailer);
-      all.set(connect.headerUnaryContentLength, String(out.byteLength));
-      writeHead(req, res, status, all);
+      // Connect unary sends its trailers as `trailer-` headers (connect's trailerMux), then the length.
+      writeHead(req, res, status, responseHeader, responseTrailer, out.byteLength);
       res.end(out);
       return;
     }
@@ -359,7 +354,11 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
     // Headers first (no content-length: HTTP/1.1 answers chunked, as connect-node's do), then the body
     // in one write, then (gRPC) the trailers.
     writeHead(req, res, 200, responseHeader);
-    if (proto === Proto.Grpc) res.addTrailers(nodeHeaders(responseTrailer));
+    if (proto === Proto.Grpc) {
+      const trailers: string[] = [];
+      responseTrailer.forEach((value, key) => trailers.push(key, value));
+      res.addTrailers(nodeHeaders(trailers));
+    }
     if (wire.byteLength > 0) (res as ServerResponse).end(wire);
     else res.end();
   }
@@ -609,15 +608,17 @@ function header(headers: IncomingHttpHeaders, name: string): string | null {
   return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
 }
 
-/** Headers for writeHead / addTrailers; a repeated name (set-cookie) becomes a list. */
-function nodeHeaders(h: Headers): Record<string, string | string[]> {
+/** A flat name, value, … list as an object for writeHead / addTrailers; a repeated name (set-cookie) becomes a list. */
+function nodeHeaders(flat: readonly string[]): Record<string, string | string[]> {
   const o: Record<string, string | string[]> = Object.create(null);
-  h.forEach((value, key) => {
+  for (let i = 0; i < flat.length; i += 2) {
+    const key = flat[i]!;
+    const value = flat[i + 1]!;
     const had = o[key];
     if (had === undefined) o[key] = value;
     else if (Array.isArray(had)) had.push(value);
     else o[key] = [had, value];
-  });
+  }
   return o;
 }
 
