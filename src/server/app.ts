@@ -28,10 +28,8 @@ import {
   CORS_ALLOW_HEADERS,
   CORS_ALLOW_METHODS,
   CORS_EXPOSE_HEADERS,
-  effectiveDeadlineMs,
+  applyDeadline,
   originAllowed,
-  parseConnectTimeout,
-  parseGrpcTimeout,
   securityHeaders,
 } from "./http-policy.js";
 import { OnePortListener } from "./listener.js";
@@ -176,14 +174,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         if (!res.writableFinished) res.emit("drain");
       });
     }
-    const contentType = raw.headers["content-type"];
-    const grpc = contentType !== undefined && contentType.startsWith("application/grpc");
-    const clientMs = grpc ? parseGrpcTimeout(raw.headers["grpc-timeout"] as string | undefined) : parseConnectTimeout(raw.headers["connect-timeout-ms"] as string | undefined);
-    const ms = effectiveDeadlineMs(clientMs, unaryPaths.has(path), limits);
-    if (ms !== undefined && ms !== clientMs) {
-      if (grpc) raw.headers["grpc-timeout"] = `${Math.max(1, Math.ceil(ms))}m`;
-      else raw.headers["connect-timeout-ms"] = String(Math.max(1, Math.ceil(ms)));
-    }
+    // The fast path reads its deadline itself (and applies it to what it hands to connect-node).
+    if (!fast?.paths.has(path)) applyDeadline(raw.headers, unaryPaths.has(path), limits);
     done();
   });
 
@@ -221,7 +213,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   };
   const all: ServiceEntry[] = [[Health, healthService(health)], ...reflection, ...features];
   // RPC_FAST_PATH: unary RPCs on our own route (fast-unary.ts), streams on connect-node's handlers.
-  fast = config.server.rpcFastPath ? await registerFastUnary(fastify, { services: all, connect: connectOptions, contextValues, baseHeaders }) : undefined;
+  fast = config.server.rpcFastPath ? await registerFastUnary(fastify, { services: all, connect: connectOptions, contextValues, baseHeaders, deadlines: limits }) : undefined;
 
   await fastify.register(fastifyConnectPlugin, {
     routes(router: ConnectRouter) {

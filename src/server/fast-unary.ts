@@ -36,6 +36,7 @@ import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ServiceEntry } from "../common/service.js";
 import { isRequestFault } from "./errors.js";
+import { applyDeadline, unaryDeadlineMs, type DeadlineLimits } from "./http-policy.js";
 import { IncomingHeaders } from "./incoming-headers.js";
 import { OutgoingHeaders } from "./outgoing-headers.js";
 import { compileJsonWriter, type JsonWriter } from "./json-writer.js";
@@ -96,6 +97,8 @@ export interface FastUnaryOptions {
    * leaves them to the fast path, which writes them with its answer in one writeHead.
    */
   baseHeaders: readonly string[];
+  /** The deadline policy; the onRequest hook leaves the fast path's routes' timeout headers as they came. */
+  deadlines: DeadlineLimits;
 }
 
 /** What the fast path did since the server started (tests prove which path answered). */
@@ -129,7 +132,7 @@ const EMPTY = new Uint8Array(0);
 export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOptions): Promise<{ paths: Set<string>; stats: FastUnaryStats }> {
   const stats: FastUnaryStats = { served: 0, handedOver: 0 };
   const opt = validateUniversalHandlerOptions(o.connect);
-  const { readMaxBytes, compressMinBytes, jsonOptions, interceptors, maxTimeoutMs } = opt;
+  const { readMaxBytes, compressMinBytes, jsonOptions, interceptors } = opt;
   const accept = opt.acceptCompression;
   const { baseHeaders } = o;
   const { writeMaxBytes } = opt;
@@ -190,6 +193,7 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
     const res = reply.raw;
     stats.handedOver++;
     setBaseHeaders(request.raw, res);
+    applyDeadline(request.raw.headers, true, o.deadlines);
     try {
       // The bytes already read go along; a body that was not read is read from the request by connect-node.
       const given = body === undefined ? undefined : createAsyncIterable([new Uint8Array(body.buffer, body.byteOffset, body.byteLength)]);
@@ -258,10 +262,8 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
     const res = reply.raw as AnyRes;
     stats.served++;
     const isGrpc = proto !== Proto.Connect;
-    const timeout = (isGrpc ? grpc.parseTimeout : connect.parseTimeout)(
-      header(headers, isGrpc ? "grpc-timeout" : "connect-timeout-ms"),
-      maxTimeoutMs,
-    );
+    // What connect would read from the header the hook writes on other routes (http-policy.ts: applyDeadline).
+    const timeoutMs = unaryDeadlineMs(headers, isGrpc, o.deadlines);
     const compression = isGrpc
       ? compressionNegotiate(accept, header(headers, "grpc-encoding"), header(headers, "grpc-accept-encoding"), grpc.headerAcceptEncoding)
       : compressionNegotiate(
@@ -271,7 +273,7 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
           connect.headerUnaryAcceptEncoding,
         );
 
-    const call = new CallSignal(timeout.timeoutMs === undefined ? undefined : Date.now() + timeout.timeoutMs, res, inFlight, shutdown);
+    const call = new CallSignal(Date.now() + timeoutMs, res, inFlight, shutdown);
     const responseHeader = new OutgoingHeaders();
     const responseTrailer = new OutgoingHeaders();
     if (proto === Proto.Connect) responseHeader.set(connect.headerContentType, binary ? connect.contentTypeUnaryProto : connect.contentTypeUnaryJson);
@@ -300,7 +302,6 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
     let error: ConnectError | undefined;
     try {
       if (compression.error) throw compression.error;
-      if (timeout.error) throw timeout.error;
       let input;
       try {
         // An envelope without the compressed flag is its message as it is (what envelopeDecompress returns).

@@ -1,4 +1,11 @@
+import type { IncomingHttpHeaders } from "node:http";
 import { cors as connectCors } from "@connectrpc/connect";
+
+/** The server's deadline policy (SERVER_MAX_DEADLINE_MS, SERVER_DEFAULT_DEADLINE_MS). */
+export interface DeadlineLimits {
+  maxDeadlineMs: number;
+  defaultDeadlineMs: number;
+}
 
 /** Headers every response carries. HSTS only when the server itself terminates TLS. */
 export function securityHeaders(tls: boolean): Record<string, string> {
@@ -67,7 +74,7 @@ function serializedOrigin(configured: string): string {
 export function effectiveDeadlineMs(
   clientMs: number | undefined,
   unary: boolean,
-  limits: { maxDeadlineMs: number; defaultDeadlineMs: number },
+  limits: DeadlineLimits,
 ): number | undefined {
   if (clientMs === undefined) return unary ? limits.defaultDeadlineMs : undefined;
   return Math.min(clientMs, limits.maxDeadlineMs);
@@ -84,4 +91,27 @@ export function parseGrpcTimeout(value: string | undefined): number | undefined 
 /** Parses a Connect timeout header; undefined when absent or malformed (Connect rejects those itself). */
 export function parseConnectTimeout(value: string | undefined): number | undefined {
   return value && /^\d{1,10}$/.test(value) ? Number(value) : undefined;
+}
+
+/**
+ * Puts the deadline a request runs under (effectiveDeadlineMs) into its timeout header, where
+ * connect's handlers read it: a missing or malformed one on a unary RPC becomes the default, one
+ * over the ceiling the ceiling.
+ */
+export function applyDeadline(headers: IncomingHttpHeaders, unary: boolean, limits: DeadlineLimits): void {
+  const contentType = headers["content-type"];
+  const grpc = contentType !== undefined && contentType.startsWith("application/grpc");
+  const clientMs = grpc ? parseGrpcTimeout(headers["grpc-timeout"] as string | undefined) : parseConnectTimeout(headers["connect-timeout-ms"] as string | undefined);
+  const ms = effectiveDeadlineMs(clientMs, unary, limits);
+  if (ms !== undefined && ms !== clientMs) {
+    if (grpc) headers["grpc-timeout"] = `${Math.max(1, Math.ceil(ms))}m`;
+    else headers["connect-timeout-ms"] = String(Math.max(1, Math.ceil(ms)));
+  }
+}
+
+/** The deadline of a unary call from its headers, as applyDeadline would write it and connect read it back, ms. */
+export function unaryDeadlineMs(headers: IncomingHttpHeaders, grpc: boolean, limits: DeadlineLimits): number {
+  const clientMs = grpc ? parseGrpcTimeout(headers["grpc-timeout"] as string | undefined) : parseConnectTimeout(headers["connect-timeout-ms"] as string | undefined);
+  const ms = effectiveDeadlineMs(clientMs, true, limits)!;
+  return ms === clientMs ? ms : Math.max(1, Math.ceil(ms));
 }

@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
+import * as connect from "@connectrpc/connect/protocol-connect";
+import * as grpc from "@connectrpc/connect/protocol-grpc";
 import {
+  applyDeadline,
+  unaryDeadlineMs,
   CORS_ALLOW_HEADERS,
   CORS_EXPOSE_HEADERS,
   effectiveDeadlineMs,
@@ -57,6 +61,34 @@ describe("effectiveDeadlineMs", () => {
   it("gives unary calls without a deadline the default, and leaves open-ended streams alone", () => {
     expect(effectiveDeadlineMs(undefined, true, limits)).toBe(60_000);
     expect(effectiveDeadlineMs(undefined, false, limits)).toBeUndefined();
+  });
+});
+
+describe("unaryDeadlineMs (the fast path) and applyDeadline (the hook, then connect)", () => {
+  const limits = { maxDeadlineMs: 60_000, defaultDeadlineMs: 30_000 };
+  const connectValues = [undefined, "", "0", "1", "250", "59999", "60000", "60001", "9999999999", "99999999999", "-5", "1.5", "abc"];
+  const grpcValues = [undefined, "", "1m", "250m", "5S", "2M", "1H", "2500u", "3000000n", "1n", "99999999m", "100000000m", "5s", "m"];
+
+  it("gives a Connect call the deadline connect reads from the header the hook writes", () => {
+    for (const v of connectValues) {
+      const headers: Record<string, string> = { "content-type": "application/json", ...(v === undefined ? {} : { "connect-timeout-ms": v }) };
+      const fast = unaryDeadlineMs({ ...headers }, false, limits);
+      applyDeadline(headers, true, limits);
+      const read = connect.parseTimeout(headers["connect-timeout-ms"] ?? null, Number.MAX_SAFE_INTEGER);
+      expect(read.error, `connect-timeout-ms ${v}`).toBeUndefined();
+      expect(fast, `connect-timeout-ms ${v}`).toBe(read.timeoutMs);
+    }
+  });
+
+  it("gives a gRPC call the deadline connect reads from the header the hook writes", () => {
+    for (const v of grpcValues) {
+      const headers: Record<string, string> = { "content-type": "application/grpc", ...(v === undefined ? {} : { "grpc-timeout": v }) };
+      const fast = unaryDeadlineMs({ ...headers }, true, limits);
+      applyDeadline(headers, true, limits);
+      const read = grpc.parseTimeout(headers["grpc-timeout"] ?? null, Number.MAX_SAFE_INTEGER);
+      expect(read.error, `grpc-timeout ${v}`).toBeUndefined();
+      expect(fast, `grpc-timeout ${v}`).toBeCloseTo(read.timeoutMs!, 9);
+    }
   });
 });
 
