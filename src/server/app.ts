@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Server as NetServer } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues, createServiceImplSpec, type ConnectRouter, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, createServiceImplSpec, type ConnectRouter, type ContextKey, type ContextValues, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
@@ -196,7 +196,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   deps.routes?.(fastify);
 
   const contextValues = (req: FastifyRequest) =>
-    createContextValues().set(requestInfoKey, {
+    new CallValues().set(requestInfoKey, {
       ip: req.ip,
       userAgent: String(req.headers["user-agent"] ?? "").slice(0, 512),
       requestId: String(req.headers["x-request-id"] ?? ""),
@@ -254,6 +254,26 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       health.shutdown();
     },
   };
+}
+
+/**
+ * A call's context values, as connect's createContextValues keeps them (under each key's symbol,
+ * on the object itself), with the methods on the prototype: connect's makes three closures per call.
+ */
+class CallValues implements ContextValues {
+  get<T>(key: ContextKey<T>): T {
+    return key.id in this ? (this as unknown as Record<symbol, T>)[key.id]! : key.defaultValue;
+  }
+
+  set<T>(key: ContextKey<T>, value: T): this {
+    (this as unknown as Record<symbol, T>)[key.id] = value;
+    return this;
+  }
+
+  delete(key: ContextKey<unknown>): this {
+    delete (this as unknown as Record<symbol, unknown>)[key.id];
+    return this;
+  }
 }
 
 /** The error streams still open at the shutdown deadline end with. */

@@ -205,6 +205,17 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
     }
   }
 
+  async function serveOrEnd(request: FastifyRequest, reply: FastifyReply, m: FastMethod): Promise<void> {
+    try {
+      await serve(request, reply, m);
+    } catch (e) {
+      // A bug of ours outside the call (the call's own errors are answered): logged as connect-fastify
+      // logs its adapter's failures, and the response ended rather than left hanging.
+      console.error(`fast path for rpc ${m.method.name} of ${m.method.parent.typeName} failed`, e);
+      reply.raw.destroy();
+    }
+  }
+
   async function serve(request: FastifyRequest, reply: FastifyReply, m: FastMethod): Promise<void> {
     reply.hijack();
     const req = request.raw as AnyReq;
@@ -290,7 +301,6 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
       protocolName: proto === Proto.Connect ? "connect" : proto === Proto.Grpc ? "grpc" : "grpc-web",
       url: `${"encrypted" in req.socket && req.socket.encrypted ? "https" : "http"}://${authority}${req.url ?? ""}`,
       call,
-      timeoutMs: call.timeoutMs,
       requestHeader: new IncomingHeaders(headers),
       responseHeader,
       responseTrailer,
@@ -378,14 +388,7 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
       done(null, payload);
     });
     for (const m of methods) {
-      scope.all(`/${m.method.parent.typeName}/${m.method.name}`, (request, reply) =>
-        serve(request, reply, m).catch((e: unknown) => {
-          // A bug of ours outside the call (the call's own errors are answered): logged as connect-fastify
-          // logs its adapter's failures, and the response ended rather than left hanging.
-          console.error(`fast path for rpc ${m.method.name} of ${m.method.parent.typeName} failed`, e);
-          reply.raw.destroy();
-        }),
-      );
+      scope.all(`/${m.method.parent.typeName}/${m.method.name}`, (request, reply) => serveOrEnd(request, reply, m));
     }
   });
   return { paths: new Set(methods.map((m) => `/${m.method.parent.typeName}/${m.method.name}`)), stats };
@@ -402,15 +405,12 @@ class CallSignal {
   private controller?: AbortController;
   private timer?: NodeJS.Timeout;
   private finished = false;
-  readonly timeoutMs: () => number | undefined;
-
   constructor(
     private readonly deadline: number | undefined,
     private readonly res: AnyRes,
     private readonly inFlight: Set<CallSignal>,
     private readonly shutdown: AbortSignal | undefined,
   ) {
-    this.timeoutMs = deadline === undefined ? () => undefined : () => deadline - Date.now();
   }
 
   get signal(): AbortSignal {
@@ -431,6 +431,11 @@ class CallSignal {
     return c.signal;
   }
 
+  /** The time left until the deadline, ms (HandlerContext.timeoutMs). */
+  remainingMs(): number | undefined {
+    return this.deadline === undefined ? undefined : this.deadline - Date.now();
+  }
+
   abort(reason: unknown): void {
     if (this.controller && !this.controller.signal.aborted) this.controller.abort(reason);
   }
@@ -448,7 +453,7 @@ const deadlineExceeded = () => new ConnectError("the operation timed out", Code.
 const clientGone = () => new ConnectError("the client went away", Code.Canceled);
 
 /** What the fast path knows of a call; the handler's HandlerContext is made from it and the request. */
-type CallContext = Omit<HandlerContext, "signal"> & { call: CallSignal };
+type CallContext = Omit<HandlerContext, "signal" | "timeoutMs"> & { call: CallSignal };
 
 /**
  * The request interceptors see: connect's UnaryRequest, whose `signal` is a getter on the class
@@ -489,7 +494,6 @@ class FastHandlerContext {
   readonly requestMethod: string;
   readonly protocolName: string;
   readonly url: string;
-  readonly timeoutMs: () => number | undefined;
   readonly requestHeader: Headers;
   readonly responseHeader: Headers;
   readonly responseTrailer: Headers;
@@ -506,11 +510,14 @@ class FastHandlerContext {
     this.requestMethod = context.requestMethod;
     this.protocolName = context.protocolName;
     this.url = context.url;
-    this.timeoutMs = context.timeoutMs;
     this.requestHeader = req.header;
     this.responseHeader = context.responseHeader;
     this.responseTrailer = context.responseTrailer;
     this.values = req.contextValues;
+  }
+
+  timeoutMs(): number | undefined {
+    return this.call.remainingMs();
   }
 
   get signal(): AbortSignal {
