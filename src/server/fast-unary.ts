@@ -179,12 +179,14 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
    * Writes the status and headers of `serve`'s answer: the base headers, the request id and the
    * call's. On HTTP/1.1 as one flat list, which Node turns into the header block directly.
    */
-  const writeHead = (req: AnyReq, res: AnyRes, status: number, h: Headers, connectTrailer?: Headers, contentLength?: number) => {
+  const writeHead = (req: AnyReq, res: AnyRes, status: number, h: Headers, connectUnary?: { trailer: Headers; contentLength: number }) => {
     const flat: string[] = baseHeaders.slice();
     flat.push("x-request-id", String(req.headers["x-request-id"] ?? ""));
     h.forEach((value, key) => flat.push(key, value));
-    connectTrailer?.forEach((value, key) => flat.push(`trailer-${key}`, value));
-    if (contentLength !== undefined) flat.push(connect.headerUnaryContentLength, String(contentLength));
+    if (connectUnary) {
+      connectUnary.trailer.forEach((value, key) => flat.push(`trailer-${key}`, value));
+      flat.push(connect.headerUnaryContentLength, String(connectUnary.contentLength));
+    }
     if (res instanceof ServerResponse) res.writeHead(status, flat);
     else res.writeHead(status, nodeHeaders(flat));
   };
@@ -344,7 +346,7 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
         responseHeader.set(connect.headerUnaryEncoding, compression.response.name);
       }
       // Connect unary sends its trailers as `trailer-` headers (connect's trailerMux), then the length.
-      writeHead(req, res, status, responseHeader, responseTrailer, out.byteLength);
+      writeHead(req, res, status, responseHeader, { trailer: responseTrailer, contentLength: out.byteLength });
       res.end(out);
       return;
     }
