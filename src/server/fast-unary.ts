@@ -47,8 +47,8 @@ import { answerRequestFaults } from "./request-faults.js";
  * POST and GET; gRPC over h2c and HTTP/1.1; gRPC-Web binary) are served by one Fastify route per
  * method built from @connectrpc/connect's own protocol pieces: its content-type parsers, timeout
  * parsers, compression negotiation, serialization (with the read/write limits), envelopes, error
- * JSON, trailer encodings and, above all, `invokeUnaryImplementation` — the same interceptor chain
- * and the same handlers connect-node runs. What it drops is the per-call machinery around them:
+ * JSON, trailer encodings and, above all, the same interceptor chain and the same handlers
+ * connect-node runs, called as connect's `invokeUnaryImplementation` calls them. What it drops is the per-call machinery around them:
  * the body is buffered by Fastify (a content-type parser returning a Buffer), not read through
  * async iterators; each call has one AbortController, aborted only on a real disconnect, the
  * deadline or the shutdown deadline, always with a reason (no DOMException); gRPC unary writes its
@@ -325,7 +325,11 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
         const err = ConnectError.from(e);
         throw isRequestFault(err.code, err.rawMessage) ? new ConnectError(err.rawMessage, Code.InvalidArgument) : e;
       }
-      const output = await invoke(m, context, input);
+      // The interceptors and the handler (chain), then what they answered with becomes the call's.
+      const answer = await m.run(new FastRequest(context, input) as unknown as UnaryRequest);
+      copyInto(answer.header, responseHeader);
+      copyInto(answer.trailer, responseTrailer);
+      const output = answer.message;
       out = serializeOutput(m, binary, output, writeMaxBytes);
     } catch (e) {
       error = e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
@@ -534,6 +538,9 @@ class FastHandlerContext {
  * result is the same as long as an interceptor's outer function (`(next) => …`) keeps no state of
  * one call, which none of ours does. The call reaches the handler through its request: a
  * FastRequest, or a copy an interceptor made of it (`{ ...req, message }` keeps `context`).
+ * Otherwise as connect's invokeUnaryImplementation: the same request and response objects and
+ * HandlerContext, except that the request's and the handler's `signal` are getters (the
+ * AbortSignal is only made when read); `serve` copies the answer's headers and trailers to the call's.
  */
 function chain(spec: FastMethod["spec"], method: DescMethod, interceptors: Interceptor[]): FastMethod["run"] {
   const output = method.output as DescMessage;
@@ -547,19 +554,6 @@ function chain(spec: FastMethod["spec"], method: DescMethod, interceptors: Inter
   let next = handler;
   for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i]!(next as never) as typeof next;
   return next;
-}
-
-/**
- * Runs a unary call through the interceptors into its handler, as connect's
- * invokeUnaryImplementation does (same request and response objects, same HandlerContext, the
- * interceptors' response headers and trailers copied to the call's), except that the request's
- * and the handler's `signal` are getters: the AbortSignal is only made when read.
- */
-async function invoke(m: FastMethod, context: CallContext, input: unknown): Promise<unknown> {
-  const res = await m.run(new FastRequest(context, input) as unknown as UnaryRequest);
-  copyInto(res.header, context.responseHeader);
-  copyInto(res.trailer, context.responseTrailer);
-  return res.message;
 }
 
 /**
