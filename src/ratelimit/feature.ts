@@ -41,6 +41,11 @@ export function rateLimitFeature(deps: RateLimitFeatureDeps): RateLimitFeature {
       metrics.rateLimitRequests.inc({ result: granted < want ? "short" : "granted" });
       return granted;
     },
+    grantBatch: async (asks) => {
+      const granted = await store.grantMany(asks.map((a) => ({ ...a, userId: userOfBucket(a.bucket) })));
+      asks.forEach((a, i) => metrics.rateLimitRequests.inc({ result: granted[i]! < a.want ? "short" : "granted" }));
+      return granted;
+    },
     onStoreError: (err) => {
       metrics.rateLimitRequests.inc({ result: "error" });
       // At most one line every 10 s while the database cannot be asked (calls are admitted meanwhile).

@@ -70,6 +70,8 @@ export function rateLimitInterceptor(limiter: ChunkedLimiter, limits: RateLimits
         // A method missing from the table (a test-only service) counts as a read.
         const cls = cost?.class ?? "read";
         if (cls === "read" || cls === "write" || cls === "engine") first = check(`user:${auth.userId}:${cls}`, limits[cls], cls);
+        // The user's tokens are being refilled: the address's too if they are spent (one round trip).
+        if (first !== undefined) limiter.prefetch(`ip:${ip}:all`, limits.perAddress);
       } else {
         first = check(`ip:${ip}:public`, limits.public, "public");
       }

@@ -15,6 +15,18 @@
 /** Asks the database for up to `want` tokens of `bucket` in the window; resolves to the tokens granted (0..want). */
 export type GrantFn = (bucket: string, windowStart: number, want: number, limit: number, now: number) => Promise<number>;
 
+/** One bucket's ask in a round trip that asks for several (GrantBatchFn). */
+export interface GrantAsk {
+  bucket: string;
+  windowStart: number;
+  want: number;
+  limit: number;
+  now: number;
+}
+
+/** Asks for several buckets in one round trip (one transaction); resolves to each one's grant, in order. */
+export type GrantBatchFn = (asks: GrantAsk[]) => Promise<number[]>;
+
 export interface LimiterOptions {
   /** Length of a fixed window, ms. */
   windowMs: number;
@@ -24,6 +36,11 @@ export interface LimiterOptions {
   maxKeys: number;
   now: () => number;
   grant: GrantFn;
+  /**
+   * When given, the asks that start in the same turn of the event loop (a call whose user and
+   * address buckets run empty together, see prefetch) go to the database in one round trip.
+   */
+  grantBatch?: GrantBatchFn;
   /** The database could not be asked: the call is admitted (fail open) and this is told. */
   onStoreError?: (err: unknown) => void;
 }
@@ -51,6 +68,8 @@ export class ChunkedLimiter {
   /** What the limiter did (tests and benchmarks count round trips with it). */
   readonly stats = { takes: 0, storeRequests: 0, storeErrors: 0, evicted: 0 };
   private readonly entries = new Map<string, Entry>();
+  /** Asks waiting for the end of this turn, to go to the database together. */
+  private queue: { ask: GrantAsk; resolve: (granted: number) => void; reject: (err: unknown) => void }[] = [];
 
   constructor(private readonly opts: LimiterOptions) {}
 
@@ -75,6 +94,20 @@ export class ChunkedLimiter {
     }
     if (e.exhausted) return { ok: false, retryAfterMs: windowStart + this.opts.windowMs - now };
     return this.refill(bucket, e, windowStart, limit);
+  }
+
+  /**
+   * Starts refilling `bucket` if its local tokens are spent (and its window is not used up),
+   * without taking one: a call about to take from it after another bucket's refill asks for both
+   * in one round trip.
+   */
+  prefetch(bucket: string, limit: number): void {
+    if (limit <= 0) return;
+    const now = this.opts.now();
+    const windowStart = now - (now % this.opts.windowMs);
+    const e = this.entry(bucket, windowStart);
+    if (e.tokens > 0 || e.exhausted || e.pending) return;
+    e.pending = this.fetch(bucket, e, windowStart, limit).finally(() => (e.pending = undefined));
   }
 
   private entry(bucket: string, windowStart: number): Entry {
@@ -127,9 +160,8 @@ export class ChunkedLimiter {
   private async fetch(bucket: string, e: Entry, windowStart: number, limit: number): Promise<void> {
     const want = chunkFor(limit, this.opts.maxChunk);
     let granted: number;
-    this.stats.storeRequests++;
     try {
-      granted = Math.max(0, Math.min(want, await this.opts.grant(bucket, windowStart, want, limit, this.opts.now())));
+      granted = Math.max(0, Math.min(want, await this.ask({ bucket, windowStart, want, limit, now: this.opts.now() })));
     } catch (err) {
       // The database is unreachable or busy: admit (the call's own work meets the same database).
       this.stats.storeErrors++;
@@ -140,5 +172,31 @@ export class ChunkedLimiter {
     if (e.windowStart !== windowStart) return;
     e.tokens += granted;
     if (granted < want) e.exhausted = true;
+  }
+
+  /** One bucket's ask: alone, or (with grantBatch) with the others of this turn. */
+  private ask(a: GrantAsk): Promise<number> {
+    if (!this.opts.grantBatch) {
+      this.stats.storeRequests++;
+      return this.opts.grant(a.bucket, a.windowStart, a.want, a.limit, a.now);
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ask: a, resolve, reject });
+      if (this.queue.length === 1) queueMicrotask(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.queue;
+    this.queue = [];
+    this.stats.storeRequests++;
+    const answer =
+      batch.length === 1
+        ? this.opts.grant(batch[0]!.ask.bucket, batch[0]!.ask.windowStart, batch[0]!.ask.want, batch[0]!.ask.limit, batch[0]!.ask.now).then((n) => [n])
+        : this.opts.grantBatch!(batch.map((b) => b.ask));
+    answer.then(
+      (granted) => batch.forEach((b, i) => b.resolve(granted[i] ?? 0)),
+      (err: unknown) => batch.forEach((b) => b.reject(err)),
+    );
   }
 }

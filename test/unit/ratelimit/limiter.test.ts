@@ -49,6 +49,63 @@ describe("ChunkedLimiter", () => {
     expect(await l.take("u", 100)).toEqual({ ok: false, retryAfterMs: 45_000 });
   });
 
+  it("with grantBatch, asks that start in one turn go in one round trip; prefetch refills without taking", async () => {
+    const db = fakeDb();
+    const batches: number[] = [];
+    const c = clock(0);
+    const l = new ChunkedLimiter({
+      windowMs: WINDOW,
+      maxChunk: 50,
+      maxKeys: 100,
+      now: c.now,
+      grant: db.grant,
+      grantBatch: async (asks) => {
+        batches.push(asks.length);
+        return Promise.all(asks.map((a) => db.grant(a.bucket, a.windowStart, a.want, a.limit, a.now)));
+      },
+    });
+    // A call of user u from address a: both buckets empty, both asked for together.
+    const user = l.take("user:u:read", 1000);
+    expect(user).toBeInstanceOf(Promise);
+    l.prefetch("ip:a:all", 1000);
+    expect(await user).toEqual({ ok: true });
+    expect(l.take("ip:a:all", 1000)).toEqual({ ok: true });
+    expect(batches).toEqual([2]);
+    expect(l.stats.storeRequests).toBe(1);
+    // prefetch took nothing: the address has 49 left after the one take, then asks alone.
+    for (let i = 0; i < 49; i++) expect(l.take("ip:a:all", 1000)).toEqual({ ok: true });
+    expect(await l.take("ip:a:all", 1000)).toEqual({ ok: true });
+    expect(db.calls.map((x) => x.bucket)).toEqual(["user:u:read", "ip:a:all", "ip:a:all"]);
+    expect(l.stats.storeRequests).toBe(2);
+    // prefetch of a bucket with tokens in hand, or one being refilled, asks nothing.
+    l.prefetch("ip:a:all", 1000);
+    l.prefetch("user:u:read", 1000);
+    await Promise.resolve();
+    expect(db.calls).toHaveLength(3);
+  });
+
+  it("a failing batch admits every call in it (fail open), as a failing single grant does", async () => {
+    const c = clock(0);
+    const errors: unknown[] = [];
+    const l = new ChunkedLimiter({
+      windowMs: WINDOW,
+      maxChunk: 50,
+      maxKeys: 100,
+      now: c.now,
+      grant: async () => 1,
+      grantBatch: async () => {
+        throw new Error("database busy");
+      },
+      onStoreError: (e) => errors.push(e),
+    });
+    const user = l.take("user:u:read", 1000);
+    l.prefetch("ip:a:all", 1000);
+    expect(await user).toEqual({ ok: true });
+    expect(await l.take("ip:a:all", 1000)).toEqual({ ok: true });
+    expect(errors).toHaveLength(2);
+    expect(l.stats.storeErrors).toBe(2);
+  });
+
   it("asks the database once per chunk: the common case is synchronous and costs no round trip", async () => {
     const db = fakeDb();
     const c = clock(0);
