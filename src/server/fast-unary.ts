@@ -207,177 +207,173 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
     }
   }
 
-  async function serveOrEnd(request: FastifyRequest, reply: FastifyReply, m: FastMethod): Promise<void> {
+  async function serve(request: FastifyRequest, reply: FastifyReply, m: FastMethod): Promise<void> {
     try {
-      await serve(request, reply, m);
+      reply.hijack();
+      const req = request.raw as AnyReq;
+      const httpMethod = req.method;
+      const body = request.body as Buffer | typeof UNBUFFERED | undefined;
+      const headers = req.headers;
+      const contentType = headers["content-type"];
+      let proto: Proto;
+      let binary: boolean;
+      let bytes: Uint8Array;
+      let compressed = false;
+      let query: URLSearchParams | undefined;
+      if (httpMethod === "POST") {
+        if (!(body instanceof Buffer)) return await fallback(request, reply, m, undefined);
+        if (contentType === undefined) return await fallback(request, reply, m, body);
+        if (contentType.startsWith("application/grpc")) {
+          const web = contentType.startsWith("application/grpc-web");
+          const type = web ? grpcWeb.parseContentType(contentType) : grpc.parseContentType(contentType);
+          if (type === undefined || ("text" in type && type.text)) return await fallback(request, reply, m, body);
+          // Exactly one envelope, flags 0 or compressed, within the read limit; anything else is connect-node's to refuse.
+          if (body.length < ENVELOPE) return await fallback(request, reply, m, body);
+          const flags = body[0]!;
+          const len = body.readUInt32BE(1);
+          if ((flags !== 0 && flags !== 1) || len !== body.length - ENVELOPE || len > readMaxBytes) return await fallback(request, reply, m, body);
+          proto = web ? Proto.GrpcWeb : Proto.Grpc;
+          binary = type.binary;
+          compressed = flags === 1;
+          bytes = body.subarray(ENVELOPE);
+        } else {
+          const type = connect.parseContentType(contentType);
+          if (type === undefined || type.stream || body.length > readMaxBytes) return await fallback(request, reply, m, body);
+          proto = Proto.Connect;
+          binary = type.binary;
+          bytes = body;
+        }
+      } else if (httpMethod === "GET" && m.get && contentType === undefined) {
+        const url = req.url ?? "";
+        const q = url.indexOf("?");
+        query = new URLSearchParams(q < 0 ? "" : url.slice(q + 1));
+        const encoding = query.get("encoding");
+        if (encoding !== "json" && encoding !== "proto") return await fallback(request, reply, m, undefined);
+        proto = Proto.Connect;
+        binary = encoding === "proto";
+        const message = query.get("message") ?? "";
+        try {
+          bytes = query.get("base64") === "1" ? base64Decode(message) : new TextEncoder().encode(message);
+        } catch {
+          // Not base64: connect-node's answer.
+          return await fallback(request, reply, m, undefined);
+        }
+      } else {
+        return await fallback(request, reply, m, body instanceof Buffer ? body : undefined);
+      }
+
+      const res = reply.raw as AnyRes;
+      stats.served++;
+      const isGrpc = proto !== Proto.Connect;
+      // What connect would read from the header the hook writes on other routes (http-policy.ts: applyDeadline).
+      const timeoutMs = unaryDeadlineMs(headers, isGrpc, o.deadlines);
+      const compression = isGrpc
+        ? compressionNegotiate(accept, header(headers, "grpc-encoding"), header(headers, "grpc-accept-encoding"), grpc.headerAcceptEncoding)
+        : compressionNegotiate(
+            accept,
+            query ? query.get("compression") : header(headers, "content-encoding"),
+            header(headers, "accept-encoding"),
+            connect.headerUnaryAcceptEncoding,
+          );
+
+      const call = new CallSignal(Date.now() + timeoutMs, res, inFlight, shutdown);
+      const responseHeader = new OutgoingHeaders();
+      const responseTrailer = new OutgoingHeaders();
+      if (proto === Proto.Connect) responseHeader.set(connect.headerContentType, binary ? connect.contentTypeUnaryProto : connect.contentTypeUnaryJson);
+      else {
+        responseHeader.set(grpc.headerContentType, proto === Proto.Grpc ? (binary ? grpc.contentTypeProto : grpc.contentTypeJson) : binary ? grpcWeb.contentTypeProto : grpcWeb.contentTypeJson);
+        responseTrailer.set(grpc.headerGrpcStatus, grpc.grpcStatusOk);
+        if (compression.response) responseHeader.set(grpc.headerEncoding, compression.response.name);
+      }
+      const authority = "authority" in req ? req.authority : headers.host;
+      const context: CallContext = {
+        method: m.method,
+        service: m.method.parent,
+        requestMethod: httpMethod,
+        protocolName: proto === Proto.Connect ? "connect" : proto === Proto.Grpc ? "grpc" : "grpc-web",
+        url: `${"encrypted" in req.socket && req.socket.encrypted ? "https" : "http"}://${authority}${req.url ?? ""}`,
+        call,
+        requestHeader: new IncomingHeaders(headers),
+        responseHeader,
+        responseTrailer,
+        values: o.contextValues(request),
+      };
+
+      let status = 200;
+      let out: Uint8Array = EMPTY;
+      let error: ConnectError | undefined;
+      try {
+        if (compression.error) throw compression.error;
+        let input;
+        try {
+          // An envelope without the compressed flag is its message as it is (what envelopeDecompress returns).
+          if (isGrpc && compressed) bytes = (await envelopeDecompress({ flags: 1, data: bytes }, compression.request, readMaxBytes)).data;
+          else if (compression.request) bytes = await compression.request.decompress(bytes, readMaxBytes);
+          input = m.serialization.getI(binary).parse(bytes);
+        } catch (e) {
+          // Request bytes connect cannot read are the client's fault, as on connect-node's routes (request-faults.ts).
+          const err = ConnectError.from(e);
+          throw isRequestFault(err.code, err.rawMessage) ? new ConnectError(err.rawMessage, Code.InvalidArgument) : e;
+        }
+        // The interceptors and the handler (chain), then what they answered with becomes the call's.
+        const answer = await m.run(new FastRequest(context, input) as unknown as UnaryRequest);
+        copyInto(answer.header, responseHeader);
+        copyInto(answer.trailer, responseTrailer);
+        const output = answer.message;
+        out = serializeOutput(m, binary, output, writeMaxBytes);
+      } catch (e) {
+        error = e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
+      } finally {
+        call.end();
+      }
+      if (res.destroyed) return;
+
+      if (proto === Proto.Connect) {
+        if (error) {
+          status = connect.codeToHttpStatus(error.code);
+          responseHeader.set(connect.headerContentType, connect.contentTypeUnaryJson);
+          error.metadata.forEach((value, key) => responseHeader.set(key, value));
+          out = connect.errorToJsonBytes(error, jsonOptions);
+        }
+        if (compression.response && out.byteLength >= compressMinBytes) {
+          out = await compression.response.compress(out);
+          responseHeader.set(connect.headerUnaryEncoding, compression.response.name);
+        }
+        // Connect unary sends its trailers as `trailer-` headers (connect's trailerMux), then the length.
+        writeHead(req, res, status, responseHeader, { trailer: responseTrailer, contentLength: out.byteLength });
+        res.end(out);
+        return;
+      }
+
+      let wire: Uint8Array;
+      try {
+        const body = grpcBody(proto, out, error, responseTrailer, { compression: compression.response, minBytes: compressMinBytes });
+        wire = body instanceof Uint8Array ? body : await body;
+      } catch (e) {
+        // Compressing failed: what the pipeline would answer, the error in the trailers and no message.
+        try {
+          wire = await grpcBody(proto, EMPTY, ConnectError.from(e, Code.Internal), responseTrailer, { compression: compression.response, minBytes: compressMinBytes });
+        } catch {
+          wire = EMPTY;
+        }
+      }
+      if (res.destroyed) return;
+      // Headers first (no content-length: HTTP/1.1 answers chunked, as connect-node's do), then the body
+      // in one write, then (gRPC) the trailers.
+      writeHead(req, res, 200, responseHeader);
+      if (proto === Proto.Grpc) {
+        const trailers: string[] = [];
+        responseTrailer.forEach((value, key) => trailers.push(key, value));
+        res.addTrailers(nodeHeaders(trailers));
+      }
+      if (wire.byteLength > 0) (res as ServerResponse).end(wire);
+      else res.end();
     } catch (e) {
       // A bug of ours outside the call (the call's own errors are answered): logged as connect-fastify
       // logs its adapter's failures, and the response ended rather than left hanging.
       console.error(`fast path for rpc ${m.method.name} of ${m.method.parent.typeName} failed`, e);
       reply.raw.destroy();
     }
-  }
-
-  async function serve(request: FastifyRequest, reply: FastifyReply, m: FastMethod): Promise<void> {
-    reply.hijack();
-    const req = request.raw as AnyReq;
-    const httpMethod = req.method;
-    const body = request.body as Buffer | typeof UNBUFFERED | undefined;
-    const headers = req.headers;
-    const contentType = headers["content-type"];
-    let proto: Proto;
-    let binary: boolean;
-    let bytes: Uint8Array;
-    let compressed = false;
-    let query: URLSearchParams | undefined;
-    if (httpMethod === "POST") {
-      if (!(body instanceof Buffer)) return fallback(request, reply, m, undefined);
-      if (contentType === undefined) return fallback(request, reply, m, body);
-      if (contentType.startsWith("application/grpc")) {
-        const web = contentType.startsWith("application/grpc-web");
-        const type = web ? grpcWeb.parseContentType(contentType) : grpc.parseContentType(contentType);
-        if (type === undefined || ("text" in type && type.text)) return fallback(request, reply, m, body);
-        // Exactly one envelope, flags 0 or compressed, within the read limit; anything else is connect-node's to refuse.
-        if (body.length < ENVELOPE) return fallback(request, reply, m, body);
-        const flags = body[0]!;
-        const len = body.readUInt32BE(1);
-        if ((flags !== 0 && flags !== 1) || len !== body.length - ENVELOPE || len > readMaxBytes) return fallback(request, reply, m, body);
-        proto = web ? Proto.GrpcWeb : Proto.Grpc;
-        binary = type.binary;
-        compressed = flags === 1;
-        bytes = body.subarray(ENVELOPE);
-      } else {
-        const type = connect.parseContentType(contentType);
-        if (type === undefined || type.stream || body.length > readMaxBytes) return fallback(request, reply, m, body);
-        proto = Proto.Connect;
-        binary = type.binary;
-        bytes = body;
-      }
-    } else if (httpMethod === "GET" && m.get && contentType === undefined) {
-      const url = req.url ?? "";
-      const q = url.indexOf("?");
-      query = new URLSearchParams(q < 0 ? "" : url.slice(q + 1));
-      const encoding = query.get("encoding");
-      if (encoding !== "json" && encoding !== "proto") return fallback(request, reply, m, undefined);
-      proto = Proto.Connect;
-      binary = encoding === "proto";
-      const message = query.get("message") ?? "";
-      try {
-        bytes = query.get("base64") === "1" ? base64Decode(message) : new TextEncoder().encode(message);
-      } catch {
-        // Not base64: connect-node's answer.
-        return fallback(request, reply, m, undefined);
-      }
-    } else {
-      return fallback(request, reply, m, body instanceof Buffer ? body : undefined);
-    }
-
-    const res = reply.raw as AnyRes;
-    stats.served++;
-    const isGrpc = proto !== Proto.Connect;
-    // What connect would read from the header the hook writes on other routes (http-policy.ts: applyDeadline).
-    const timeoutMs = unaryDeadlineMs(headers, isGrpc, o.deadlines);
-    const compression = isGrpc
-      ? compressionNegotiate(accept, header(headers, "grpc-encoding"), header(headers, "grpc-accept-encoding"), grpc.headerAcceptEncoding)
-      : compressionNegotiate(
-          accept,
-          query ? query.get("compression") : header(headers, "content-encoding"),
-          header(headers, "accept-encoding"),
-          connect.headerUnaryAcceptEncoding,
-        );
-
-    const call = new CallSignal(Date.now() + timeoutMs, res, inFlight, shutdown);
-    const responseHeader = new OutgoingHeaders();
-    const responseTrailer = new OutgoingHeaders();
-    if (proto === Proto.Connect) responseHeader.set(connect.headerContentType, binary ? connect.contentTypeUnaryProto : connect.contentTypeUnaryJson);
-    else {
-      responseHeader.set(grpc.headerContentType, proto === Proto.Grpc ? (binary ? grpc.contentTypeProto : grpc.contentTypeJson) : binary ? grpcWeb.contentTypeProto : grpcWeb.contentTypeJson);
-      responseTrailer.set(grpc.headerGrpcStatus, grpc.grpcStatusOk);
-      if (compression.response) responseHeader.set(grpc.headerEncoding, compression.response.name);
-    }
-    const authority = "authority" in req ? req.authority : headers.host;
-    const context: CallContext = {
-      method: m.method,
-      service: m.method.parent,
-      requestMethod: httpMethod,
-      protocolName: proto === Proto.Connect ? "connect" : proto === Proto.Grpc ? "grpc" : "grpc-web",
-      url: `${"encrypted" in req.socket && req.socket.encrypted ? "https" : "http"}://${authority}${req.url ?? ""}`,
-      call,
-      requestHeader: new IncomingHeaders(headers),
-      responseHeader,
-      responseTrailer,
-      values: o.contextValues(request),
-    };
-
-    let status = 200;
-    let out: Uint8Array = EMPTY;
-    let error: ConnectError | undefined;
-    try {
-      if (compression.error) throw compression.error;
-      let input;
-      try {
-        // An envelope without the compressed flag is its message as it is (what envelopeDecompress returns).
-        if (isGrpc && compressed) bytes = (await envelopeDecompress({ flags: 1, data: bytes }, compression.request, readMaxBytes)).data;
-        else if (compression.request) bytes = await compression.request.decompress(bytes, readMaxBytes);
-        input = m.serialization.getI(binary).parse(bytes);
-      } catch (e) {
-        // Request bytes connect cannot read are the client's fault, as on connect-node's routes (request-faults.ts).
-        const err = ConnectError.from(e);
-        throw isRequestFault(err.code, err.rawMessage) ? new ConnectError(err.rawMessage, Code.InvalidArgument) : e;
-      }
-      // The interceptors and the handler (chain), then what they answered with becomes the call's.
-      const answer = await m.run(new FastRequest(context, input) as unknown as UnaryRequest);
-      copyInto(answer.header, responseHeader);
-      copyInto(answer.trailer, responseTrailer);
-      const output = answer.message;
-      out = serializeOutput(m, binary, output, writeMaxBytes);
-    } catch (e) {
-      error = e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
-    } finally {
-      call.end();
-    }
-    if (res.destroyed) return;
-
-    if (proto === Proto.Connect) {
-      if (error) {
-        status = connect.codeToHttpStatus(error.code);
-        responseHeader.set(connect.headerContentType, connect.contentTypeUnaryJson);
-        error.metadata.forEach((value, key) => responseHeader.set(key, value));
-        out = connect.errorToJsonBytes(error, jsonOptions);
-      }
-      if (compression.response && out.byteLength >= compressMinBytes) {
-        out = await compression.response.compress(out);
-        responseHeader.set(connect.headerUnaryEncoding, compression.response.name);
-      }
-      // Connect unary sends its trailers as `trailer-` headers (connect's trailerMux), then the length.
-      writeHead(req, res, status, responseHeader, { trailer: responseTrailer, contentLength: out.byteLength });
-      res.end(out);
-      return;
-    }
-
-    let wire: Uint8Array;
-    try {
-      const body = grpcBody(proto, out, error, responseTrailer, { compression: compression.response, minBytes: compressMinBytes });
-      wire = body instanceof Uint8Array ? body : await body;
-    } catch (e) {
-      // Compressing failed: what the pipeline would answer, the error in the trailers and no message.
-      try {
-        wire = await grpcBody(proto, EMPTY, ConnectError.from(e, Code.Internal), responseTrailer, { compression: compression.response, minBytes: compressMinBytes });
-      } catch {
-        wire = EMPTY;
-      }
-    }
-    if (res.destroyed) return;
-    // Headers first (no content-length: HTTP/1.1 answers chunked, as connect-node's do), then the body
-    // in one write, then (gRPC) the trailers.
-    writeHead(req, res, 200, responseHeader);
-    if (proto === Proto.Grpc) {
-      const trailers: string[] = [];
-      responseTrailer.forEach((value, key) => trailers.push(key, value));
-      res.addTrailers(nodeHeaders(trailers));
-    }
-    if (wire.byteLength > 0) (res as ServerResponse).end(wire);
-    else res.end();
   }
 
   await fastify.register(async (scope) => {
@@ -394,7 +390,7 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
       done(null, payload);
     });
     for (const m of methods) {
-      scope.all(`/${m.method.parent.typeName}/${m.method.name}`, (request, reply) => serveOrEnd(request, reply, m));
+      scope.all(`/${m.method.parent.typeName}/${m.method.name}`, (request, reply) => serve(request, reply, m));
     }
   });
   return { paths: new Set(methods.map((m) => `/${m.method.parent.typeName}/${m.method.name}`)), stats };
@@ -416,8 +412,7 @@ class CallSignal {
     private readonly res: AnyRes,
     private readonly inFlight: Set<CallSignal>,
     private readonly shutdown: AbortSignal | undefined,
-  ) {
-  }
+  ) {}
 
   get signal(): AbortSignal {
     if (this.controller) return this.controller.signal;

@@ -175,15 +175,22 @@ export class OnePortListener {
     // While draining, HTTP/1.1 responses close their connection once they are complete.
     if (this.draining) res.shouldKeepAlive = false;
     this.responses.add(res);
-    if (this.plain.has(socket)) this.plain.set(socket, this.plain.get(socket)! + 1);
-    res.once("close", () => {
-      this.responses.delete(res);
-      const n = this.plain.get(socket);
-      if (n === undefined) return;
-      this.plain.set(socket, n - 1);
-      if (this.closingIdle) this.closeIfIdle(socket);
-    });
+    const n = this.plain.get(socket);
+    if (n !== undefined) this.plain.set(socket, n + 1);
+    // One listener function for every response (a response closes once): no closure per request.
+    res.on("close", this.onResponseClose);
   }
+
+  /** A response closed (`this` is the response; its request keeps the socket). */
+  private readonly onResponseClose = ((listener: OnePortListener) =>
+    function (this: ServerResponse) {
+      listener.responses.delete(this);
+      const socket = this.req.socket as net.Socket;
+      const n = listener.plain.get(socket);
+      if (n === undefined) return;
+      listener.plain.set(socket, n - 1);
+      if (listener.closingIdle) listener.closeIfIdle(socket);
+    })(this);
 
   /** Closes a connection with no request in progress (after the response bytes are flushed). */
   private closeIfIdle(socket: net.Socket): void {
