@@ -56,6 +56,9 @@ class ObservedCall {
     }
     const seconds = (this.o.now() - this.start) / 1000;
     this.series.end(code, seconds);
+    const logger = cause === undefined ? this.o.unredacted : this.o.logger;
+    // Below the configured level (LOG_LEVEL=warn and a call that went well): no line to build.
+    if (!logger.isLevelEnabled(level)) return err;
     const line: Record<string, unknown> = {
       requestId: this.requestId,
       service: this.service,
@@ -68,7 +71,7 @@ class ObservedCall {
     if (auth) line.userId = auth.userId;
     if (err instanceof ConnectError && code !== "ok") line.error = err.rawMessage;
     if (cause !== undefined) line.err = cause;
-    (cause === undefined ? this.o.unredacted : this.o.logger)[level](line, "rpc");
+    logger[level](line, "rpc");
     return err;
   }
 
