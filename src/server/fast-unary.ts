@@ -185,7 +185,7 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
     h.forEach((value, key) => flat.push(key, value));
     if (connectUnary) {
       connectUnary.trailer.forEach((value, key) => flat.push(`trailer-${key}`, value));
-      flat.push(connect.headerUnaryContentLength, String(connectUnary.contentLength));
+      flat.push("content-length", String(connectUnary.contentLength));
     }
     if (res instanceof ServerResponse) res.writeHead(status, flat);
     else res.writeHead(status, nodeHeaders(flat));
