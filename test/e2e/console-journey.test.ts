@@ -125,9 +125,10 @@ describe.skipIf(!!chromiumMissing)(`the web console, end to end${skip}`, () => {
     expect(await download("Download NDJSON")).toBe('{"a":1,"b":"x,y","c":null,"big":"9223372036854775807","j":{"n": 12345678901234567890}}\n');
     await page.reload();
     await page.getByRole("button", { name: "Query 2", exact: true }).waitFor();
-    expect(await page.locator(".cm-content").textContent()).toContain("9223372036854775807::int8");
+    // The editor shows a tab's SQL once the page has rendered it: polled, not read at the click.
+    await expect.poll(() => page.locator(".cm-content").textContent()).toContain("9223372036854775807::int8");
     await page.getByRole("button", { name: "Query 1", exact: true }).click();
-    expect(await page.locator(".cm-content").textContent()).toContain("generate_series(1, 200000)");
+    await expect.poll(() => page.locator(".cm-content").textContent()).toContain("generate_series(1, 200000)");
   });
 
   it("cancels SELECT pg_sleep(30): the statement is gone from pg_stat_activity within 1 s", async () => {
