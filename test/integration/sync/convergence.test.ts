@@ -37,21 +37,15 @@ import { SyncStore, type ConflictRow, type Kind, type RecordRow } from "../../..
 import { Sync, type Resolution } from "../../../src/sync/sync.js";
 import { registerAndLogin, startAuthServer } from "../../support/auth.js";
 import type { TestServer } from "../../support/server.js";
+import { prng } from "../../support/prng.js";
 
 const SEED = Number(process.env.SYNC_SIM_SEED ?? 0x5eed_2024);
 const MIN_EDITS = Number(process.env.SYNC_SIM_EDITS ?? 5_000);
 const DEVICES = ["laptop", "phone", "tablet"];
 
-/** mulberry32: a tiny, fast, seedable PRNG. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** The seeded PRNG (test/support/prng.ts) with the helpers this test draws with. */
+function random(seed: number) {
+  const next = prng(seed);
   return {
     next,
     int: (n: number) => Math.floor(next() * n),
@@ -62,9 +56,9 @@ function prng(seed: number) {
     hex: (n: number) => Array.from({ length: n }, () => Math.floor(next() * 16).toString(16)).join(""),
   };
 }
-type Rng = ReturnType<typeof prng>;
+type Rng = ReturnType<typeof random>;
 
-const rng = prng(SEED);
+const rng = random(SEED);
 const uuidOf = (r: Rng) => `${r.hex(8)}-${r.hex(4)}-4${r.hex(3)}-8${r.hex(3)}-${r.hex(12)}`;
 
 /** Deterministic ids for conflicts and keep-both copies (time-ordered like UUIDv7), real clock. */

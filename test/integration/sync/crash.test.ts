@@ -29,24 +29,13 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openDb } from "../../../src/db/client.js";
 import { authEnv, registerAndLogin } from "../../support/auth.js";
 import { spawnServer, type ChildServer } from "../../support/server.js";
+import { prng } from "../../support/prng.js";
 
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 50);
 const BATCH = 200;
 const MAX_KILL_DELAY_MS = 40;
 const DEVICE = "crash-device";
 const SYNC = "sqlstudio.sync.v1.SyncService";
-
-/** A small seeded PRNG (mulberry32), so a run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Expect = "applied" | "conflict" | "rejected";
 interface PlannedChange {

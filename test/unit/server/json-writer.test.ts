@@ -3,6 +3,7 @@ import { join, relative } from "node:path";
 import { create, ScalarType, toJsonString, type DescField, type DescMessage, type DescService } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { compileJsonWriter } from "../../../src/server/json-writer.js";
+import { prng } from "../../support/prng.js";
 
 /** Every message and service of the generated code. */
 async function generated(): Promise<{ messages: DescMessage[]; services: DescService[] }> {
@@ -28,18 +29,6 @@ async function generated(): Promise<{ messages: DescMessage[]; services: DescSer
   return { messages: [...messages.values()], services };
 }
 
-/** A small seeded generator (mulberry32), so a failure can be run again. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const STRINGS = ["", "a", "übung", "日本語", "😀", "\u2028\u2029", "\ud800", "\udfff x", '"quoted" \\ back', "line\nbreak\ttab\u0000", "</script>", "1", "10", "-1", "__proto__x"];
 const NUMBERS = [0, -0, 1, -1, 1.5, 2 ** 31 - 1, -(2 ** 31), 1e21, 5e-324, Number.MAX_VALUE, NaN, Infinity, -Infinity];
 const INTS = [0, 1, -1, 7, 2 ** 31 - 1, -(2 ** 31), 4294967295];
@@ -50,7 +39,7 @@ const zero = (t: ScalarType): unknown =>
 const MAP_KEYS = ["", "a", "1", "10", "2", "b", "日本", "-1", "01"];
 
 function generator(seed: number, withInvalid: boolean) {
-  const r = rng(seed);
+  const r = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const scalar = (t: ScalarType): unknown => {
     switch (t) {
