@@ -31,6 +31,7 @@ import {
   applyDeadline,
   originAllowed,
   securityHeaders,
+  setBaseHeaders,
 } from "./http-policy.js";
 import { OnePortListener } from "./listener.js";
 import { registerConsole } from "./console.js";
@@ -140,8 +141,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     const path = q < 0 ? url : url.slice(0, q);
     // The fast path writes these with its answer, in one go (fast-unary.ts: writeHead).
     if (raw.method === "OPTIONS" || !fast?.paths.has(path)) {
-      res.setHeader("x-request-id", requestId);
-      for (let i = 0; i < baseHeaders.length; i += 2) res.setHeader(baseHeaders[i]!, baseHeaders[i + 1]!);
+      setBaseHeaders(res, requestId, baseHeaders);
     }
 
     const origin = raw.headers.origin;

@@ -36,7 +36,7 @@ import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ServiceEntry } from "../common/service.js";
 import { isRequestFault } from "./errors.js";
-import { applyDeadline, unaryDeadlineMs, type DeadlineLimits } from "./http-policy.js";
+import { applyDeadline, setBaseHeaders, unaryDeadlineMs, type DeadlineLimits } from "./http-policy.js";
 import { IncomingHeaders } from "./incoming-headers.js";
 import { OutgoingHeaders } from "./outgoing-headers.js";
 import { compileJsonWriter, type JsonWriter } from "./json-writer.js";
@@ -169,12 +169,6 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
     for (const c of inFlight) c.abort(shutdown.reason);
   });
 
-  /** The base headers as the onRequest hook sets them on other routes (for answers not written by `serve`). */
-  const setBaseHeaders = (req: AnyReq, res: AnyRes) => {
-    res.setHeader("x-request-id", String(req.headers["x-request-id"] ?? ""));
-    for (let i = 0; i < baseHeaders.length; i += 2) res.setHeader(baseHeaders[i]!, baseHeaders[i + 1]!);
-  };
-
   /**
    * Writes the status and headers of `serve`'s answer: the base headers, the request id and the
    * call's. On HTTP/1.1 as one flat list, which Node turns into the header block directly.
@@ -194,7 +188,8 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
   async function fallback(request: FastifyRequest, reply: FastifyReply, m: FastMethod, body: Buffer | undefined): Promise<void> {
     const res = reply.raw;
     stats.handedOver++;
-    setBaseHeaders(request.raw, res);
+    // The base headers and deadline, as the onRequest hook gives them on connect-node's routes.
+    setBaseHeaders(res, String(request.raw.headers["x-request-id"] ?? ""), baseHeaders);
     applyDeadline(request.raw.headers, true, o.deadlines);
     try {
       // The bytes already read go along; a body that was not read is read from the request by connect-node.
@@ -386,7 +381,7 @@ export async function registerFastUnary(fastify: FastifyInstance, o: FastUnaryOp
     scope.addContentTypeParser("*", parser);
     // What Fastify answers itself here (a body it could not read) carries the base headers too.
     scope.addHook("onSend", (request, reply, payload, done) => {
-      setBaseHeaders(request.raw, reply.raw);
+      setBaseHeaders(reply.raw, String(request.raw.headers["x-request-id"] ?? ""), baseHeaders);
       done(null, payload);
     });
     for (const m of methods) {

@@ -1,4 +1,5 @@
-import type { IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, OutgoingMessage } from "node:http";
+import type { Http2ServerResponse } from "node:http2";
 import { cors as connectCors } from "@connectrpc/connect";
 
 /** The server's deadline policy (SERVER_MAX_DEADLINE_MS, SERVER_DEFAULT_DEADLINE_MS). */
@@ -114,4 +115,10 @@ export function unaryDeadlineMs(headers: IncomingHttpHeaders, grpc: boolean, lim
   const clientMs = grpc ? parseGrpcTimeout(headers["grpc-timeout"] as string | undefined) : parseConnectTimeout(headers["connect-timeout-ms"] as string | undefined);
   const ms = effectiveDeadlineMs(clientMs, true, limits)!;
   return ms === clientMs ? ms : Math.max(1, Math.ceil(ms));
+}
+
+/** Sets the request id and the headers every response carries (`base`: name, value, …) on a response. */
+export function setBaseHeaders(res: OutgoingMessage | Http2ServerResponse, requestId: string, base: readonly string[]): void {
+  res.setHeader("x-request-id", requestId);
+  for (let i = 0; i < base.length; i += 2) res.setHeader(base[i]!, base[i + 1]!);
 }
